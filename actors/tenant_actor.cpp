@@ -1,0 +1,278 @@
+#include "actors/tenant_actor.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "security/key_vault.hpp"
+#include "storage/database.hpp"
+#include "telemetry/log.hpp"
+
+namespace nyxgate::actors {
+
+namespace {
+
+std::int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The two statements that load a tenant: its keys (revoked ones are never candidates) and its
+/// LLM defaults.
+storage::db_batch load_batch(const std::string& tenant_id) {
+  storage::db_batch b;
+  storage::statement keys{
+      "SELECT id, provider, user_id, name, hint, status, coalesce(status_reason, ''), "
+      "coalesce(extract(epoch FROM cooldown_until)::bigint, 0), "
+      "(extract(epoch FROM created_at) * 1000000)::bigint, "
+      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+      "encode(secret_ciphertext, 'hex'), encode(secret_nonce, 'hex'), key_version "
+      "FROM api_keys WHERE tenant_id = $1 AND status <> 'revoked'"};
+  keys.bind(tenant_id);
+  storage::statement defaults{
+      "SELECT primary_provider, fallback_provider, models::text, max_tokens, ethics "
+      "FROM llm_defaults WHERE tenant_id = $1"};
+  defaults.bind(tenant_id);
+  b.statements.push_back(std::move(keys));
+  b.statements.push_back(std::move(defaults));
+  return b;
+}
+
+/// Builds the snapshot from rows; runs on a storage thread, touches no actor state.
+std::shared_ptr<tenant_snapshot> decode(const std::string& tenant_id, const storage::db_reply& r,
+                                        const security::key_vault* vault) {
+  auto snap = std::make_shared<tenant_snapshot>();
+  const auto& k = r.results.at(0);
+  for (std::size_t i = 0; i < k.rows(); ++i) {
+    providers::key_record rec;
+    rec.id = k.at(i, 0);
+    rec.provider = k.at(i, 1);
+    rec.user_id = k.get(i, 2);
+    rec.name = k.at(i, 3);
+    rec.hint = k.at(i, 4);
+    rec.status = k.at(i, 5);
+    rec.status_reason = k.at(i, 6);
+    rec.cooldown_until = std::atoll(k.at(i, 7).c_str());
+    rec.created_at = std::atoll(k.at(i, 8).c_str());
+    rec.created_at_text = k.at(i, 9);
+    security::sealed_secret sealed;
+    sealed.ciphertext = security::from_hex(k.at(i, 10)).value_or("");
+    sealed.nonce = security::from_hex(k.at(i, 11)).value_or("");
+    sealed.key_version = std::atoi(k.at(i, 12).c_str());
+    auto opened = vault ? vault->open(sealed, tenant_id + ":" + rec.id)
+                        : std::variant<std::string, security::vault_errc>{
+                              security::vault_errc::unknown_key_version};
+    if (auto* err = std::get_if<security::vault_errc>(&opened)) {
+      // Loud, and the key is left out: a key that does not decrypt must never be sent anywhere.
+      telemetry::log_error(
+          "api key does not decrypt",
+          {{"tenant_id", tenant_id}, {"key_id", rec.id}, {"error", security::to_string(*err)}});
+      snap->unreadable_keys.push_back(rec.id);
+      continue;
+    }
+    rec.secret = std::get<std::string>(std::move(opened));
+    snap->keys.push_back(std::move(rec));
+  }
+  const auto& d = r.results.at(1);
+  if (!d.empty()) {
+    snap->defaults.primary = d.at(0, 0);
+    if (!d.is_null(0, 1)) snap->defaults.fallback = d.at(0, 1);
+    boost::system::error_code ec;
+    auto models = boost::json::parse(d.at(0, 2), ec);
+    if (!ec && models.is_object())
+      for (const auto& [p, m] : models.as_object())
+        if (m.is_string()) snap->defaults.models[std::string{p}] = std::string{m.as_string()};
+    snap->defaults.max_tokens = std::atoll(d.at(0, 3).c_str());
+    snap->defaults.ethics = d.at(0, 4);
+  }
+  return snap;
+}
+
+resolve_answer answer(const tenant_snapshot& snap, const resolve_query& q) {
+  resolve_answer out;
+  std::optional<std::string> user;
+  if (!q.user_id.empty()) user = q.user_id;
+  const providers::key_record* key = nullptr;
+  if (!q.provider.empty()) {
+    auto keys = providers::keys_for(snap.keys, user, q.provider, now_s());
+    if (keys.empty()) return out;
+    key = keys.front();
+    out.provider = q.provider;
+    auto it = snap.defaults.models.find(q.provider);
+    out.model = it != snap.defaults.models.end() ? it->second
+                                                 : providers::builtin_default_model(q.provider);
+  } else {
+    auto chain = providers::build_chain(snap.keys, snap.defaults, user, q.model, now_s());
+    if (chain.error) {
+      out.error = chain.error->message;
+      return out;
+    }
+    if (chain.elements.empty()) return out;
+    const auto& first = chain.elements.front();
+    key = first.key;
+    out.provider = first.provider;
+    out.model = first.model;
+    out.via_fallback = first.via_fallback;
+  }
+  out.found = true;
+  out.key_id = key->id;
+  out.hint = key->hint;
+  out.scope = key->personal() ? "personal" : "tenant";
+  return out;
+}
+
+struct tenant_state {
+  std::string tenant_id;
+  storage::database* db = nullptr;
+  std::shared_ptr<vault_ref> vault;
+  tenant_snapshot_ptr snapshot;
+  std::uint64_t generation = 0;
+  bool loading = false;
+  /// Resolutions that arrived before the first load finished.
+  std::vector<std::pair<resolve_query, std::function<void(resolve_answer)>>> waiting;
+  /// Reloads asked for while a load ran: they need a load that starts after them.
+  std::vector<done_sink> next_load_waiters;
+  std::vector<done_sink> current_load_waiters;
+
+  static inline const char* name = "tenant";
+};
+
+using tenant_pointer = tenant_actor::stateful_pointer<tenant_state>;
+
+void start_load(tenant_pointer self) {
+  auto& st = self->state;
+  st.loading = true;
+  auto gen = ++st.generation;
+  st.current_load_waiters = std::move(st.next_load_waiters);
+  st.next_load_waiters.clear();
+  auto handle = caf::actor_cast<tenant_actor>(self);
+  auto vault = st.vault->get();
+  st.db->execute(load_batch(st.tenant_id), [handle, gen, vault,
+                                            tenant_id = st.tenant_id](storage::db_reply r) {
+    if (!r.ok()) {
+      caf::anon_send(handle, loaded_atom_v, gen, tenant_snapshot_ptr{},
+                     std::string{"keys unavailable: "} + std::string{storage::to_string(r.error)});
+      return;
+    }
+    caf::anon_send(handle, loaded_atom_v, gen,
+                   tenant_snapshot_ptr{decode(tenant_id, r, vault.get())}, std::string{});
+  });
+}
+
+void on_loaded(tenant_pointer self, std::uint64_t gen, tenant_snapshot_ptr snap,
+               const std::string& error) {
+  auto& st = self->state;
+  if (gen != st.generation) return;
+  st.loading = false;
+  if (snap) st.snapshot = std::move(snap);
+  for (auto& w : st.current_load_waiters) w->deliver(error);
+  st.current_load_waiters.clear();
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& [q, reply] : waiting) {
+    if (st.snapshot) {
+      reply(answer(*st.snapshot, q));
+    } else {
+      resolve_answer failed;
+      failed.error = error;
+      reply(std::move(failed));
+    }
+  }
+  if (!st.next_load_waiters.empty()) start_load(self);
+}
+
+void resolve(tenant_pointer self, const resolve_query& q,
+             std::function<void(resolve_answer)> reply) {
+  auto& st = self->state;
+  // While a reload runs the previous snapshot still answers: the writer that asked for the
+  // reload waits for it before its mutation returns.
+  if (st.snapshot) return reply(answer(*st.snapshot, q));
+  st.waiting.emplace_back(q, std::move(reply));
+  if (!st.loading) start_load(self);
+}
+
+tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_id,
+                                       storage::database* db, std::shared_ptr<vault_ref> vault) {
+  self->state.tenant_id = std::move(tenant_id);
+  self->state.db = db;
+  self->state.vault = std::move(vault);
+  return {
+      [self](resolve_atom, const resolve_query& q, resolve_sink& sink) {
+        resolve(self, q, [sink](resolve_answer a) { sink->deliver(std::move(a)); });
+      },
+      [self](resolve_atom, const resolve_query& q) -> caf::result<resolve_answer> {
+        auto promise = self->make_response_promise<resolve_answer>();
+        resolve(self, q, [promise](resolve_answer a) mutable { promise.deliver(std::move(a)); });
+        return promise;
+      },
+      [self](reload_atom, done_sink& sink) {
+        self->state.next_load_waiters.push_back(std::move(sink));
+        if (!self->state.loading) start_load(self);
+      },
+      [self](loaded_atom, std::uint64_t gen, tenant_snapshot_ptr& snap, const std::string& error) {
+        on_loaded(self, gen, std::move(snap), error);
+      },
+  };
+}
+
+echo_actor::behavior_type echo_fun() {
+  return {
+      [](ping_atom, const resolve_query&, resolve_sink& sink) { sink->deliver(resolve_answer{}); },
+  };
+}
+
+}  // namespace
+
+tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
+                                storage::database& db, std::shared_ptr<vault_ref> vault) {
+  return sys.spawn(tenant_fun, std::move(tenant_id), &db, std::move(vault));
+}
+
+echo_actor spawn_echo_actor(caf::actor_system& sys) {
+  return sys.spawn(echo_fun);
+}
+
+tenant_directory::tenant_directory(caf::actor_system& sys, storage::database& db,
+                                   std::shared_ptr<vault_ref> vault)
+    : sys_(sys), db_(db), vault_(std::move(vault)) {}
+
+tenant_directory::~tenant_directory() {
+  stop_all();
+}
+
+tenant_actor tenant_directory::get(const std::string& tenant_id) {
+  std::lock_guard lock(mutex_);
+  auto it = actors_.find(tenant_id);
+  if (it != actors_.end()) return it->second;
+  auto a = spawn_tenant_actor(sys_, tenant_id, db_, vault_);
+  actors_.emplace(tenant_id, a);
+  return a;
+}
+
+std::optional<tenant_actor> tenant_directory::find(const std::string& tenant_id) {
+  std::lock_guard lock(mutex_);
+  auto it = actors_.find(tenant_id);
+  if (it == actors_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<tenant_actor> tenant_directory::all() {
+  std::lock_guard lock(mutex_);
+  std::vector<tenant_actor> out;
+  for (auto& [_, a] : actors_) out.push_back(a);
+  return out;
+}
+
+void tenant_directory::stop_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [_, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  actors_.clear();
+}
+
+}  // namespace nyxgate::actors

@@ -1,0 +1,65 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+#include "providers/resolution.hpp"
+
+namespace nyxgate::storage {
+class database;
+}
+namespace nyxgate::security {
+class key_vault;
+}
+
+namespace nyxgate::actors {
+
+struct tenant_snapshot {
+  std::vector<providers::key_record> keys;
+  providers::llm_defaults defaults;
+  /// Keys that failed to decrypt (tampered, unknown master key version): never used.
+  std::vector<std::string> unreadable_keys;
+};
+
+/// The vault is shared read-only; replacing it (master key rotation) swaps the pointer.
+struct vault_ref {
+  std::mutex mutex;
+  std::shared_ptr<const security::key_vault> vault;
+  std::shared_ptr<const security::key_vault> get() {
+    std::lock_guard lock(mutex);
+    return vault;
+  }
+};
+
+tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
+                                storage::database& db, std::shared_ptr<vault_ref> vault);
+echo_actor spawn_echo_actor(caf::actor_system& sys);
+
+/// Finds or spawns the tenant actor of a tenant; safe from any thread.
+class tenant_directory {
+ public:
+  tenant_directory(caf::actor_system& sys, storage::database& db, std::shared_ptr<vault_ref> vault);
+  ~tenant_directory();
+
+  tenant_actor get(const std::string& tenant_id);
+  /// The actor if it is already running (a change notice for an unloaded tenant needs nothing).
+  std::optional<tenant_actor> find(const std::string& tenant_id);
+  /// Every running actor (reload after a missed notification window).
+  std::vector<tenant_actor> all();
+  void stop_all();
+
+ private:
+  caf::actor_system& sys_;
+  storage::database& db_;
+  std::shared_ptr<vault_ref> vault_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, tenant_actor> actors_;
+};
+
+}  // namespace nyxgate::actors

@@ -1,0 +1,161 @@
+#include "app/node.hpp"
+
+#include <filesystem>
+#include <future>
+
+#include <caf/send.hpp>
+
+#include "actors/tenant_actor.hpp"
+#include "app/runtime.hpp"
+#include "identity/authenticator.hpp"
+#include "net/http_server.hpp"
+#include "net/identity_procedures.hpp"
+#include "net/key_procedures.hpp"
+#include "net/router.hpp"
+#include "net/trpc_router.hpp"
+#include "security/key_vault.hpp"
+#include "storage/detail/pg_connection.hpp"
+#include "telemetry/log.hpp"
+
+namespace nyxgate::app {
+
+namespace {
+
+std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s) {
+  auto path = s.security.master_key_file;
+  auto ref = std::make_shared<actors::vault_ref>();
+  if (path.empty()) {
+    // The embedded default: generated once into the data folder, mode 0600.
+    std::filesystem::create_directories(s.server.data_dir);
+    path = (std::filesystem::path(s.server.data_dir) / "master.key").string();
+    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load_or_create(path));
+  } else {
+    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load(path));
+  }
+  return ref;
+}
+
+/// Follows other nodes' changes: LISTEN on a dedicated connection; a notice reloads that
+/// tenant's actor if this node runs one. After a reconnect every actor reloads, since
+/// notifications sent while the connection was down are lost.
+std::shared_ptr<storage::detail::pg_connection> start_listener(boost::asio::io_context& io,
+                                                               const std::string& conninfo,
+                                                               actors::tenant_directory& tenants) {
+  storage::detail::connection_options o;
+  o.conninfo = conninfo;
+  o.name = "listener";
+  auto conn = storage::detail::pg_connection::create(io, o);
+  auto ups = std::make_shared<std::atomic<int>>(0);
+  std::weak_ptr<storage::detail::pg_connection> weak = conn;
+  auto reload = [](const actors::tenant_actor& a) {
+    caf::anon_send(a, actors::reload_atom_v,
+                   std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
+  };
+  conn->start(
+      [weak, ups, &tenants, reload](bool up) {
+        if (!up) return;
+        if (auto c = weak.lock()) {
+          storage::db_batch b;
+          b.statements.emplace_back(std::string{"LISTEN "} + net::tenant_change_channel);
+          c->execute(std::move(b), [](storage::db_reply r) {
+            if (!r.ok())
+              telemetry::log_warn("LISTEN failed", {{"error", storage::to_string(r.error)}});
+          });
+        }
+        if (ups->fetch_add(1) > 0)
+          for (auto& a : tenants.all()) reload(a);
+      },
+      [&tenants, reload](std::string channel, std::string payload) {
+        if (channel != net::tenant_change_channel) return;
+        if (auto a = tenants.find(payload)) reload(*a);
+      });
+  return conn;
+}
+
+}  // namespace
+
+struct node::impl {
+  config::settings settings;
+  runtime rt;
+  std::shared_ptr<actors::vault_ref> vault;
+  std::unique_ptr<actors::tenant_directory> tenants;
+  identity::authenticator auth;
+  net::trpc_router trpc;
+  net::router routes;
+  std::shared_ptr<storage::detail::pg_connection> listener;
+  std::shared_ptr<net::http_server> server;
+  bool stopped = false;
+
+  explicit impl(const config::settings& s)
+      : settings(s),
+        rt(s, s.database.pool_size),
+        vault(load_vault(s)),
+        tenants(std::make_unique<actors::tenant_directory>(rt.actors(), rt.db(), vault)),
+        auth(rt.db(), rt.io(), identity::authenticator::options{}),
+        trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
+        routes(rt.io(), rt.db(), trpc) {}
+};
+
+node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {
+  const auto& s = impl_->settings;
+  net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth);
+  net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
+  impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants);
+  impl_->auth.start();
+  net::server_limits limits;
+  limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);
+  limits.max_header_bytes = static_cast<std::size_t>(s.limits.max_header_bytes);
+  limits.max_url_bytes = static_cast<std::size_t>(s.limits.max_url_bytes);
+  limits.header_timeout = std::chrono::milliseconds(s.server.header_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(s.server.idle_timeout_ms);
+  limits.body_timeout = std::chrono::milliseconds(s.server.request_timeout_ms);
+  limits.max_connections = static_cast<std::size_t>(s.server.max_connections);
+  try {
+    impl_->server =
+        net::http_server::create(impl_->rt.io(), s.server.listen, limits, impl_->routes.handler());
+  } catch (...) {
+    impl_->rt.stop();
+    throw;
+  }
+  impl_->server->start();
+  auto colon = s.server.listen.rfind(':');
+  telemetry::log_info("listening", {{"address", s.server.listen.substr(0, colon)},
+                                    {"port", static_cast<int>(impl_->server->port())}});
+}
+
+node::~node() {
+  shutdown();
+}
+
+unsigned short node::port() const {
+  return impl_->server->port();
+}
+net::http_handler node::handler() {
+  return impl_->routes.handler();
+}
+storage::database& node::db() {
+  return impl_->rt.db();
+}
+identity::authenticator& node::authenticator() {
+  return impl_->auth;
+}
+
+void node::shutdown() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  auto grace = std::chrono::milliseconds(impl_->settings.server.shutdown_grace_ms);
+  if (impl_->server) {
+    auto drained = std::make_shared<std::promise<void>>();
+    auto future = drained->get_future();
+    impl_->server->shutdown(grace, [drained] { drained->set_value(); });
+    future.wait_for(grace + std::chrono::seconds(1));
+  }
+  impl_->auth.stop();
+  impl_->auth.flush_blocking();
+  if (impl_->listener) impl_->listener->close();
+  impl_->tenants->stop_all();
+  impl_->rt.stop();
+  telemetry::log_info("stopped");
+}
+
+}  // namespace nyxgate::app

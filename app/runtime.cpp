@@ -1,0 +1,111 @@
+#include "app/runtime.hpp"
+
+#include <stdexcept>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/messages.hpp"
+#include "net/io_runtime.hpp"
+#include "storage/embedded_postgres.hpp"
+#include "storage/migrations.hpp"
+#include "telemetry/log.hpp"
+
+namespace nyxgate::app {
+
+namespace {
+caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads) {
+  cfg.add_message_types<caf::id_block::nyxgate>();
+  cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
+  return cfg;
+}
+}  // namespace
+
+struct runtime::impl {
+  // Declaration order is teardown order reversed: actors (and the connections they own) go
+  // before the io_context their sockets belong to, the embedded database last.
+  std::unique_ptr<storage::embedded_postgres> embedded;
+  net::io_runtime io;
+  caf::actor_system_config actor_config;
+  caf::actor_system actor_system;
+  std::unique_ptr<storage::database> database;
+  bool stopped = false;
+
+  impl(int threads, int io_threads)
+      : io(io_threads), actor_system(configure(actor_config, threads)) {}
+};
+
+int migrate(storage::database& db) {
+  auto reply = db.execute_blocking(storage::migrate_batch(), std::chrono::seconds(120));
+  if (!reply.ok())
+    throw std::runtime_error("migration failed: " + std::string{storage::to_string(reply.error)} +
+                             ": " + reply.message);
+  return std::atoi(reply.results.back().at(0, 0).c_str());
+}
+
+runtime::runtime(const config::settings& settings, int pool_size) {
+  std::unique_ptr<storage::embedded_postgres> embedded;
+  std::string conninfo = settings.database.url;
+  if (conninfo.empty()) {
+    storage::embedded_options eo;
+    eo.data_dir = settings.server.data_dir;
+    eo.fast_unsafe = settings.database.embedded_fast_unsafe;
+    embedded = storage::embedded_postgres::start(eo);
+    conninfo = embedded->conninfo();
+  }
+  conninfo_ = conninfo;
+  impl_ = std::make_unique<impl>(std::max(2, settings.server.threads), settings.server.threads);
+  impl_->embedded = std::move(embedded);
+  impl_->io.start();
+  storage::database_options dbo;
+  dbo.conninfo = conninfo;
+  dbo.pool_size = pool_size;
+  dbo.connect_timeout = std::chrono::milliseconds(settings.database.connect_timeout_ms);
+  dbo.query_timeout = std::chrono::milliseconds(settings.database.query_timeout_ms);
+  impl_->database =
+      std::make_unique<storage::database>(impl_->actor_system, impl_->io.context(), dbo);
+  auto wait = std::chrono::milliseconds(
+      std::max<std::int64_t>(30000, settings.database.connect_timeout_ms));
+  if (!impl_->database->wait_connected(wait)) {
+    stop();
+    throw std::runtime_error("database unreachable: no connection within " +
+                             std::to_string(wait.count() / 1000) +
+                             " s (check database.url; the log has libpq's reason)");
+  }
+  try {
+    schema_version_ = migrate(*impl_->database);
+  } catch (...) {
+    stop();
+    throw;
+  }
+  telemetry::log_info("database ready", {{"schema_version", schema_version_},
+                                         {"embedded", impl_->embedded != nullptr},
+                                         {"pool_size", pool_size}});
+}
+
+runtime::~runtime() {
+  stop();
+}
+
+caf::actor_system& runtime::actors() {
+  return impl_->actor_system;
+}
+boost::asio::io_context& runtime::io() {
+  return impl_->io.context();
+}
+storage::database& runtime::db() {
+  return *impl_->database;
+}
+
+void runtime::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  if (impl_->database) impl_->database->close();
+  // Let the storage actors close their connections before the I/O threads go.
+  impl_->actor_system.await_all_actors_done();
+  impl_->io.stop();
+  impl_->io.join();
+  if (impl_->embedded) impl_->embedded->stop();
+}
+
+}  // namespace nyxgate::app

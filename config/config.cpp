@@ -1,0 +1,617 @@
+#include "config/config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace nyxgate::config {
+
+namespace {
+
+constexpr std::string_view env_prefix = "NYXGATE_";
+constexpr std::string_view config_env_name = "NYXGATE_CONFIG";
+
+enum class value_kind { string, integer, boolean };
+using value = std::variant<std::string, std::int64_t, bool>;
+
+/// Accepts (and may normalise) a value; returns why it is refused, or "" when it is accepted.
+using check_fn = std::function<std::string(value&)>;
+
+struct rule {
+  std::string text;  // shown in help, e.g. "1..64"
+  check_fn check;
+};
+
+/// One line of the table that drives TOML, environment, flags and help.
+struct key_descriptor {
+  std::string key;          // "server.listen"
+  std::string placeholder;  // "<host:port>"
+  std::string description;
+  value_kind kind = value_kind::string;
+  rule constraint;
+  std::function<void(settings&, value)> write;
+  std::function<value(const settings&)> read;
+  std::string env_name;  // "NYXGATE_SERVER_LISTEN"
+};
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string env_name_of(std::string_view key) {
+  std::string out(env_prefix);
+  for (char c : key)
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view kind_name(value_kind kind) {
+  switch (kind) {
+    case value_kind::string:
+      return "a string";
+    case value_kind::integer:
+      return "an integer";
+    case value_kind::boolean:
+      return "a boolean";
+  }
+  return "a value";
+}
+
+// ---- rules -------------------------------------------------------------------------------
+
+rule any_value() {
+  return {"", [](value&) { return std::string{}; }};
+}
+
+rule between(std::int64_t lo, std::int64_t hi) {
+  return {std::to_string(lo) + ".." + std::to_string(hi), [lo, hi](value& v) {
+            auto n = std::get<std::int64_t>(v);
+            if (n < lo || n > hi)
+              return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+            return std::string{};
+          }};
+}
+
+rule non_empty() {
+  return {"not empty", [](value& v) {
+            return std::get<std::string>(v).empty() ? std::string{"must not be empty"}
+                                                    : std::string{};
+          }};
+}
+
+rule one_of(std::vector<std::string> choices) {
+  std::string text;
+  for (const auto& c : choices) text += (text.empty() ? "" : "|") + c;
+  return {text, [choices, text](value& v) {
+            const auto& s = std::get<std::string>(v);
+            if (std::find(choices.begin(), choices.end(), s) != choices.end()) return std::string{};
+            return "must be one of " + text;
+          }};
+}
+
+bool is_digits(std::string_view s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+std::string check_listen(std::string_view s) {
+  constexpr std::string_view shape = "must be host:port with port 0..65535";
+  auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::string(shape);
+  auto host = s.substr(0, colon);
+  auto port = s.substr(colon + 1);
+  if (host.empty()) return std::string(shape) + "; the host is empty";
+  if (host.front() == '[') {
+    auto inner = host.size() >= 2 && host.back() == ']' ? host.substr(1, host.size() - 2)
+                                                        : std::string_view{};
+    bool ipv6 = inner.find(':') != std::string_view::npos &&
+                std::all_of(inner.begin(), inner.end(), [](unsigned char c) {
+                  return std::isxdigit(c) || c == ':' || c == '.';
+                });
+    if (!ipv6) return std::string(shape) + "; bad bracketed IPv6 address";
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::string(shape) + "; put an IPv6 address in brackets, like [::1]:8080";
+  } else if (!std::all_of(host.begin(), host.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '.' || c == '-' || c == '_';
+             })) {
+    return std::string(shape) + "; bad host name";
+  }
+  if (!is_digits(port) || port.size() > 5) return std::string(shape);
+  int number = 0;
+  std::from_chars(port.data(), port.data() + port.size(), number);
+  if (number > 65535) return std::string(shape);
+  return {};
+}
+
+rule listen_address() {
+  return {"host:port", [](value& v) { return check_listen(std::get<std::string>(v)); }};
+}
+
+/// A provider base URL: http(s), a host, no query or fragment. Trailing slashes are dropped so
+/// adapters can append paths.
+std::string check_http_url(std::string& s) {
+  auto lowered = lower(s);
+  std::size_t scheme = lowered.starts_with("https://") ? 8 : lowered.starts_with("http://") ? 7 : 0;
+  if (scheme == 0) return "must be an http:// or https:// URL";
+  if (std::any_of(s.begin(), s.end(),
+                  [](unsigned char c) { return std::isspace(c) || std::iscntrl(c); }))
+    return "must be a URL without spaces or control characters";
+  auto rest = std::string_view(s).substr(scheme);
+  auto authority = rest.substr(0, rest.find('/'));
+  if (authority.empty() || authority.front() == ':')
+    return "must be a URL with a host after the scheme";
+  if (rest.find_first_of("?#") != std::string_view::npos)
+    return "must be a URL without a query or fragment";
+  if (auto colon = authority.rfind(':');
+      colon != std::string_view::npos && authority.back() != ']' &&
+      (!is_digits(authority.substr(colon + 1)) || authority.size() - colon - 1 > 5))
+    return "must be a URL with a numeric port";
+  auto keep = scheme + authority.size();
+  while (s.size() > keep && s.back() == '/') s.pop_back();
+  return {};
+}
+
+rule http_url() {
+  return {"http(s)://host[:port][/path]",
+          [](value& v) { return check_http_url(std::get<std::string>(v)); }};
+}
+
+/// Empty selects the embedded cluster; otherwise anything libpq takes as a connection string.
+rule database_url() {
+  return {"empty, postgresql://... or key=value", [](value& v) {
+            const auto& s = std::get<std::string>(v);
+            auto l = lower(s);
+            if (s.empty() || l.starts_with("postgresql://") || l.starts_with("postgres://") ||
+                s.find('=') != std::string::npos)
+              return std::string{};
+            return std::string{
+                "must be empty (embedded), a postgresql:// URL or a libpq key=value string"};
+          }};
+}
+
+// ---- the table ---------------------------------------------------------------------------
+
+/// Binds a key to a field reached through a path of pointers to members, e.g.
+/// (&settings::providers, &providers_settings::openai, &provider_settings::base_url).
+template <class... Path>
+key_descriptor describe(std::string key, std::string placeholder, rule constraint,
+                        std::string description, Path... path) {
+  using field = std::remove_cvref_t<decltype((std::declval<settings&>().*....*path))>;
+  key_descriptor d;
+  d.key = std::move(key);
+  d.placeholder = std::move(placeholder);
+  d.description = std::move(description);
+  d.constraint = std::move(constraint);
+  d.env_name = env_name_of(d.key);
+  if constexpr (std::is_same_v<field, std::string>) {
+    d.kind = value_kind::string;
+  } else if constexpr (std::is_same_v<field, bool>) {
+    d.kind = value_kind::boolean;
+  } else {
+    static_assert(std::is_integral_v<field>);
+    d.kind = value_kind::integer;
+  }
+  d.write = [path...](settings& s, value v) {
+    auto& f = (s.*....*path);
+    if constexpr (std::is_same_v<field, std::string>)
+      f = std::get<std::string>(std::move(v));
+    else if constexpr (std::is_same_v<field, bool>)
+      f = std::get<bool>(v);
+    else  // the rule has checked the range, so the narrowing is exact
+      f = static_cast<field>(std::get<std::int64_t>(v));
+  };
+  d.read = [path...](const settings& s) -> value {
+    const auto& f = (s.*....*path);
+    if constexpr (std::is_same_v<field, std::string> || std::is_same_v<field, bool>)
+      return value{std::in_place_type<field>, f};
+    else
+      return value{std::in_place_type<std::int64_t>, f};
+  };
+  return d;
+}
+
+constexpr std::int64_t kib = 1024;
+constexpr std::int64_t mib = 1024 * kib;
+constexpr std::int64_t gib = 1024 * mib;
+constexpr std::int64_t day_ms = 24LL * 3600 * 1000;
+
+const std::vector<key_descriptor>& keys() {
+  using S = settings;
+  static const std::vector<key_descriptor> table{
+      describe("server.listen", "<host:port>", listen_address(), "address to listen on", &S::server,
+               &server_settings::listen),
+      describe("server.data_dir", "<path>", non_empty(),
+               "data folder (embedded PostgreSQL, master key)", &S::server,
+               &server_settings::data_dir),
+      describe("server.threads", "<n>", between(1, 64), "I/O threads", &S::server,
+               &server_settings::threads),
+      describe("server.max_connections", "<n>", between(1, 1000000),
+               "open client connections before new ones are refused", &S::server,
+               &server_settings::max_connections),
+      describe("server.header_timeout_ms", "<ms>", between(1, 3600000),
+               "time allowed to receive request headers", &S::server,
+               &server_settings::header_timeout_ms),
+      describe("server.idle_timeout_ms", "<ms>", between(1, day_ms),
+               "idle keep-alive connection lifetime", &S::server,
+               &server_settings::idle_timeout_ms),
+      describe("server.request_timeout_ms", "<ms>", between(1, day_ms),
+               "time allowed to read a request body and answer a non-streaming call", &S::server,
+               &server_settings::request_timeout_ms),
+      describe("server.shutdown_grace_ms", "<ms>", between(0, 3600000),
+               "drain period for in-flight calls after SIGTERM", &S::server,
+               &server_settings::shutdown_grace_ms),
+
+      describe("database.url", "<url>", database_url(),
+               "PostgreSQL connection string; empty starts an embedded cluster", &S::database,
+               &database_settings::url),
+      describe("database.pool_size", "<n>", between(1, 64), "database connections per node",
+               &S::database, &database_settings::pool_size),
+      describe("database.connect_timeout_ms", "<ms>", between(1, 600000),
+               "deadline for opening a database connection", &S::database,
+               &database_settings::connect_timeout_ms),
+      describe("database.query_timeout_ms", "<ms>", between(1, day_ms),
+               "deadline for one database query", &S::database,
+               &database_settings::query_timeout_ms),
+      describe("database.embedded_fast_unsafe", "<bool>", any_value(),
+               "embedded cluster without fsync (tests only: loses data on a crash)", &S::database,
+               &database_settings::embedded_fast_unsafe),
+
+      describe("security.master_key_file", "<path>", any_value(),
+               "master key file; empty means <data_dir>/master.key", &S::security,
+               &security_settings::master_key_file),
+      describe("tls.ca_file", "<path>", any_value(),
+               "extra trusted CA bundle (PEM) for upstream connections", &S::tls,
+               &tls_settings::ca_file),
+
+      describe("providers.openai.base_url", "<url>", http_url(), "OpenAI API base URL",
+               &S::providers, &providers_settings::openai, &provider_settings::base_url),
+      describe("providers.anthropic.base_url", "<url>", http_url(), "Anthropic API base URL",
+               &S::providers, &providers_settings::anthropic, &provider_settings::base_url),
+      describe("providers.google.base_url", "<url>", http_url(), "Google Gemini API base URL",
+               &S::providers, &providers_settings::google, &provider_settings::base_url),
+      describe("providers.kimi.base_url", "<url>", http_url(), "Kimi (Moonshot) API base URL",
+               &S::providers, &providers_settings::kimi, &provider_settings::base_url),
+      describe("providers.github.base_url", "<url>", http_url(), "GitHub API base URL",
+               &S::providers, &providers_settings::github, &provider_settings::base_url),
+
+      describe("gateway.retries", "<n>", between(0, 10),
+               "extra upstream attempts after a failed one", &S::gateway,
+               &gateway_settings::retries),
+      describe("gateway.timeout_ms", "<ms>", between(1, day_ms), "deadline for one upstream call",
+               &S::gateway, &gateway_settings::timeout_ms),
+      describe("gateway.key_cooldown_s", "<s>", between(0, 86400),
+               "how long a rate-limited or failing provider key is skipped", &S::gateway,
+               &gateway_settings::key_cooldown_s),
+
+      describe("limits.max_body_bytes", "<bytes>", between(kib, gib), "largest request body",
+               &S::limits, &limits_settings::max_body_bytes),
+      describe("limits.max_header_bytes", "<bytes>", between(kib, mib),
+               "largest request header block", &S::limits, &limits_settings::max_header_bytes),
+      describe("limits.max_url_bytes", "<bytes>", between(256, mib), "longest request target",
+               &S::limits, &limits_settings::max_url_bytes),
+      describe("limits.max_json_depth", "<n>", between(1, 1024), "deepest JSON nesting accepted",
+               &S::limits, &limits_settings::max_json_depth),
+      describe("limits.ws_max_message_bytes", "<bytes>", between(kib, gib),
+               "largest WebSocket message", &S::limits, &limits_settings::ws_max_message_bytes),
+
+      describe("log.level", "<level>", one_of({"debug", "info", "warn", "error"}),
+               "least severe log level written", &S::log, &log_settings::level),
+  };
+  return table;
+}
+
+const key_descriptor* find_key(std::string_view key) {
+  for (const auto& d : keys())
+    if (d.key == key) return &d;
+  return nullptr;
+}
+
+const key_descriptor* find_env(std::string_view name) {
+  for (const auto& d : keys())
+    if (d.env_name == name) return &d;
+  return nullptr;
+}
+
+/// True for "server" or "providers.openai": a table that holds keys.
+bool is_section(std::string_view path) {
+  return std::any_of(keys().begin(), keys().end(), [&](const key_descriptor& d) {
+    return d.key.size() > path.size() && d.key.starts_with(path) && d.key[path.size()] == '.';
+  });
+}
+
+/// Names under NYXGATE_<SECTION>_ belong to us; other NYXGATE_* names (NYXGATE_BIN for the
+/// test harness, NYXGATE_JOBS for the build script) are left to their owners.
+bool in_config_namespace(std::string_view env_name) {
+  return std::any_of(keys().begin(), keys().end(), [&](const key_descriptor& d) {
+    auto section = env_name_of(d.key.substr(0, d.key.find('.'))) + "_";
+    return env_name.starts_with(section);
+  });
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/// "unknown key", plus the nearest real name when a typo is likely.
+std::string unknown(std::string_view name, bool env) {
+  const key_descriptor* best = nullptr;
+  std::size_t best_distance = 4;
+  for (const auto& d : keys()) {
+    auto distance = edit_distance(name, env ? d.env_name : d.key);
+    if (distance < best_distance) best = &d, best_distance = distance;
+  }
+  std::string reason = "unknown key";
+  if (best != nullptr) reason += " (did you mean " + (env ? best->env_name : best->key) + "?)";
+  return reason;
+}
+
+// ---- reading values ----------------------------------------------------------------------
+
+/// Environment and flag values arrive as text; integers are strict and booleans take
+/// true/false/1/0/yes/no in any case.
+value parse_text(const key_descriptor& d, std::string_view text, const std::string& source) {
+  switch (d.kind) {
+    case value_kind::string:
+      return value{std::in_place_type<std::string>, text};
+    case value_kind::integer: {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (ec == std::errc::result_out_of_range)
+        throw config_error(d.key, source, "is too large for an integer");
+      if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
+        throw config_error(d.key, source, "must be an integer");
+      return value{std::in_place_type<std::int64_t>, n};
+    }
+    case value_kind::boolean: {
+      auto l = lower(text);
+      if (l == "true" || l == "1" || l == "yes") return value{std::in_place_type<bool>, true};
+      if (l == "false" || l == "0" || l == "no") return value{std::in_place_type<bool>, false};
+      throw config_error(d.key, source, "must be a boolean (true/false/1/0/yes/no)");
+    }
+  }
+  throw config_error(d.key, source, "has an unsupported type");
+}
+
+void apply(const key_descriptor& d, value v, settings& s, const std::string& source,
+           const std::string& where = {}) {
+  if (auto reason = d.constraint.check(v); !reason.empty())
+    throw config_error(d.key, source, reason + where);
+  d.write(s, std::move(v));
+}
+
+std::string toml_type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time:
+      return "a date/time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+std::string at_line(const toml::source_region& where) {
+  return where.begin.line > 0 ? " at line " + std::to_string(where.begin.line) : std::string{};
+}
+
+void apply_toml(const toml::table& table, const std::string& prefix, settings& s,
+                const std::string& source) {
+  for (auto&& [k, node] : table) {
+    std::string path = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const key_descriptor* d = find_key(path);
+    if (d == nullptr) {
+      if (is_section(path) && node.is_table()) {
+        apply_toml(*node.as_table(), path, s, source);
+        continue;
+      }
+      if (is_section(path))
+        throw config_error(path, source,
+                           "must be a table, not " + toml_type_name(node) + at_line(k.source()));
+      throw config_error(path, source, unknown(path, false) + at_line(k.source()));
+    }
+    auto where = at_line(node.source());
+    std::optional<value> v;
+    if (d->kind == value_kind::string && node.is_string())
+      v.emplace(std::in_place_type<std::string>, node.as_string()->get());
+    else if (d->kind == value_kind::integer && node.is_integer())
+      v.emplace(std::in_place_type<std::int64_t>, node.as_integer()->get());
+    else if (d->kind == value_kind::boolean && node.is_boolean())
+      v.emplace(std::in_place_type<bool>, node.as_boolean()->get());
+    if (!v)
+      throw config_error(
+          path, source,
+          "must be " + std::string(kind_name(d->kind)) + ", not " + toml_type_name(node) + where);
+    apply(*d, std::move(*v), s, source, where);
+  }
+}
+
+std::string read_file(const std::string& path, const std::string& source) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr)
+    throw config_error("", source, std::string("cannot open: ") + std::strerror(errno));
+  std::string text;
+  char buffer[8192];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0)
+    throw config_error("", source, std::string("cannot read: ") + std::strerror(error));
+  return text;
+}
+
+void load_file(const std::string& path, settings& s) {
+  std::string source = "file " + path;
+  std::string text = read_file(path, source);
+  toml::table table;
+  try {
+    table = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    const auto& at = e.source().begin;
+    throw config_error("", source,
+                       "invalid TOML at line " + std::to_string(at.line) + ", column " +
+                           std::to_string(at.column) + ": " + std::string(e.description()));
+  }
+  apply_toml(table, "", s, source);
+}
+
+std::string show(const value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return s->empty() ? "none" : *s;
+  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  return std::to_string(std::get<std::int64_t>(v));
+}
+
+}  // namespace
+
+config_error::config_error(std::string key_in, std::string source_in, std::string reason_in)
+    : std::runtime_error((key_in.empty() ? "" : key_in + ": ") + reason_in + " (from " + source_in +
+                         ")"),
+      key(std::move(key_in)),
+      source(std::move(source_in)),
+      reason(std::move(reason_in)) {}
+
+parsed_args split_args(const std::vector<std::string>& args) {
+  parsed_args out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      out.rest.insert(out.rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    if (!arg.starts_with("--")) {
+      out.rest.push_back(arg);
+      continue;
+    }
+    auto body = std::string_view(arg).substr(2);
+    auto eq = body.find('=');
+    std::string name(body.substr(0, eq));
+    bool is_config = name == "config";
+    if (!is_config && name.find('.') == std::string::npos) {
+      out.rest.push_back(arg);
+      continue;
+    }
+    std::string text;
+    if (eq != std::string_view::npos)
+      text = body.substr(eq + 1);
+    else if (i + 1 < args.size() && !args[i + 1].starts_with("--"))
+      text = args[++i];
+    else
+      throw config_error(is_config ? "" : name, "flag --" + name,
+                         "needs a value (--" + name + "=VALUE or --" + name + " VALUE)");
+    if (is_config)
+      out.config_file = std::move(text);
+    else
+      out.flags.push_back({std::move(name), std::move(text)});
+  }
+  return out;
+}
+
+environment process_environment() {
+  environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view line(*entry);
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos || !line.starts_with(env_prefix)) continue;
+    env.emplace_back(std::string(line.substr(0, eq)), std::string(line.substr(eq + 1)));
+  }
+  return env;
+}
+
+settings load(const std::optional<std::string>& config_file, const environment& env,
+              const std::vector<flag>& flags) {
+  settings s;
+
+  std::optional<std::string> file = config_file;
+  if (!file || file->empty()) {
+    file.reset();
+    for (const auto& [name, text] : env)
+      if (name == config_env_name && !text.empty()) file = text;
+  }
+  if (file) load_file(*file, s);
+
+  for (const auto& [name, text] : env) {
+    if (!name.starts_with(env_prefix) || name == config_env_name) continue;
+    std::string source = "environment " + name;
+    const key_descriptor* d = find_env(name);
+    if (d == nullptr) {
+      if (!in_config_namespace(name)) continue;
+      throw config_error(name, source, unknown(name, true));
+    }
+    apply(*d, parse_text(*d, text, source), s, source);
+  }
+
+  for (const auto& f : flags) {
+    std::string source = "flag --" + f.key;
+    const key_descriptor* d = find_key(f.key);
+    if (d == nullptr) throw config_error(f.key, source, unknown(f.key, false));
+    apply(*d, parse_text(*d, f.value, source), s, source);
+  }
+  return s;
+}
+
+std::string options_help() {
+  const settings defaults;
+  std::size_t width = std::string("--config <path>").size();
+  for (const auto& d : keys()) width = std::max(width, d.key.size() + d.placeholder.size() + 3);
+  width += 2;
+  auto pad = [width](std::string s) {
+    s.resize(std::max(width, s.size() + 1), ' ');
+    return s;
+  };
+
+  std::string out;
+  out += "  " + pad("--config <path>") + "TOML file to read\n";
+  out += "  " + std::string(width, ' ') + "env " + std::string(config_env_name) + "\n";
+  for (const auto& d : keys()) {
+    out += "  " + pad("--" + d.key + " " + d.placeholder);
+    out += "(default " + show(d.read(defaults)) + ")  " + d.description + "\n";
+    out += "  " + std::string(width, ' ') + "env " + d.env_name;
+    if (!d.constraint.text.empty()) out += "; allowed: " + d.constraint.text;
+    out += "\n";
+  }
+  out +=
+      "\nPrecedence: defaults < TOML file < environment < flags. A flag also reads "
+      "--section.key VALUE.\n";
+  return out;
+}
+
+}  // namespace nyxgate::config

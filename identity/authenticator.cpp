@@ -1,0 +1,156 @@
+#include "identity/authenticator.hpp"
+
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "identity/token.hpp"
+#include "storage/async.hpp"
+#include "telemetry/log.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace nyxgate::identity {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+struct authenticator::impl : std::enable_shared_from_this<impl> {
+  storage::database& db;
+  asio::steady_timer timer;
+  options opts;
+
+  std::mutex mutex;  ///< guards cache and last_used; held for map operations only
+  struct cached {
+    principal who;
+    clock::time_point expires;
+  };
+  std::unordered_map<std::string, cached> cache;  ///< by token hash
+  /// token id -> (tenant id, seconds since epoch of last use)
+  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> last_used;
+  bool stopped = false;
+
+  impl(storage::database& d, asio::io_context& io, options o) : db(d), timer(io), opts(o) {}
+
+  void note_use(const principal& p) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    std::lock_guard lock(mutex);
+    last_used[p.token_id] = {p.tenant_id, now};
+  }
+
+  std::optional<storage::db_batch> take_flush_batch() {
+    std::unordered_map<std::string, std::pair<std::string, std::int64_t>> pending;
+    {
+      std::lock_guard lock(mutex);
+      pending.swap(last_used);
+    }
+    if (pending.empty()) return std::nullopt;
+    std::string ids = "{", tenants = "{", times = "{";
+    for (const auto& [id, v] : pending) {
+      if (ids.size() > 1) ids += ',', tenants += ',', times += ',';
+      ids += id;
+      tenants += v.first;
+      times += std::to_string(v.second);
+    }
+    ids += '}', tenants += '}', times += '}';
+    storage::statement st{
+        "UPDATE access_tokens t SET last_used_at = to_timestamp(v.ts) "
+        "FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS v(id, tenant_id, ts) "
+        "WHERE t.tenant_id = v.tenant_id AND t.id = v.id "
+        "AND (t.last_used_at IS NULL OR t.last_used_at < to_timestamp(v.ts))"};
+    st.bind(ids).bind(tenants).bind(times);
+    return storage::single(std::move(st));
+  }
+
+  void schedule() {
+    timer.expires_after(opts.flush_interval);
+    timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec || self->stopped) return;
+      if (auto batch = self->take_flush_batch()) {
+        self->db.execute(std::move(*batch), [](storage::db_reply r) {
+          if (!r.ok())
+            telemetry::log_warn("last_used_at flush failed",
+                                {{"error", storage::to_string(r.error)}});
+        });
+      }
+      self->schedule();
+    });
+  }
+};
+
+authenticator::authenticator(storage::database& db, asio::io_context& io, options opts)
+    : impl_(std::make_shared<impl>(db, io, opts)) {}
+
+authenticator::~authenticator() {
+  stop();
+}
+
+void authenticator::start() {
+  impl_->schedule();
+}
+
+void authenticator::stop() {
+  impl_->stopped = true;
+  impl_->timer.cancel();
+}
+
+void authenticator::flush_blocking() {
+  if (auto batch = impl_->take_flush_batch()) impl_->db.execute_blocking(std::move(*batch));
+}
+
+void authenticator::invalidate_tenant(std::string_view tenant_id) {
+  std::lock_guard lock(impl_->mutex);
+  std::erase_if(impl_->cache, [&](const auto& kv) { return kv.second.who.tenant_id == tenant_id; });
+}
+
+asio::awaitable<auth_result> authenticator::authenticate(std::string_view authorization) {
+  auto& metrics = telemetry::metrics();
+  if (authorization.empty()) co_return auth_result{auth_status::missing, {}};
+  auto token = parse_bearer(authorization);
+  if (!token || !looks_like_token(*token)) {
+    metrics.auth_failures.inc();
+    co_return auth_result{auth_status::invalid, {}};
+  }
+  auto hash = sha256_hex(*token);
+  auto now = clock::now();
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (auto it = impl_->cache.find(hash); it != impl_->cache.end() && it->second.expires > now) {
+      metrics.token_cache_hits.inc();
+      auto who = it->second.who;
+      impl_->last_used[who.token_id] = {who.tenant_id,
+                                        std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count()};
+      co_return auth_result{auth_status::ok, std::move(who)};
+    }
+  }
+  metrics.token_cache_misses.inc();
+  storage::statement st{
+      "SELECT t.tenant_id, t.user_id, t.id, m.role, t.token_hash FROM access_tokens t "
+      "JOIN memberships m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id "
+      "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"};
+  st.bind(hash);
+  auto reply = co_await storage::async_execute(impl_->db, storage::single(std::move(st)));
+  if (!reply.ok()) co_return auth_result{auth_status::unavailable, {}};
+  const auto& rows = reply.results.front();
+  // The index found the row by hash; the constant-time check keeps the final decision free of
+  // timing that depends on how much of a guess matched.
+  if (rows.empty() || !constant_time_equal(rows.at(0, 4), hash)) {
+    metrics.auth_failures.inc();
+    co_return auth_result{auth_status::invalid, {}};
+  }
+  principal who{rows.at(0, 0), rows.at(0, 1), rows.at(0, 2), rows.at(0, 3)};
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->cache.size() >= impl_->opts.max_cache_entries) impl_->cache.clear();
+    impl_->cache[hash] = {who, now + impl_->opts.cache_ttl};
+  }
+  impl_->note_use(who);
+  co_return auth_result{auth_status::ok, std::move(who)};
+}
+
+}  // namespace nyxgate::identity

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "storage/database.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace nyxgate::identity {
+
+/// Who is calling: fixed by the bearer token, never by the request's input.
+struct principal {
+  std::string tenant_id;
+  std::string user_id;
+  std::string token_id;
+  std::string role;  ///< owner | admin | member
+
+  bool is_admin() const { return role == "owner" || role == "admin"; }
+  bool is_owner() const { return role == "owner"; }
+};
+
+enum class auth_status { ok, missing, invalid, unavailable };
+
+struct auth_result {
+  auth_status status = auth_status::invalid;
+  principal who;
+};
+
+/// Resolves bearer tokens to principals. Tokens are looked up by SHA-256 only; a small
+/// in-memory cache keeps the database off the request path, and `last_used_at` is written
+/// in batches by a timer instead of once per request.
+class authenticator {
+ public:
+  struct options {
+    std::chrono::milliseconds cache_ttl{10000};
+    std::chrono::milliseconds flush_interval{5000};
+    std::size_t max_cache_entries = 100000;
+  };
+
+  authenticator(storage::database& db, boost::asio::io_context& io, options opts);
+  ~authenticator();
+
+  /// `authorization` is the raw header value.
+  boost::asio::awaitable<auth_result> authenticate(std::string_view authorization);
+
+  /// Drops cached principals of a tenant (role changes, removals, revocations on this node).
+  void invalidate_tenant(std::string_view tenant_id);
+
+  /// Starts the periodic last_used_at flush.
+  void start();
+  /// Writes pending last_used_at updates now (blocking; used at shutdown and by tests).
+  void flush_blocking();
+  void stop();
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace nyxgate::identity

@@ -1,0 +1,17 @@
+#pragma once
+
+#include "identity/authenticator.hpp"
+#include "net/trpc_router.hpp"
+#include "storage/database.hpp"
+
+namespace nyxgate::net {
+
+/// tenants.current, members.*, tokens.*: the identity part of the control plane.
+void add_identity_procedures(trpc_router& router, storage::database& db,
+                             identity::authenticator& auth);
+
+/// One place that turns a storage failure into a tRPC error a client can act on; the
+/// server's message stays in the log because it may quote values.
+trpc_error storage_failure(const storage::db_reply& reply, std::string_view what);
+
+}  // namespace nyxgate::net

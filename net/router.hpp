@@ -1,0 +1,34 @@
+#pragma once
+
+#include "net/http_types.hpp"
+#include "net/trpc_router.hpp"
+#include "storage/database.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace nyxgate::net {
+
+/// The server's entry point: operational endpoints and the tRPC control plane. Handlers that
+/// wait on storage run as coroutines on a strand of the I/O context and answer via `respond`.
+class router {
+ public:
+  router(boost::asio::io_context& io, storage::database& db, trpc_router& trpc);
+
+  void handle(http_request request, respond_fn respond);
+  http_handler handler() {
+    return [this](http_request r, respond_fn f) { handle(std::move(r), std::move(f)); };
+  }
+
+  /// Answers an OpenAI-shaped error (used for paths the router does not know).
+  static http_response error_response(unsigned status, std::string_view type, std::string_view code,
+                                      std::string_view message);
+
+ private:
+  boost::asio::io_context& io_;
+  storage::database& db_;
+  trpc_router& trpc_;
+};
+
+}  // namespace nyxgate::net

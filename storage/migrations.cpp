@@ -1,0 +1,125 @@
+#include "storage/migrations.hpp"
+
+#include <array>
+#include <string>
+
+namespace nyxgate::storage {
+namespace {
+
+/// Never edit an applied migration; add a new version instead.
+constexpr std::string_view v1_identity = R"SQL(
+CREATE TABLE tenants (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'),
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE users (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  email text NOT NULL UNIQUE,
+  name text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE memberships (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  role text NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, user_id)
+);
+CREATE INDEX memberships_by_user ON memberships (user_id);
+CREATE TABLE access_tokens (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name text NOT NULL,
+  token_hash text NOT NULL UNIQUE CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX access_tokens_by_user ON access_tokens (tenant_id, user_id);
+CREATE TABLE api_keys (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  user_id uuid REFERENCES users(id) ON DELETE CASCADE,
+  is_personal boolean NOT NULL DEFAULT false,
+  provider text NOT NULL CHECK (provider IN ('openai', 'anthropic', 'google', 'kimi', 'github')),
+  name text NOT NULL,
+  secret_ciphertext bytea NOT NULL,
+  secret_nonce bytea NOT NULL,
+  key_version integer NOT NULL DEFAULT 1,
+  hint text NOT NULL,
+  status text NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'cooldown', 'invalid', 'revoked')),
+  status_reason text,
+  cooldown_until timestamptz,
+  created_by uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, id),
+  CONSTRAINT api_keys_personal_has_user CHECK (is_personal = (user_id IS NOT NULL))
+);
+CREATE INDEX api_keys_by_provider ON api_keys (tenant_id, provider, user_id);
+CREATE TABLE llm_defaults (
+  tenant_id uuid PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+  primary_provider text NOT NULL DEFAULT 'openai'
+    CHECK (primary_provider IN ('openai', 'anthropic', 'google', 'kimi')),
+  fallback_provider text CHECK (fallback_provider IN ('openai', 'anthropic', 'google', 'kimi')),
+  models jsonb NOT NULL DEFAULT '{}'::jsonb,
+  max_tokens integer NOT NULL DEFAULT 16384 CHECK (max_tokens > 0),
+  ethics text NOT NULL DEFAULT '',
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+)SQL";
+
+constexpr std::array<migration, 1> all_migrations{{
+    {1, "identity", v1_identity},
+}};
+
+/// Any constant works as long as every nyxgate node uses the same one.
+constexpr std::string_view advisory_lock_key = "7262531600419";
+
+}  // namespace
+
+std::span<const migration> migrations() {
+  return all_migrations;
+}
+
+int latest_schema_version() {
+  return all_migrations.back().version;
+}
+
+statement schema_version_query() {
+  return statement{
+      "SELECT coalesce((SELECT max(version) FROM schema_migrations), 0) "
+      "WHERE to_regclass('schema_migrations') IS NOT NULL "
+      "UNION ALL SELECT 0 WHERE to_regclass('schema_migrations') IS NULL"};
+}
+
+db_batch migrate_batch() {
+  db_batch b;
+  b.transaction = true;
+  b.statements.emplace_back(std::string{"SELECT pg_advisory_xact_lock("} +
+                            std::string{advisory_lock_key} + ")");
+  b.statements.emplace_back(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "version integer PRIMARY KEY, name text NOT NULL, "
+      "applied_at timestamptz NOT NULL DEFAULT now())");
+  for (const auto& m : all_migrations) {
+    // PL/pgSQL runs the DDL only when the version is missing; the lock above serializes nodes.
+    std::string sql =
+        "DO $nyxgate_migration$ BEGIN IF NOT EXISTS (SELECT 1 FROM schema_migrations "
+        "WHERE version = " +
+        std::to_string(m.version) + ") THEN\n";
+    sql += m.sql;
+    sql += "\nINSERT INTO schema_migrations (version, name) VALUES (" + std::to_string(m.version) +
+           ", '" + std::string{m.name} + "');\nEND IF; END $nyxgate_migration$";
+    b.statements.emplace_back(std::move(sql));
+  }
+  b.statements.emplace_back("SELECT max(version) FROM schema_migrations");
+  return b;
+}
+
+}  // namespace nyxgate::storage

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace nyxgate::telemetry {
+
+enum class log_level { debug, info, warn, error };
+
+/// One field of a structured log line. Values are JSON-escaped on output.
+struct log_field {
+  std::string_view key;
+  std::variant<std::string_view, long long, double, bool> value;
+
+  log_field(std::string_view k, std::string_view v) : key(k), value(v) {}
+  log_field(std::string_view k, const std::string& v) : key(k), value(std::string_view{v}) {}
+  log_field(std::string_view k, const char* v) : key(k), value(std::string_view{v}) {}
+  log_field(std::string_view k, bool v) : key(k), value(v) {}
+  log_field(std::string_view k, double v) : key(k), value(v) {}
+  template <class Int>
+  requires std::is_integral_v<Int> log_field(std::string_view k, Int v)
+      : key(k), value(static_cast<long long>(v)) {}
+};
+
+/// Sets the minimum level written (default info). Thread-safe.
+void set_log_level(log_level level);
+
+/// Writes one JSON object per line to stderr: {"ts","level","msg",fields...}.
+/// Never pass a secret as a field; the logger does not know what a secret is.
+void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields = {});
+
+inline void log_info(std::string_view msg, std::initializer_list<log_field> f = {}) {
+  log(log_level::info, msg, f);
+}
+inline void log_warn(std::string_view msg, std::initializer_list<log_field> f = {}) {
+  log(log_level::warn, msg, f);
+}
+inline void log_error(std::string_view msg, std::initializer_list<log_field> f = {}) {
+  log(log_level::error, msg, f);
+}
+
+/// Appends `s` to `out` as the body of a JSON string (without quotes).
+void append_json_escaped(std::string& out, std::string_view s);
+
+}  // namespace nyxgate::telemetry

@@ -1,0 +1,45 @@
+// The official tRPC client, untyped (the router lives in C++), pointed at a running nyxgate.
+import assert from 'node:assert/strict';
+import {
+  createTRPCUntypedClient,
+  httpBatchLink,
+  httpLink,
+  isTRPCClientError,
+} from '@trpc/client';
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A client over `httpLink` (one request per call) or, with `batch: true`, `httpBatchLink`.
+ * `token` null sends no Authorization header. `fetch` lets a test watch the requests.
+ */
+export function trpcClient(baseUrl, token, { batch = false, fetch } = {}) {
+  const link = batch ? httpBatchLink : httpLink;
+  return createTRPCUntypedClient({
+    links: [
+      link({
+        url: `${baseUrl}/trpc`,
+        headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
+        ...(fetch ? { fetch } : {}),
+      }),
+    ],
+  });
+}
+
+/**
+ * Asserts that `promise` rejects with a TRPCClientError whose data.code is `code` and whose
+ * data.httpStatus is `httpStatus`; `message` (a RegExp) must match the error message.
+ * Returns the error.
+ */
+export async function rejectsWith(promise, code, httpStatus, message) {
+  let caught;
+  await assert.rejects(promise, (err) => {
+    caught = err;
+    return true;
+  });
+  assert.ok(isTRPCClientError(caught), `expected a TRPCClientError, got ${caught}`);
+  assert.equal(caught.data?.code, code, `error code (message: ${caught.message})`);
+  assert.equal(caught.data?.httpStatus, httpStatus, `httpStatus of ${code}`);
+  if (message) assert.match(caught.message, message);
+  return caught;
+}
