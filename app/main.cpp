@@ -9,6 +9,7 @@
 
 #include "app/init.hpp"
 #include "app/node.hpp"
+#include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "config/config.hpp"
 #include "telemetry/log.hpp"
@@ -23,6 +24,8 @@ commands:
   serve     run the server (starts an embedded PostgreSQL when database.url is empty)
   init      first-install seed: a tenant, its owner and an admin token
   migrate   apply database migrations and exit
+  rotate-master-key
+            re-encrypt every provider key under a new master key (servers keep serving)
 
 Run `nyxgate <command> --help` for the command's options.
 )";
@@ -175,6 +178,34 @@ int migrate(const std::vector<std::string>& args) {
   return 0;
 }
 
+constexpr const char* rotate_usage = R"(usage: nyxgate rotate-master-key [config options]
+
+Adds a new master key version to security.master_key_file (default <data_dir>/master.key),
+re-encrypts every provider key under it while servers keep serving (they reload the file
+on a database notice), then removes the old versions from the file. Back the file up first.
+)";
+
+int rotate(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << rotate_usage;
+    return 0;
+  }
+  auto parsed = config::split_args(args);
+  if (!parsed.rest.empty()) {
+    std::cerr << "nyxgate rotate-master-key: unknown argument '" << parsed.rest.front() << "'\n";
+    return 2;
+  }
+  auto settings = load_settings(parsed);
+  auto key_file = settings.security.master_key_file.empty()
+                      ? settings.server.data_dir + "/master.key"
+                      : settings.security.master_key_file;
+  app::runtime rt(settings, 1);
+  auto result = app::rotate_master_key(rt.db(), key_file);
+  rt.stop();
+  (result.ok ? std::cout : std::cerr) << result.message << "\n";
+  return result.ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,6 +220,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return serve(args);
     if (command == "init") return init(args);
     if (command == "migrate") return migrate(args);
+    if (command == "rotate-master-key") return rotate(args);
     std::cerr << "nyxgate: unknown command '" << command << "'\n" << usage;
     return 2;
   } catch (const config::config_error& e) {

@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "actors/tenant_actor.hpp"
+#include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "identity/authenticator.hpp"
 #include "net/http_server.hpp"
@@ -21,16 +22,21 @@ namespace nyxgate::app {
 
 namespace {
 
+std::string master_key_path(const config::settings& s) {
+  if (!s.security.master_key_file.empty()) return s.security.master_key_file;
+  return (std::filesystem::path(s.server.data_dir) / "master.key").string();
+}
+
 std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s) {
-  auto path = s.security.master_key_file;
   auto ref = std::make_shared<actors::vault_ref>();
-  if (path.empty()) {
+  if (s.security.master_key_file.empty()) {
     // The embedded default: generated once into the data folder, mode 0600.
     std::filesystem::create_directories(s.server.data_dir);
-    path = (std::filesystem::path(s.server.data_dir) / "master.key").string();
-    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load_or_create(path));
+    ref->vault = std::make_shared<security::key_vault>(
+        security::key_vault::load_or_create(master_key_path(s)));
   } else {
-    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load(path));
+    ref->vault =
+        std::make_shared<security::key_vault>(security::key_vault::load(master_key_path(s)));
   }
   return ref;
 }
@@ -38,9 +44,9 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s) {
 /// Follows other nodes' changes: LISTEN on a dedicated connection; a notice reloads that
 /// tenant's actor if this node runs one. After a reconnect every actor reloads, since
 /// notifications sent while the connection was down are lost.
-std::shared_ptr<storage::detail::pg_connection> start_listener(boost::asio::io_context& io,
-                                                               const std::string& conninfo,
-                                                               actors::tenant_directory& tenants) {
+std::shared_ptr<storage::detail::pg_connection> start_listener(
+    boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
+    std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
   storage::detail::connection_options o;
   o.conninfo = conninfo;
   o.name = "listener";
@@ -57,6 +63,7 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(boost::asio::io_c
         if (auto c = weak.lock()) {
           storage::db_batch b;
           b.statements.emplace_back(std::string{"LISTEN "} + net::tenant_change_channel);
+          b.statements.emplace_back(std::string{"LISTEN "} + master_key_channel);
           c->execute(std::move(b), [](storage::db_reply r) {
             if (!r.ok())
               telemetry::log_warn("LISTEN failed", {{"error", storage::to_string(r.error)}});
@@ -65,9 +72,23 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(boost::asio::io_c
         if (ups->fetch_add(1) > 0)
           for (auto& a : tenants.all()) reload(a);
       },
-      [&tenants, reload](std::string channel, std::string payload) {
-        if (channel != net::tenant_change_channel) return;
-        if (auto a = tenants.find(payload)) reload(*a);
+      [&tenants, reload, vault, key_file](std::string channel, std::string payload) {
+        if (channel == net::tenant_change_channel) {
+          if (auto a = tenants.find(payload)) reload(*a);
+          return;
+        }
+        if (channel != master_key_channel) return;
+        try {
+          auto fresh = std::make_shared<security::key_vault>(security::key_vault::load(key_file));
+          {
+            std::lock_guard lock(vault->mutex);
+            vault->vault = std::move(fresh);
+          }
+          telemetry::log_info("master key file reloaded", {{"version", payload}});
+          for (auto& a : tenants.all()) reload(a);
+        } catch (const std::exception& e) {
+          telemetry::log_error("master key reload failed", {{"error", e.what()}});
+        }
       });
   return conn;
 }
@@ -100,7 +121,8 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
   const auto& s = impl_->settings;
   net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth);
   net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
-  impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants);
+  impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
+                                   impl_->vault, master_key_path(s));
   impl_->auth.start();
   net::server_limits limits;
   limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);
@@ -138,6 +160,10 @@ storage::database& node::db() {
 }
 identity::authenticator& node::authenticator() {
   return impl_->auth;
+}
+
+actors::tenant_directory& node::tenants() {
+  return *impl_->tenants;
 }
 
 void node::shutdown() {

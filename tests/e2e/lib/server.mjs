@@ -111,8 +111,11 @@ export const TOKEN_RE = /ngt_[A-Za-z0-9_-]+/;
 /**
  * Seeds a tenant with `nyxgate init`, then starts `nyxgate serve` and waits for /readyz.
  * Returns a handle: {url, port, dataDir, token, seed, stderr(), stop()}.
+ *
+ * `init: false` skips the seed (for a second node on another node's database, given through
+ * `extraFlags`); the handle's `token` is then the `token` option (null if none).
  */
-export async function startServer({ seed = {}, extraFlags = [] } = {}) {
+export async function startServer({ seed = {}, extraFlags = [], init = true, token: givenToken = null } = {}) {
   const dataDir = await makeDataDir();
   const tokenFile = path.join(dataDir, 'admin.token');
   const fullSeed = {
@@ -123,12 +126,17 @@ export async function startServer({ seed = {}, extraFlags = [] } = {}) {
     ...seed,
     tokenFile,
   };
-  const init = await runNyxgate(initArgs(dataDir, fullSeed));
-  if (init.code !== 0) {
-    throw new Error(`nyxgate init exited ${init.code ?? init.signal}\n${init.stdout}\n${init.stderr}`);
+  let token = givenToken;
+  if (init) {
+    const seeded = await runNyxgate(initArgs(dataDir, fullSeed));
+    if (seeded.code !== 0) {
+      throw new Error(
+        `nyxgate init exited ${seeded.code ?? seeded.signal}\n${seeded.stdout}\n${seeded.stderr}`,
+      );
+    }
+    token = (await readFile(tokenFile, 'utf8')).trim();
+    if (!TOKEN_RE.test(token)) throw new Error(`init wrote no ngt_ token to ${tokenFile}`);
   }
-  const token = (await readFile(tokenFile, 'utf8')).trim();
-  if (!TOKEN_RE.test(token)) throw new Error(`init wrote no ngt_ token to ${tokenFile}`);
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -226,4 +234,23 @@ export function sleep(ms) {
 /** Asserts the log holds none of `secrets` (tokens, keys). Returns the offending ones. */
 export function leakedSecrets(log, secrets) {
   return secrets.filter((s) => s && log.includes(s));
+}
+
+/**
+ * libpq conninfo of the embedded PostgreSQL a running node started under its data folder, read
+ * from its "embedded postgres started" log line (the socket may live under /tmp when the data
+ * folder is too deep); falls back to <dataDir>/postgres/run.
+ */
+export function embeddedConninfo(srv) {
+  let socketDir = path.join(srv.dataDir, 'postgres', 'run');
+  for (const line of srv.stderr().split('\n')) {
+    try {
+      const entry = JSON.parse(line);
+      if (entry.msg === 'embedded postgres started' && entry.socket_dir) socketDir = entry.socket_dir;
+    } catch {
+      // not a JSON line
+    }
+  }
+  const quoted = /[\s'\\]/.test(socketDir) ? `'${socketDir.replace(/[\\']/g, '\\$&')}'` : socketDir;
+  return `host=${quoted} port=5432 user=nyxgate dbname=nyxgate`;
 }
