@@ -1,5 +1,6 @@
 #include "actors/tenant_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -91,24 +92,40 @@ std::shared_ptr<tenant_snapshot> decode(const std::string& tenant_id, const stor
     snap->defaults.max_tokens = std::atoll(d.at(0, 3).c_str());
     snap->defaults.ethics = d.at(0, 4);
   }
+  snap->build_index();
   return snap;
+}
+
+std::string default_model(const tenant_snapshot& snap, const std::string& provider) {
+  auto it = snap.defaults.models.find(provider);
+  return it != snap.defaults.models.end() && !it->second.empty()
+             ? it->second
+             : providers::builtin_default_model(provider);
 }
 
 resolve_answer answer(const tenant_snapshot& snap, const resolve_query& q) {
   resolve_answer out;
-  std::optional<std::string> user;
-  if (!q.user_id.empty()) user = q.user_id;
+  const std::string* user = q.user_id.empty() ? nullptr : &q.user_id;
   const providers::key_record* key = nullptr;
-  if (!q.provider.empty()) {
-    auto keys = providers::keys_for(snap.keys, user, q.provider, now_s());
-    if (keys.empty()) return out;
-    key = keys.front();
-    out.provider = q.provider;
-    auto it = snap.defaults.models.find(q.provider);
-    out.model = it != snap.defaults.models.end() ? it->second
-                                                 : providers::builtin_default_model(q.provider);
+  auto now = now_s();
+  bool by_defaults = q.model.empty() || q.model == "auto" || q.model == "default";
+  if (!q.provider.empty() || by_defaults) {
+    // The hot path: the first usable key of one provider, or of primary then fallback.
+    const std::string& primary = q.provider.empty() ? snap.defaults.primary : q.provider;
+    key = snap.first_usable(primary, user, now);
+    out.provider = primary;
+    if (!key && q.provider.empty() && snap.defaults.fallback &&
+        *snap.defaults.fallback != primary) {
+      key = snap.first_usable(*snap.defaults.fallback, user, now);
+      out.provider = *snap.defaults.fallback;
+      out.via_fallback = true;
+    }
+    if (!key) return resolve_answer{};
+    out.model = default_model(snap, out.provider);
   } else {
-    auto chain = providers::build_chain(snap.keys, snap.defaults, user, q.model, now_s());
+    std::optional<std::string> user_opt;
+    if (user) user_opt = *user;
+    auto chain = providers::build_chain(snap.keys, snap.defaults, user_opt, q.model, now);
     if (chain.error) {
       out.error = chain.error->message;
       return out;
@@ -126,6 +143,38 @@ resolve_answer answer(const tenant_snapshot& snap, const resolve_query& q) {
   out.scope = key->personal() ? "personal" : "tenant";
   return out;
 }
+
+}  // namespace
+
+void tenant_snapshot::build_index() {
+  by_provider.clear();
+  for (const auto& k : keys) {
+    auto& idx = by_provider[k.provider];
+    (k.personal() ? idx.personal : idx.tenant).push_back(&k);
+  }
+  auto newest_first = [](const providers::key_record* a, const providers::key_record* b) {
+    return a->created_at != b->created_at ? a->created_at > b->created_at : a->id > b->id;
+  };
+  for (auto& [_, idx] : by_provider) {
+    std::sort(idx.personal.begin(), idx.personal.end(), newest_first);
+    std::sort(idx.tenant.begin(), idx.tenant.end(), newest_first);
+  }
+}
+
+const providers::key_record* tenant_snapshot::first_usable(std::string_view provider,
+                                                           const std::string* user,
+                                                           std::int64_t now) const {
+  auto it = by_provider.find(provider);
+  if (it == by_provider.end()) return nullptr;
+  if (user)
+    for (const auto* k : it->second.personal)
+      if (*k->user_id == *user && providers::usable(*k, now)) return k;
+  for (const auto* k : it->second.tenant)
+    if (providers::usable(*k, now)) return k;
+  return nullptr;
+}
+
+namespace {
 
 struct tenant_state {
   std::string tenant_id;

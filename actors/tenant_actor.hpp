@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +26,19 @@ struct tenant_snapshot {
   providers::llm_defaults defaults;
   /// Keys that failed to decrypt (tampered, unknown master key version): never used.
   std::vector<std::string> unreadable_keys;
+
+  /// Per provider, newest first: personal keys and tenant keys. Built once per load, so a
+  /// resolution is a short scan without allocation.
+  struct provider_index {
+    std::vector<const providers::key_record*> personal;
+    std::vector<const providers::key_record*> tenant;
+  };
+  std::map<std::string, provider_index, std::less<>> by_provider;
+
+  void build_index();
+  /// SPEC §3 keys_for(...).front(), or nullptr.
+  const providers::key_record* first_usable(std::string_view provider, const std::string* user,
+                                            std::int64_t now_s) const;
 };
 
 /// The vault is shared read-only; replacing it (master key rotation) swaps the pointer.

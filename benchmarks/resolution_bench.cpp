@@ -36,28 +36,43 @@ struct run_result {
   double p99_us = 0;
 };
 
-/// Closed loop: `concurrency` requests in flight, each answer sends the next one.
+/// Closed loop: `concurrency` requests in flight, each answer sends the next one. The state is
+/// shared so the last callbacks may finish after the driver returns.
 template <class Send>
 run_result drive(std::size_t total, std::size_t concurrency, Send send) {
-  std::vector<double> latencies(total);
-  std::atomic<std::size_t> issued{0}, done{0};
-  std::promise<void> finished;
-  std::function<void()> issue = [&] {
-    auto i = issued.fetch_add(1);
+  struct loop_state {
+    std::vector<double> latencies;
+    std::atomic<std::size_t> issued{0}, done{0};
+    std::promise<void> finished;
+    std::function<void()> issue;
+  };
+  auto st = std::make_shared<loop_state>();
+  st->latencies.resize(total);
+  std::weak_ptr<loop_state> weak = st;
+  st->issue = [weak, total, send] {
+    auto s = weak.lock();
+    if (!s) return;
+    auto i = s->issued.fetch_add(1);
     if (i >= total) return;
     auto start = clock_type::now();
-    send(i, [&, i, start](actors::resolve_answer) {
-      latencies[i] = std::chrono::duration<double, std::micro>(clock_type::now() - start).count();
-      if (done.fetch_add(1) + 1 == total) finished.set_value();
-      issue();
+    send(i, [weak, i, start, total](actors::resolve_answer) {
+      auto s = weak.lock();
+      if (!s) return;
+      s->latencies[i] =
+          std::chrono::duration<double, std::micro>(clock_type::now() - start).count();
+      s->issue();
+      if (s->done.fetch_add(1) + 1 == total) s->finished.set_value();
     });
   };
   auto t0 = clock_type::now();
-  for (std::size_t c = 0; c < concurrency; ++c) issue();
-  finished.get_future().wait();
+  auto finished = st->finished.get_future();
+  for (std::size_t c = 0; c < concurrency; ++c) st->issue();
+  finished.wait();
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  std::sort(latencies.begin(), latencies.end());
-  return {total / secs, latencies[total / 2], latencies[total * 99 / 100]};
+  auto lat = st->latencies;
+  st->issue = nullptr;
+  std::sort(lat.begin(), lat.end());
+  return {total / secs, lat[total / 2], lat[total * 99 / 100]};
 }
 
 actors::resolve_sink sink(std::function<void(actors::resolve_answer)> fn) {
@@ -151,7 +166,13 @@ int main(int argc, char** argv) {
       caf::anon_send(handles[i], actors::resolve_atom_v, actors::resolve_query{}, sink(done));
     });
     auto echo = actors::spawn_echo_actor(rt.actors());
+    // A second baseline with as many empty actors as tenants: it separates the cost of
+    // spreading messages over many mailboxes from the cost of resolving.
+    std::vector<actors::echo_actor> echoes;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      echoes.push_back(actors::spawn_echo_actor(rt.actors()));
     std::vector<double> base_rps, base_p50, base_p99, res_rps, res_p50, res_p99;
+    std::vector<double> many_rps, many_p50, many_p99;
     std::mt19937 rng(42);
     for (int run = 0; run < runs; ++run) {
       auto b = drive(requests, 64, [&](std::size_t, auto done) {
@@ -161,6 +182,11 @@ int main(int argc, char** argv) {
         caf::anon_send(handles[i % handles.size()], actors::resolve_atom_v, actors::resolve_query{},
                        sink(done));
       });
+      auto m = drive(requests, 64, [&](std::size_t i, auto done) {
+        caf::anon_send(echoes[i % echoes.size()], actors::ping_atom_v, actors::resolve_query{},
+                       sink(done));
+      });
+      many_rps.push_back(m.per_second), many_p50.push_back(m.p50_us), many_p99.push_back(m.p99_us);
       base_rps.push_back(b.per_second), base_p50.push_back(b.p50_us), base_p99.push_back(b.p99_us);
       res_rps.push_back(r.per_second), res_p50.push_back(r.p50_us), res_p99.push_back(r.p99_us);
     }
@@ -168,9 +194,16 @@ int main(int argc, char** argv) {
                 median(base_p50), median(base_p99), 100 * spread(base_rps) / median(base_rps));
     std::printf("%-8zu %-10s %14.0f %12.1f %12.1f %9.1f%%\n", tenants, "resolve", median(res_rps),
                 median(res_p50), median(res_p99), 100 * spread(res_rps) / median(res_rps));
+    std::printf("%-8zu %-10s %14.0f %12.1f %12.1f %9.1f%%\n", tenants, "baseline-N",
+                median(many_rps), median(many_p50), median(many_p99),
+                100 * spread(many_rps) / median(many_rps));
     std::printf("%-8zu %-10s %14.2f %12.2f %12.2f\n", tenants, "ratio",
                 median(base_rps) / median(res_rps), median(res_p50) / median(base_p50),
                 median(res_p99) / median(base_p99));
+    std::printf("%-8zu %-10s %14.2f %12.2f %12.2f\n", tenants, "ratio-N",
+                median(many_rps) / median(res_rps), median(res_p50) / median(many_p50),
+                median(res_p99) / median(many_p99));
+    for (auto& e : echoes) caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
     dir_.stop_all();
   }
