@@ -266,6 +266,7 @@ awaitable<procedure_result> providers_resolve(key_services& s, const procedure_c
   input_reader in(input, true);
   auto provider = in.optional_enum("provider", {"openai", "anthropic", "google", "kimi", "github"});
   auto model = in.optional_string("model", 200);
+  bool strict = in.optional_bool("strict").value_or(false);
   NYXGATE_FINISH_INPUT(in);
   actors::resolve_query q{ctx.who.user_id, provider.value_or(""), model.value_or("")};
   auto a = co_await ask_resolve(s.tenants.get(ctx.who.tenant_id), std::move(q));
@@ -274,7 +275,15 @@ awaitable<procedure_result> providers_resolve(key_services& s, const procedure_c
       co_return trpc_error{trpc_code::bad_request, "input.model: " + a.error};
     co_return trpc_error{trpc_code::service_unavailable, a.error};
   }
-  if (!a.found) co_return json::value(nullptr);
+  if (!a.found) {
+    // resolveProviderStrict: no usable key is an error the caller must handle, not a null.
+    if (strict)
+      co_return trpc_error{
+          trpc_code::precondition_failed,
+          "no_provider_key: no usable key for " +
+              (provider ? *provider : std::string{"the primary or fallback provider"})};
+    co_return json::value(nullptr);
+  }
   co_return json::value(json::object{{"provider", a.provider},
                                      {"model", a.model},
                                      {"keyId", a.key_id},

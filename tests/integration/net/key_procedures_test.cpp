@@ -153,6 +153,10 @@ BOOST_AUTO_TEST_CASE(resolve_prefers_personal_then_tenant_then_fallback) {
   auto pinned = data(query("providers.resolve", member, R"({"provider":"anthropic"})"));
   BOOST_TEST(str(pinned, "keyId") == anthropic_tenant);
   BOOST_TEST(query("providers.resolve", member, R"({"model":"llama-3"})").status == 400u);
+  auto strict = query("providers.resolve", member, R"({"provider":"google","strict":true})");
+  BOOST_TEST(strict.status == 412u);
+  BOOST_TEST(strict.raw.find("no_provider_key") != std::string::npos);
+  BOOST_TEST(query("providers.resolve", member, R"({"strict":true})").status == 200u);
 }
 
 BOOST_AUTO_TEST_CASE(resolution_after_warm_up_makes_no_database_query) {
