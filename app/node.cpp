@@ -10,7 +10,9 @@
 #include "app/runtime.hpp"
 #include "identity/authenticator.hpp"
 #include "net/http_server.hpp"
+#include "net/https_client.hpp"
 #include "net/identity_procedures.hpp"
+#include "net/key_probe_procedures.hpp"
 #include "net/key_procedures.hpp"
 #include "net/router.hpp"
 #include "net/trpc_router.hpp"
@@ -121,6 +123,16 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
   const auto& s = impl_->settings;
   net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth);
   net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
+  net::probe_settings probe;
+  probe.openai = s.providers.openai.base_url;
+  probe.anthropic = s.providers.anthropic.base_url;
+  probe.google = s.providers.google.base_url;
+  probe.kimi = s.providers.kimi.base_url;
+  probe.github = s.providers.github.base_url;
+  probe.key_cooldown_s = s.gateway.key_cooldown_s;
+  net::add_key_probe_procedures(
+      impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault,
+      net::https_client::create(impl_->rt.io(), net::tls_options{s.tls.ca_file, true}), probe);
   impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
                                    impl_->vault, master_key_path(s));
   impl_->auth.start();

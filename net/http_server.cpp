@@ -3,15 +3,19 @@
 #include <atomic>
 #include <list>
 #include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "identity/token.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -25,6 +29,14 @@ using boost::system::error_code;
 using clock = std::chrono::steady_clock;
 
 namespace {
+
+/// After a final answer we stop sending and read (and drop) what the client still sends for a
+/// moment, so its unread request bytes do not turn our close into a RST that eats the answer.
+constexpr std::chrono::milliseconds linger_timeout{500};
+constexpr std::size_t linger_bytes = 64 << 10;
+/// While a request is with the handler, pipelined bytes are buffered up to this much.
+constexpr std::size_t max_pipelined_bytes = 64 << 10;
+constexpr char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
 
@@ -46,6 +58,22 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
+/// 32 hex characters; unique enough to correlate log lines, not a secret.
+std::string new_request_id() {
+  thread_local std::mt19937_64 gen = [] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }();
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (std::size_t half = 0; half < 2; ++half) {
+    std::uint64_t n = gen();
+    for (std::size_t i = 0; i < 16; ++i, n >>= 4) out[16 * half + i] = hex[n & 0xf];
+  }
+  return out;
+}
+
 std::string error_body(std::string_view message, std::string_view code) {
   std::string out = R"({"error":{"message":")";
   telemetry::append_json_escaped(out, message);
@@ -55,6 +83,17 @@ std::string error_body(std::string_view message, std::string_view code) {
   return out;
 }
 
+/// Errors of Beast's HTTP parser (as opposed to socket errors).
+bool is_http_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+bool safe_header(std::string_view s) {
+  return s.find_first_of("\r\n") == std::string_view::npos;
+}
+
+/// One client connection. Kept alive by its pending operation (a read, a wait, a write, or the
+/// watch on the socket while the handler works); every step runs on the connection's strand.
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, std::shared_ptr<server_core> core)
@@ -74,93 +113,126 @@ class session : public std::enable_shared_from_this<session> {
 
   void run(bool over_capacity) {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this(), over_capacity] {
-      if (over_capacity) {
-        telemetry::metrics().http_rejected_connections.inc();
-        self->started_ = clock::now();
-        self->send_error(503, "server at connection capacity, retry shortly", "overloaded");
-        return;
-      }
-      self->do_read_header(true);
+      if (!over_capacity) return self->do_read_request(true);
+      telemetry::metrics().http_rejected_connections.inc();
+      self->started_ = clock::now();
+      self->send_error(503, "server at connection capacity, retry shortly", "overloaded");
     });
   }
 
-  /// Called on shutdown: idle connections close now, busy ones after their answer.
+  /// Shutdown began: idle connections close now, busy ones after their answer.
   void drain() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->close_after_response_ = true;
-      if (self->phase_ == phase::idle || self->phase_ == phase::reading) self->close();
+      if (self->phase_ == phase::waiting || self->phase_ == phase::lingering) self->close();
     });
   }
 
+  /// The grace period is over.
   void force_close() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->close(503); });
   }
 
  private:
-  enum class phase { idle, reading, handling, writing, closed };
+  /// waiting: no byte of the next request yet; reading: header or body under way;
+  /// handling: the handler has the request; writing: the answer goes out;
+  /// lingering: answered, send side shut, dropping what the client still sends.
+  enum class phase { waiting, reading, handling, writing, lingering, closed };
+  enum class timeout_kind { none, idle, header, body, linger };
 
   // -- reading -----------------------------------------------------------------
 
-  void do_read_header(bool first) {
-    if (phase_ == phase::closed) return;
+  void do_read_request(bool first) {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(core_->limits.max_header_bytes));
     parser_->body_limit(core_->limits.max_body_bytes);
-    if (!first && buffer_.size() == 0) {
-      // Keep-alive: wait (up to the idle timeout) for the next request's first byte, then give
-      // its header the header timeout, so a slow client cannot stretch a request.
-      phase_ = phase::idle;
-      arm(core_->limits.idle_timeout, timeout_kind::idle);
-      stream_.socket().async_wait(tcp::socket::wait_read,
-                                  [self = shared_from_this()](error_code ec) {
-                                    if (ec || self->phase_ == phase::closed) return self->close();
-                                    self->start_header_read();
-                                  });
-      return;
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      phase_ = phase::reading;
+      started_ = clock::now();
+      arm(core_->limits.header_timeout, timeout_kind::header);
+      return do_read_header();
     }
-    start_header_read();
+    // Wait for the first byte without a parser running, so an idle connection is
+    // recognisable (and closable on shutdown). A new connection gets the header timeout from
+    // accept on; a kept-alive one the idle timeout, then the header timeout from its first byte.
+    phase_ = phase::waiting;
+    first_ = first;
+    if (first)
+      arm(core_->limits.header_timeout, timeout_kind::header);
+    else
+      arm(core_->limits.idle_timeout, timeout_kind::idle);
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      self->on_readable(ec);
+    });
   }
 
-  void start_header_read() {
+  void on_readable(error_code ec) {
+    if (phase_ == phase::closed) return;
+    if (ec || timed_out_ != timeout_kind::none) return on_read_error(ec);
     phase_ = phase::reading;
     started_ = clock::now();
-    arm(core_->limits.header_timeout, timeout_kind::header);
+    if (!first_) arm(core_->limits.header_timeout, timeout_kind::header);
+    do_read_header();
+  }
+
+  void do_read_header() {
     http::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_header(ec, n); });
   }
 
-  void on_header(error_code ec, std::size_t) {
+  void on_header(error_code ec, std::size_t n) {
+    bytes_in_ += n;
     if (ec) return on_read_error(ec);
-    auto& req = parser_->get();
+    const auto& req = parser_->get();
+    method_ = std::string{req.method_string()};
+    target_ = std::string{req.target()};
+    version_ = req.version();
+    if (version_ != 10 && version_ != 11)
+      return send_error(505, "only HTTP/1.0 and HTTP/1.1 are supported",
+                        "http_version_not_supported");
     if (req.target().size() > core_->limits.max_url_bytes)
       return send_error(
           414, "request URL exceeds " + std::to_string(core_->limits.max_url_bytes) + " bytes",
           "url_too_long");
+    if (req.count(http::field::transfer_encoding) > 0 && !parser_->chunked())
+      // Only chunked is understood; guessing a body's end is how requests get smuggled.
+      return send_error(501, "unsupported Transfer-Encoding; only chunked is accepted",
+                        "unsupported_transfer_encoding");
     if (parser_->is_done()) return on_request();
     arm(core_->limits.body_timeout, timeout_kind::body);
+    if (version_ == 11 && beast::iequals(req[http::field::expect], "100-continue")) {
+      // Clients like curl hold the body back for a second unless told to go on.
+      return asio::async_write(stream_, asio::buffer(continue_100, sizeof(continue_100) - 1),
+                               [self = shared_from_this()](error_code ec, std::size_t) {
+                                 if (ec) return self->on_read_error(ec);
+                                 self->do_read_body();
+                               });
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](error_code ec, std::size_t) {
+                     [self = shared_from_this()](error_code ec, std::size_t n) {
+                       self->bytes_in_ += n;
                        if (ec) return self->on_read_error(ec);
                        self->on_request();
                      });
   }
 
+  /// The one place where a failed read becomes an HTTP answer (or a silent close).
   void on_read_error(error_code ec) {
     if (phase_ == phase::closed) return;
-    if (timed_out_ != timeout_kind::none) {
-      auto kind = timed_out_;
-      timed_out_ = timeout_kind::none;
-      if (kind == timeout_kind::idle) return close();
+    auto timed_out = std::exchange(timed_out_, timeout_kind::none);
+    if (timed_out == timeout_kind::idle) return close();
+    if (timed_out == timeout_kind::header || timed_out == timeout_kind::body) {
       telemetry::metrics().http_timeouts.inc();
       return send_error(408,
-                        kind == timeout_kind::header ? "request header not received in time"
-                                                     : "request body not received in time",
+                        timed_out == timeout_kind::header ? "request header not received in time"
+                                                          : "request body not received in time",
                         "request_timeout");
     }
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
-      return close();
     if (ec == http::error::header_limit)
       return send_error(
           431,
@@ -170,7 +242,10 @@ class session : public std::enable_shared_from_this<session> {
       return send_error(
           413, "request body exceeds " + std::to_string(core_->limits.max_body_bytes) + " bytes",
           "body_too_large");
-    if (ec == http::error::partial_message) return close();
+    // The client went away (before or in the middle of a request): nobody to answer.
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        !is_http_error(ec))
+      return close();
     send_error(400, "malformed HTTP request: " + ec.message(), "bad_request");
   }
 
@@ -180,10 +255,8 @@ class session : public std::enable_shared_from_this<session> {
     disarm();
     phase_ = phase::handling;
     auto msg = parser_->release();
+    parser_.reset();
     keep_alive_ = msg.keep_alive();
-    method_ = std::string{msg.method_string()};
-    target_ = std::string{msg.target()};
-    bytes_in_ = msg.body().size();
 
     http_request req;
     req.method = method_;
@@ -198,69 +271,108 @@ class session : public std::enable_shared_from_this<session> {
       req.headers.emplace_back(std::move(name), std::string{field.value()});
     }
     auto client_id = req.header("x-request-id");
-    request_id_ = valid_request_id(client_id) ? std::string{client_id} : identity::new_request_id();
+    request_id_ = valid_request_id(client_id) ? std::string{client_id} : new_request_id();
     req.request_id = request_id_;
 
+    // The answer may come from any thread, or never reach us if the client left meanwhile:
+    // it holds the session weakly and hops onto the strand.
     auto seq = ++seq_;
     auto once = std::make_shared<std::atomic<bool>>(false);
-    // The pending answer keeps the session alive, as a pending read or write would.
-    respond_fn respond = [self = shared_from_this(), seq, once](http_response response) {
+    respond_fn respond = [weak = weak_from_this(), seq, once](http_response response) {
       if (once->exchange(true)) return;
+      auto self = weak.lock();
+      if (!self) return;
       asio::post(self->stream_.get_executor(),
                  [self, seq, response = std::move(response)]() mutable {
-                   if (seq != self->seq_ || self->phase_ != phase::handling) return;
-                   self->send(std::move(response));
+                   self->on_response(seq, std::move(response));
                  });
     };
+    do_watch();
     core_->handler(std::move(req), std::move(respond));
+  }
+
+  /// While the handler works, a read on the socket notices a client that hangs up (and keeps
+  /// the session alive); bytes of a pipelined next request are kept for later.
+  void do_watch() {
+    if (buffer_.size() >= max_pipelined_bytes) {
+      // Stop reading a client that floods us; the pending answer alone keeps us alive.
+      self_ = shared_from_this();
+      return;
+    }
+    watching_ = true;
+    stream_.socket().async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_watch(ec, n); });
+  }
+
+  void on_watch(error_code ec, std::size_t n) {
+    watching_ = false;
+    buffer_.commit(n);
+    if (phase_ == phase::closed) return;
+    if (ec && ec != asio::error::operation_aborted) return close(499);  // client went away
+    if (pending_) {
+      auto response = std::move(*pending_);
+      pending_.reset();
+      return send(std::move(response));
+    }
+    if (phase_ == phase::handling) do_watch();
+  }
+
+  void on_response(std::uint64_t seq, http_response response) {
+    if (seq != seq_ || phase_ != phase::handling) return;
+    self_.reset();
+    if (!watching_) return send(std::move(response));
+    // Only one read and one write at a time: end the watch first, answer from its handler.
+    pending_ = std::move(response);
+    error_code ignored;
+    stream_.socket().cancel(ignored);
   }
 
   // -- writing -----------------------------------------------------------------
 
   void send(http_response response) {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(response.status);
-    res->set(http::field::server, "nyxgate");
-    res->set(http::field::content_type, response.content_type);
-    res->set("x-request-id", request_id_);
-    for (auto& [k, v] : response.headers) res->set(k, v);
-    res->body() = std::move(response.body);
-    bool close = !keep_alive_ || close_after_response_ || core_->draining.load();
-    res->keep_alive(!close);
-    res->prepare_payload();
+    auto& res = res_.emplace();
+    res.version(version_);
+    res.result(response.status);
+    for (auto& [k, v] : response.headers)
+      if (safe_header(k) && safe_header(v)) res.set(k, v);
+    res.set(http::field::server, "nyxgate");
+    res.set(http::field::content_type, response.content_type);
+    res.set("x-request-id", request_id_);
+    res.body() = std::move(response.body);
+    close_after_write_ = !keep_alive_ || close_after_response_ || core_->draining.load();
+    res.keep_alive(!close_after_write_);
+    res.prepare_payload();
+    if (method_ == "HEAD") res.body().clear();  // Content-Length stays, the body does not go
     route_ = response.route;
     status_ = response.status;
-    write(std::move(res), close);
+
+    phase_ = phase::writing;
+    disarm();
+    stream_.expires_after(core_->limits.write_timeout);
+    http::async_write(stream_, res, [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->on_write(ec, n);
+    });
+  }
+
+  void on_write(error_code ec, std::size_t n) {
+    stream_.expires_never();
+    res_.reset();
+    bytes_out_ = n;
+    log_request();
+    if (ec) return close();
+    if (close_after_write_ || close_after_response_) return do_linger();
+    reset_request();
+    do_read_request(false);
   }
 
   void send_error(unsigned status, const std::string& message, std::string_view code) {
-    if (phase_ == phase::closed) return;
-    if (method_.empty() && parser_ && parser_->is_header_done()) {
-      method_ = std::string{parser_->get().method_string()};
-      target_ = std::string{parser_->get().target()};
-    }
-    if (request_id_.empty()) request_id_ = identity::new_request_id();
+    if (request_id_.empty()) request_id_ = new_request_id();
     keep_alive_ = false;
     http_response r;
     r.status = status;
     r.body = error_body(message, code);
     send(std::move(r));
-  }
-
-  void write(std::shared_ptr<http::response<http::string_body>> res, bool close) {
-    phase_ = phase::writing;
-    disarm();
-    stream_.expires_after(core_->limits.write_timeout);
-    bytes_out_ = res->body().size();
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, close](error_code ec, std::size_t) {
-                        self->stream_.expires_never();
-                        self->log_request();
-                        if (ec || close) return self->close();
-                        self->reset_request();
-                        self->do_read_header(false);
-                      });
   }
 
   void log_request() {
@@ -283,23 +395,59 @@ class session : public std::enable_shared_from_this<session> {
     method_.clear();
     target_.clear();
     request_id_.clear();
+    version_ = 11;
     route_ = telemetry::route_kind::other;
     status_ = 0;
     bytes_in_ = bytes_out_ = 0;
-    if (close_after_response_ || core_->draining.load()) close();
+  }
+
+  // -- closing -----------------------------------------------------------------
+
+  void do_linger() {
+    phase_ = phase::lingering;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    arm(linger_timeout, timeout_kind::linger);
+    do_discard();
+  }
+
+  void do_discard() {
+    stream_.socket().async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+          self->linger_read_ += n;
+          if (ec || self->phase_ != phase::lingering || self->linger_read_ > linger_bytes)
+            return self->close();
+          self->do_discard();
+        });
+  }
+
+  /// `unanswered` is the status logged when a request dies here without an answer.
+  void close(unsigned unanswered = 499) {
+    if (phase_ == phase::closed) return;
+    if (phase_ == phase::handling) {
+      status_ = unanswered;
+      log_request();
+    }
+    phase_ = phase::closed;
+    disarm();
+    self_.reset();
+    pending_.reset();
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
 
   // -- deadlines ---------------------------------------------------------------
 
-  enum class timeout_kind { none, idle, header, body };
-
+  /// Header and body deadlines cancel the read instead of closing the socket (what the
+  /// stream's own expiry would do), so the read's handler can still answer 408.
   void arm(std::chrono::milliseconds after, timeout_kind kind) {
     timed_out_ = timeout_kind::none;
     auto gen = ++timer_gen_;
     deadline_.expires_after(after);
     deadline_.async_wait([self = shared_from_this(), gen, kind](error_code ec) {
       if (ec || gen != self->timer_gen_ || self->phase_ == phase::closed) return;
-      // Cancelling the read lets its handler answer 408 on a still-open socket.
       self->timed_out_ = kind;
       error_code ignored;
       self->stream_.socket().cancel(ignored);
@@ -308,16 +456,8 @@ class session : public std::enable_shared_from_this<session> {
 
   void disarm() {
     ++timer_gen_;
+    timed_out_ = timeout_kind::none;
     deadline_.cancel();
-  }
-
-  void close() {
-    if (phase_ == phase::closed) return;
-    phase_ = phase::closed;
-    disarm();
-    error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
   }
 
   beast::tcp_stream stream_;
@@ -325,21 +465,29 @@ class session : public std::enable_shared_from_this<session> {
   std::shared_ptr<server_core> core_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  phase phase_ = phase::idle;
+  std::optional<http::response<http::string_body>> res_;
+  std::optional<http_response> pending_;  ///< answer that arrived while the watch was pending
+  std::shared_ptr<session> self_;         ///< only while handling without a watch
+  phase phase_ = phase::waiting;
   timeout_kind timed_out_ = timeout_kind::none;
   std::uint64_t timer_gen_ = 0;
   std::uint64_t seq_ = 0;
+  bool first_ = true;
+  bool watching_ = false;
   bool keep_alive_ = true;
+  bool close_after_write_ = false;
   bool close_after_response_ = false;
   clock::time_point started_ = clock::now();
   std::string remote_;
   std::string method_;
   std::string target_;
   std::string request_id_;
+  unsigned version_ = 11;
   telemetry::route_kind route_ = telemetry::route_kind::other;
   unsigned status_ = 0;
   std::size_t bytes_in_ = 0;
   std::size_t bytes_out_ = 0;
+  std::size_t linger_read_ = 0;
 };
 
 class http_server_impl final : public http_server,
@@ -350,7 +498,7 @@ class http_server_impl final : public http_server,
       : ctx_(ctx),
         acceptor_(asio::make_strand(ctx)),
         retry_timer_(acceptor_.get_executor()),
-        drain_timer_(ctx),
+        drain_timer_(acceptor_.get_executor()),
         core_(std::make_shared<server_core>()) {
     core_->limits = limits;
     core_->handler = std::move(handler);
@@ -375,11 +523,20 @@ class http_server_impl final : public http_server,
   void shutdown(std::chrono::milliseconds grace, std::function<void()> done) override {
     asio::dispatch(acceptor_.get_executor(),
                    [self = shared_from_this(), grace, done = std::move(done)]() mutable {
-                     error_code ec;
-                     self->acceptor_.close(ec);
+                     if (self->drained_) {  // a repeated call after the drain finished
+                       if (done) done();
+                       return;
+                     }
+                     if (done) self->done_.push_back(std::move(done));
+                     if (self->shutting_down_)
+                       return;  // the first call's grace stands; `done` joins it
+                     self->shutting_down_ = true;
+                     error_code ignored;
+                     self->acceptor_.close(ignored);
+                     self->retry_timer_.cancel();
                      self->core_->draining = true;
                      for (auto& s : self->live_sessions()) s->drain();
-                     self->wait_drained(clock::now() + grace, std::move(done));
+                     self->wait_drained(clock::now() + grace);
                    });
   }
 
@@ -398,17 +555,18 @@ class http_server_impl final : public http_server,
     return out;
   }
 
-  void wait_drained(clock::time_point deadline, std::function<void()> done) {
+  void wait_drained(clock::time_point deadline) {
     if (core_->open.load() == 0 || clock::now() >= deadline) {
       for (auto& s : live_sessions()) s->force_close();
-      if (done) done();
+      drained_ = true;
+      auto done = std::move(done_);
+      done_.clear();
+      for (auto& d : done) d();
       return;
     }
-    drain_timer_.expires_after(std::chrono::milliseconds(20));
+    drain_timer_.expires_after(std::chrono::milliseconds(10));
     drain_timer_.async_wait(
-        [self = shared_from_this(), deadline, done = std::move(done)](error_code) mutable {
-          self->wait_drained(deadline, std::move(done));
-        });
+        [self = shared_from_this(), deadline](error_code) { self->wait_drained(deadline); });
   }
 
   void do_accept() {
@@ -419,14 +577,17 @@ class http_server_impl final : public http_server,
   }
 
   void on_accept(error_code ec, tcp::socket socket) {
-    if (!acceptor_.is_open()) return;
+    if (shutting_down_ || !acceptor_.is_open()) return;
     if (ec) {
       // EMFILE and friends: keep the loop alive, give the process a moment to free descriptors.
       telemetry::log_warn("accept failed", {{"error", ec.message()}});
       retry_timer_.expires_after(std::chrono::milliseconds(100));
-      retry_timer_.async_wait([self = shared_from_this()](error_code) { self->do_accept(); });
+      retry_timer_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec && !self->shutting_down_) self->do_accept();
+      });
       return;
     }
+    // Accept always, then refuse with an answer: a client gets a clear 503, not a hang.
     bool over = core_->open.load() >= core_->limits.max_connections;
     auto s = std::make_shared<session>(std::move(socket), core_);
     {
@@ -444,13 +605,17 @@ class http_server_impl final : public http_server,
   asio::steady_timer retry_timer_;
   asio::steady_timer drain_timer_;
   std::shared_ptr<server_core> core_;
+  std::vector<std::function<void()>> done_;
+  bool shutting_down_ = false;
+  bool drained_ = false;
   unsigned short port_ = 0;
   std::uint64_t accepted_ = 0;
 };
 
 tcp::endpoint parse_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("server.listen must be host:port");
+  if (colon == std::string::npos)
+    throw std::runtime_error("listen address '" + listen + "' must be host:port");
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
@@ -458,8 +623,15 @@ tcp::endpoint parse_listen(const std::string& listen) {
   if (host == "localhost") host = "127.0.0.1";
   error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("server.listen: '" + host + "' is not an IP address");
-  return {address, static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)))};
+  if (ec) throw std::runtime_error("listen address: '" + host + "' is not an IP address");
+  std::string port = listen.substr(colon + 1);
+  unsigned long value = 0;
+  bool numeric = !port.empty() && port.size() <= 5 &&
+                 port.find_first_not_of("0123456789") == std::string::npos;
+  if (numeric) value = std::stoul(port);
+  if (!numeric || value > 65535)
+    throw std::runtime_error("listen address: '" + port + "' is not a port number");
+  return {address, static_cast<unsigned short>(value)};
 }
 
 }  // namespace

@@ -56,10 +56,6 @@ trpc_error forbidden(std::string_view what) {
 }
 
 /// Reads the input; the first validation failure becomes the procedure's answer.
-#define NYXGATE_FINISH_INPUT(reader) \
-  reader.finish();                   \
-  if (!reader.ok()) co_return *reader.error()
-
 awaitable<procedure_result> tenants_current(storage::database& db, const procedure_context& ctx,
                                             const std::optional<json::value>& input) {
   input_reader in(input, true);

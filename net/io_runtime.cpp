@@ -36,8 +36,14 @@ void io_runtime::stop() {
 }
 
 void io_runtime::join() {
-  for (auto& t : pool_)
-    if (t.joinable()) t.join();
+  for (auto& t : pool_) {
+    if (!t.joinable()) continue;
+    // Joining from one of our own threads would deadlock; that thread ends on its own.
+    if (t.get_id() == std::this_thread::get_id())
+      t.detach();
+    else
+      t.join();
+  }
   pool_.clear();
 }
 

@@ -26,10 +26,6 @@ struct key_services {
   std::shared_ptr<actors::vault_ref> vault;
 };
 
-#define NYXGATE_FINISH_INPUT(reader) \
-  reader.finish();                   \
-  if (!reader.ok()) co_return *reader.error()
-
 statement notify_change(const std::string& tenant_id) {
   statement st{"SELECT pg_notify($1, $2)"};
   st.bind(tenant_change_channel).bind(tenant_id);

@@ -85,3 +85,9 @@ bool valid_utf8(std::string_view s);
 }  // namespace detail
 
 }  // namespace nyxgate::net
+
+/// Inside a procedure coroutine: rejects unknown keys and returns the reader's BAD_REQUEST,
+/// if any, as the procedure's result.
+#define NYXGATE_FINISH_INPUT(reader) \
+  reader.finish();                   \
+  if (!reader.ok()) co_return *reader.error()

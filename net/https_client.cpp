@@ -1,0 +1,518 @@
+#include "net/https_client.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <cctype>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+
+#include "telemetry/log.hpp"
+
+namespace nyxgate::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using clock = std::chrono::steady_clock;
+
+std::string outbound_response::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return {};
+}
+
+namespace {
+
+constexpr std::size_t max_idle_per_upstream = 8;
+constexpr std::chrono::seconds idle_expiry{30};
+constexpr std::uint32_t max_response_header_bytes = 64 << 10;
+
+/// One TCP (maybe TLS) connection to an upstream, owned by one exchange at a time or the pool.
+struct connection {
+  std::shared_ptr<ssl::context> tls_context;  ///< declared first: outlives the stream using it
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  template <class Fn>
+  void with_stream(Fn&& fn) {
+    if (tls)
+      fn(*tls);
+    else
+      fn(*plain);
+  }
+
+  void close() {
+    error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+  }
+};
+
+/// Idle keep-alive connections per upstream ("https://host:port"): at most a few each, the
+/// most recently used first, dropped after `idle_expiry` (checked on every take and put).
+class connection_pool {
+ public:
+  std::shared_ptr<connection> take(const std::string& key) {
+    std::lock_guard lock{mutex_};
+    evict_expired(clock::now());
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    auto conn = std::move(it->second.back().conn);
+    it->second.pop_back();
+    if (it->second.empty()) idle_.erase(it);
+    return conn;
+  }
+
+  void put(const std::string& key, std::shared_ptr<connection> conn) {
+    std::lock_guard lock{mutex_};
+    auto now = clock::now();
+    evict_expired(now);
+    auto& list = idle_[key];
+    if (list.size() >= max_idle_per_upstream) list.pop_front();
+    list.push_back({std::move(conn), now});
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock{mutex_};
+    auto now = clock::now();
+    std::size_t n = 0;
+    for (const auto& [key, list] : idle_)
+      for (const auto& entry : list)
+        if (now - entry.since < idle_expiry) ++n;
+    return n;
+  }
+
+ private:
+  struct idle_connection {
+    std::shared_ptr<connection> conn;
+    clock::time_point since;
+  };
+
+  void evict_expired(clock::time_point now) {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& list = it->second;
+      while (!list.empty() && now - list.front().since >= idle_expiry) list.pop_front();
+      it = list.empty() ? idle_.erase(it) : std::next(it);
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::map<std::string, std::deque<idle_connection>> idle_;
+};
+
+struct parsed_url {
+  bool tls = true;
+  std::string host;  ///< for resolving, SNI and verification (IPv6 without brackets)
+  std::string port;
+  std::string host_header;  ///< as written in the URL, with the port if one was given
+  std::string target;       ///< path and query
+  std::string path;         ///< without the query, for logs
+  std::string pool_key;
+};
+
+std::optional<parsed_url> parse_url(std::string_view text, std::string& error) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) {
+    error = "url: " + parsed.error().message();
+    return std::nullopt;
+  }
+  const auto& u = *parsed;
+  parsed_url out;
+  if (u.scheme_id() == boost::urls::scheme::https) {
+    out.tls = true;
+  } else if (u.scheme_id() == boost::urls::scheme::http) {
+    out.tls = false;
+  } else {
+    error = "url: scheme must be https or http";
+    return std::nullopt;
+  }
+  if (u.has_userinfo()) {
+    error = "url: credentials in the URL are not allowed";
+    return std::nullopt;
+  }
+  out.host = u.host_address();
+  if (out.host.empty()) {
+    error = "url: missing host";
+    return std::nullopt;
+  }
+  out.port = u.has_port() ? std::string{u.port()} : (out.tls ? "443" : "80");
+  out.host_header = u.encoded_host_and_port();
+  out.path = u.encoded_path();
+  if (out.path.empty()) out.path = "/";
+  out.target = out.path;
+  if (u.has_query()) out.target += "?" + std::string{u.encoded_query()};
+  out.pool_key = std::string{u.scheme()} + "://" + out.host + ":" + out.port;
+  return out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+bool has_line_break(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
+
+/// Asio's host name check, recording a mismatch in the store so the error can name it.
+struct host_name_check {
+  ssl::host_name_verification check;
+
+  bool operator()(bool preverified, ssl::verify_context& ctx) const {
+    bool ok = check(preverified, ctx);
+    if (!ok && preverified)
+      X509_STORE_CTX_set_error(ctx.native_handle(), X509_V_ERR_HOSTNAME_MISMATCH);
+    return ok;
+  }
+};
+
+/// "certificate verify failed: unable to get local issuer certificate" rather than
+/// "certificate verify failed (SSL routines)".
+std::string describe_tls_failure(error_code ec, SSL* ssl) {
+  std::string out;
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const char* reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    out = reason ? reason : ec.message();
+  } else {
+    out = ec.message();
+  }
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    out += ": ";
+    out += X509_verify_cert_error_string(verify);
+  }
+  return out;
+}
+
+/// One request/response exchange: resolve, connect, handshake, write, read, all under one
+/// deadline; kept alive by its pending operation.
+class exchange : public std::enable_shared_from_this<exchange> {
+ public:
+  exchange(asio::io_context& io, std::shared_ptr<ssl::context> tls_context, bool verify,
+           std::shared_ptr<connection_pool> pool, outbound_request req,
+           std::function<void(outbound_response)> done)
+      : strand_(asio::make_strand(io)),
+        resolver_(strand_),
+        resolve_timer_(strand_),
+        tls_context_(std::move(tls_context)),
+        verify_(verify),
+        pool_(std::move(pool)),
+        req_(std::move(req)),
+        done_(std::move(done)) {}
+
+  /// Never completes inline: `done` always runs on an I/O thread.
+  void run() {
+    asio::post(strand_, [self = shared_from_this()] { self->start(); });
+  }
+
+ private:
+  void start() {
+    started_ = clock::now();
+    deadline_ = started_ + req_.timeout;
+    std::string error;
+    auto url = parse_url(req_.url, error);
+    if (!url) return fail(std::move(error));
+    url_ = std::move(*url);
+    if (!build_message(error)) return fail(std::move(error));
+    if (auto conn = pool_->take(url_.pool_key)) {
+      conn_ = std::move(conn);
+      reused_ = true;
+      return do_write();
+    }
+    do_resolve();
+  }
+
+  bool build_message(std::string& error) {
+    message_.version(11);
+    message_.method_string(req_.method);
+    message_.target(url_.target);
+    message_.set(http::field::host, url_.host_header);
+    message_.set(http::field::user_agent, "nyxgate");
+    for (const auto& [name, value] : req_.headers) {
+      if (name.empty() || has_line_break(name) || has_line_break(value)) {
+        error = "request: invalid header";  // never echo the value: it may be a key
+        return false;
+      }
+      message_.set(name, value);
+    }
+    auto verb = message_.method();
+    if (!req_.body.empty() || verb == http::verb::post || verb == http::verb::put ||
+        verb == http::verb::patch) {
+      message_.body() = std::move(req_.body);
+      message_.prepare_payload();
+    }
+    message_.keep_alive(true);
+    return true;
+  }
+
+  // -- connecting ----------------------------------------------------------------
+
+  void do_resolve() {
+    resolve_timed_out_ = false;
+    resolve_timer_.expires_at(deadline_);
+    resolve_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec) return;
+      self->resolve_timed_out_ = true;
+      self->resolver_.cancel();
+    });
+    resolver_.async_resolve(
+        url_.host, url_.port,
+        [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+          self->on_resolve(ec, std::move(results));
+        });
+  }
+
+  void on_resolve(error_code ec, tcp::resolver::results_type results) {
+    resolve_timer_.cancel();
+    if (resolve_timed_out_) return fail("timeout");
+    if (ec) return fail("resolve: " + ec.message());
+
+    conn_ = std::make_shared<connection>();
+    if (url_.tls) {
+      conn_->tls_context = tls_context_;
+      conn_->tls.emplace(strand_, *tls_context_);
+      // RFC 6066: no IP literals in SNI.
+      if (!is_ip_literal(url_.host) &&
+          !SSL_set_tlsext_host_name(conn_->tls->native_handle(), url_.host.c_str()))
+        return fail("tls: cannot set the server name");
+      if (verify_) {
+        conn_->tls->set_verify_mode(ssl::verify_peer);
+        conn_->tls->set_verify_callback(host_name_check{ssl::host_name_verification(url_.host)});
+      } else {
+        conn_->tls->set_verify_mode(ssl::verify_none);
+      }
+    } else {
+      conn_->plain.emplace(strand_);
+    }
+    conn_->tcp().expires_at(deadline_);
+    conn_->tcp().async_connect(
+        results,
+        [self = shared_from_this()](error_code ec, const tcp::endpoint&) { self->on_connect(ec); });
+  }
+
+  void on_connect(error_code ec) {
+    if (ec) return fail(ec == beast::error::timeout ? "timeout" : "connect: " + ec.message());
+    error_code ignored;
+    conn_->tcp().socket().set_option(tcp::no_delay(true), ignored);
+    if (!url_.tls) return do_write();
+    conn_->tcp().expires_at(deadline_);
+    conn_->tls->async_handshake(
+        ssl::stream_base::client,
+        [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec) return fail("tls: " + describe_tls_failure(ec, conn_->tls->native_handle()));
+    do_write();
+  }
+
+  // -- the exchange ----------------------------------------------------------------
+
+  void do_write() {
+    conn_->tcp().expires_at(deadline_);
+    conn_->with_stream([&](auto& stream) {
+      http::async_write(stream, message_, [self = shared_from_this()](error_code ec, std::size_t) {
+        self->on_write(ec);
+      });
+    });
+  }
+
+  void on_write(error_code ec) {
+    if (ec && may_retry(ec)) return retry();
+    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec) return fail("write: " + ec.message());
+    do_read();
+  }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(max_response_header_bytes);
+    parser_->body_limit(req_.max_response_bytes);
+    if (message_.method() == http::verb::head) parser_->skip(true);
+    conn_->tcp().expires_at(deadline_);
+    conn_->with_stream([&](auto& stream) {
+      http::async_read(
+          stream, conn_->buffer, *parser_,
+          [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    });
+  }
+
+  void on_read(error_code ec) {
+    if (ec && !parser_->got_some() && may_retry(ec)) return retry();
+    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec == http::error::body_limit)
+      return fail("response body exceeds " + std::to_string(req_.max_response_bytes) + " bytes");
+    if (ec == http::error::header_limit) return fail("response header too large");
+    if (ec) return fail("read: " + ec.message());
+
+    bool reusable = parser_->keep_alive() && !parser_->need_eof() && conn_->buffer.size() == 0;
+    auto msg = parser_->release();
+    outbound_response out;
+    out.status = msg.result_int();
+    for (const auto& field : msg) {
+      std::string name{field.name_string()};
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers.emplace_back(std::move(name), std::string{field.value()});
+    }
+    out.body = std::move(msg.body());
+
+    // Pooled before `done` runs, so a caller's next request can already reuse it.
+    if (reusable) {
+      conn_->tcp().expires_never();
+      pool_->put(url_.pool_key, std::move(conn_));
+    } else {
+      close_connection();
+    }
+    finish(std::move(out));
+  }
+
+  // -- retry and completion ----------------------------------------------------------
+
+  /// A pooled connection the upstream closed while idle fails on first use; only requests
+  /// that are safe to send twice get a fresh connection.
+  bool may_retry(error_code ec) const {
+    if (!reused_ || retried_) return false;
+    auto verb = message_.method();
+    if (verb != http::verb::get && verb != http::verb::head) return false;
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == ssl::error::stream_truncated;
+  }
+
+  void retry() {
+    retried_ = true;
+    reused_ = false;
+    close_connection();
+    do_resolve();
+  }
+
+  void close_connection() {
+    if (!conn_) return;
+    conn_->close();
+    conn_.reset();
+  }
+
+  void fail(std::string error) {
+    close_connection();
+    outbound_response out;
+    out.error = std::move(error);
+    finish(std::move(out));
+  }
+
+  void finish(outbound_response out) {
+    if (!done_) return;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
+    // Method, host, path and outcome only: header values and queries may carry secrets.
+    telemetry::log(telemetry::log_level::debug, "outbound request",
+                   {{"method", req_.method},
+                    {"host", url_.host},
+                    {"path", url_.path},
+                    {"status", out.status},
+                    {"duration_ms", ms},
+                    {"error", out.error}});
+    auto done = std::move(done_);
+    done_ = nullptr;
+    done(std::move(out));
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::resolver resolver_;
+  asio::steady_timer resolve_timer_;
+  std::shared_ptr<ssl::context> tls_context_;
+  bool verify_;
+  std::shared_ptr<connection_pool> pool_;
+  outbound_request req_;
+  std::function<void(outbound_response)> done_;
+
+  parsed_url url_;
+  http::request<http::string_body> message_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::shared_ptr<connection> conn_;
+  clock::time_point started_;
+  clock::time_point deadline_;
+  bool resolve_timed_out_ = false;
+  bool reused_ = false;
+  bool retried_ = false;
+};
+
+class client_impl final : public https_client {
+ public:
+  client_impl(asio::io_context& io, tls_options tls)
+      : io_(io),
+        verify_(tls.verify),
+        tls_context_(std::make_shared<ssl::context>(ssl::context::tls_client)),
+        pool_(std::make_shared<connection_pool>()) {
+    SSL_CTX_set_min_proto_version(tls_context_->native_handle(), TLS1_2_VERSION);
+    error_code ec;
+    tls_context_->set_default_verify_paths(ec);  // a missing system store is not fatal
+    if (!tls.ca_file.empty()) {
+      tls_context_->load_verify_file(tls.ca_file, ec);
+      if (ec)
+        throw std::runtime_error("tls: cannot load CA file " + tls.ca_file + ": " + ec.message());
+    }
+    tls_context_->set_verify_mode(verify_ ? ssl::verify_peer : ssl::verify_none);
+  }
+
+  void send(outbound_request req, std::function<void(outbound_response)> done) override {
+    std::make_shared<exchange>(io_, tls_context_, verify_, pool_, std::move(req), std::move(done))
+        ->run();
+  }
+
+  std::size_t pooled_connections() const override { return pool_->size(); }
+
+ private:
+  asio::io_context& io_;
+  bool verify_;
+  std::shared_ptr<ssl::context> tls_context_;
+  std::shared_ptr<connection_pool> pool_;
+};
+
+}  // namespace
+
+std::shared_ptr<https_client> https_client::create(asio::io_context& io, tls_options tls) {
+  return std::make_shared<client_impl>(io, std::move(tls));
+}
+
+asio::awaitable<outbound_response> https_client::async_send(outbound_request req) {
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(outbound_response)>(
+      [this](auto handler, outbound_request r) {
+        // std::function needs a copyable callable; the coroutine's handler is move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        send(std::move(r), [shared](outbound_response res) {
+          auto ex = asio::get_associated_executor(*shared);
+          asio::dispatch(ex, [shared, res = std::move(res)]() mutable {
+            std::move (*shared)(std::move(res));
+          });
+        });
+      },
+      asio::use_awaitable, std::move(req));
+}
+
+}  // namespace nyxgate::net

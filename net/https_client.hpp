@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace nyxgate::net {
+
+struct tls_options {
+  std::string ca_file;  ///< extra trusted CA (PEM), added to the system store
+  bool verify = true;   ///< peer and host name verification; only tests may turn it off
+};
+
+struct outbound_request {
+  std::string method = "GET";
+  std::string url;  ///< https://host[:port]/path?query (http:// also allowed, for tests)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{10000};  ///< whole exchange: resolve to the last body byte
+  std::size_t max_response_bytes = 8 << 20;
+};
+
+struct outbound_response {
+  unsigned status = 0;  ///< 0 when no usable HTTP response arrived (then `error` is set)
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
+  std::string body;
+  /// Transport failure ("timeout", "tls: certificate verify failed (...)", "connect: ...");
+  /// empty when a response arrived.
+  std::string error;
+
+  /// First header with this lower-case name, or empty.
+  std::string header(std::string_view lower_name) const;
+};
+
+/// Outbound HTTP/1.1 client on Beast for calling providers: verified TLS, one deadline per
+/// exchange, a small keep-alive pool per (scheme, host, port). Never logs header values.
+class https_client {
+ public:
+  /// Throws std::runtime_error if the CA file cannot be loaded.
+  static std::shared_ptr<https_client> create(boost::asio::io_context& io, tls_options tls);
+  virtual ~https_client() = default;
+
+  /// `done` is called exactly once, on an I/O thread.
+  virtual void send(outbound_request req, std::function<void(outbound_response)> done) = 0;
+  /// From a coroutine: resumes on the coroutine's executor.
+  boost::asio::awaitable<outbound_response> async_send(outbound_request req);
+  /// Idle keep-alive connections currently pooled (for tests).
+  virtual std::size_t pooled_connections() const = 0;
+};
+
+}  // namespace nyxgate::net

@@ -1,0 +1,350 @@
+// The outbound client against a local server on 127.0.0.1, TLS with a throwaway CA made by the
+// openssl CLI (or plain HTTP): verification, host names, the deadline, keep-alive reuse, the
+// retry of a dead pooled connection, and the response limit.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "net/https_client.hpp"
+#include "net/io_runtime.hpp"
+
+using namespace nyxgate;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+/// A throwaway CA and two server certificates it signed, made once per test run.
+struct test_pki {
+  fs::path dir;
+
+  test_pki() {
+    dir = fs::temp_directory_path() / ("nyxgate-https-client-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+        " -subj /CN=nyxgate-test-ca -addext basicConstraints=critical,CA:TRUE"
+        " -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca.key -out ca.pem");
+    issue("localhost", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+    issue("other", "other.test", "subjectAltName=DNS:other.test");
+  }
+  ~test_pki() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  std::string ca() const { return (dir / "ca.pem").string(); }
+  std::string cert(const std::string& name) const { return (dir / (name + ".pem")).string(); }
+  std::string key(const std::string& name) const { return (dir / (name + ".key")).string(); }
+
+ private:
+  void run(const std::string& command) const {
+    auto full = "cd '" + dir.string() + "' && " + command + " >/dev/null 2>&1";
+    if (std::system(full.c_str()) != 0) throw std::runtime_error("failed: " + command);
+  }
+
+  void issue(const std::string& name, const std::string& cn, const std::string& san) const {
+    std::ofstream{dir / (name + ".ext")} << san
+                                         << "\nbasicConstraints=CA:FALSE"
+                                            "\nkeyUsage=digitalSignature"
+                                            "\nextendedKeyUsage=serverAuth\n";
+    run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + cn +
+        " -keyout " + name + ".key -out " + name + ".csr");
+    run("openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key -CAcreateserial" +
+        " -days 2 -extfile " + name + ".ext -out " + name + ".pem");
+  }
+};
+
+const test_pki& pki() {
+  static test_pki instance;
+  return instance;
+}
+
+enum class behaviour {
+  answer,             ///< JSON naming the path and whether an Authorization header came
+  silent,             ///< reads the request, never answers
+  oversize,           ///< a 64 KiB body
+  drop_after_answer,  ///< answers with keep-alive, then closes the connection at once
+};
+
+/// A local HTTP/1.1 server on 127.0.0.1:0 on its own thread; TLS when given a certificate name.
+class test_server {
+ public:
+  explicit test_server(behaviour b, std::optional<std::string> cert = std::nullopt)
+      : behaviour_(b) {
+    if (cert) {
+      tls_.emplace(ssl::context::tls_server);
+      tls_->use_certificate_chain_file(pki().cert(*cert));
+      tls_->use_private_key_file(pki().key(*cert), ssl::context::pem);
+    }
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~test_server() {
+    ioc_.stop();
+    thread_.join();
+  }
+
+  std::string url(const std::string& host, const std::string& path) const {
+    return std::string{tls_ ? "https" : "http"} + "://" + host + ":" +
+           std::to_string(acceptor_.local_endpoint().port()) + path;
+  }
+  int connections() const { return accepted_.load(); }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
+      ++accepted_;
+      asio::co_spawn(ioc_, session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    try {
+      if (tls_) {
+        ssl::stream<tcp::socket> stream{std::move(socket), *tls_};
+        co_await stream.async_handshake(ssl::stream_base::server, asio::use_awaitable);
+        co_await serve(stream);
+      } else {
+        co_await serve(socket);
+      }
+    } catch (const std::exception&) {
+      // The client went away or refused our certificate.
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      co_await http::async_read(stream, buffer, req, asio::use_awaitable);
+      if (behaviour_ == behaviour::silent) {
+        asio::steady_timer never{ioc_, std::chrono::hours(1)};
+        co_await never.async_wait(asio::use_awaitable);
+      }
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/json");
+      if (behaviour_ == behaviour::oversize) {
+        res.body() = std::string(64 << 10, 'x');
+      } else {
+        bool authorized = req.count(http::field::authorization) > 0;
+        res.body() = R"({"object":"list","data":[{"id":"test-model"}],"path":")" +
+                     std::string{req.target()} + R"(","authorization":)" +
+                     (authorized ? "true" : "false") + "}";
+      }
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      co_await http::async_write(stream, res, asio::use_awaitable);
+      if (behaviour_ == behaviour::drop_after_answer || !res.keep_alive()) co_return;
+    }
+  }
+
+  behaviour behaviour_;
+  std::optional<ssl::context> tls_;  // before ioc_: sessions destroyed with ioc_ still use it
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_{ioc_, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+struct client_env {
+  net::io_runtime io{2};
+  std::shared_ptr<net::https_client> client;
+
+  explicit client_env(net::tls_options tls) {
+    client = net::https_client::create(io.context(), std::move(tls));
+    io.start();
+  }
+  ~client_env() {
+    client.reset();
+    io.stop();
+    io.join();
+  }
+
+  net::outbound_response fetch(net::outbound_request req) {
+    auto promise = std::make_shared<std::promise<net::outbound_response>>();
+    auto result = promise->get_future();
+    client->send(std::move(req),
+                 [promise](net::outbound_response res) { promise->set_value(std::move(res)); });
+    BOOST_REQUIRE(result.wait_for(10s) == std::future_status::ready);
+    return result.get();
+  }
+};
+
+net::tls_options trusting_test_ca() {
+  return net::tls_options{pki().ca(), true};
+}
+
+net::outbound_request get(std::string url) {
+  net::outbound_request req;
+  req.url = std::move(url);
+  req.headers = {{"Authorization", "Bearer sk-test-not-a-real-key"}};
+  return req;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(https_client_test)
+
+BOOST_AUTO_TEST_CASE(get_succeeds_when_the_test_ca_is_trusted) {
+  test_server server{behaviour::answer, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto res = env.fetch(get(server.url("127.0.0.1", "/v1/models?limit=1")));
+  BOOST_TEST(res.error == "");
+  BOOST_TEST(res.status == 200u);
+  BOOST_TEST(res.header("content-type") == "application/json");
+  BOOST_TEST(res.body.find(R"("path":"/v1/models?limit=1")") != std::string::npos);
+  BOOST_TEST(res.body.find(R"("authorization":true)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_ca_fails_certificate_verification) {
+  test_server server{behaviour::answer, "localhost"};
+  client_env env{net::tls_options{}};
+  auto res = env.fetch(get(server.url("127.0.0.1", "/v1/models")));
+  BOOST_TEST(res.status == 0u);
+  BOOST_TEST(res.error.find("certificate verify failed") != std::string::npos, res.error);
+  BOOST_TEST(res.body.empty());
+}
+
+BOOST_AUTO_TEST_CASE(certificate_for_another_host_fails_verification) {
+  {
+    test_server server{behaviour::answer, "other"};
+    client_env env{trusting_test_ca()};
+    auto res = env.fetch(get(server.url("127.0.0.1", "/v1/models")));
+    BOOST_TEST(res.status == 0u);
+    BOOST_TEST(res.error.find("certificate verify failed") != std::string::npos, res.error);
+    BOOST_TEST(res.error.find("hostname mismatch") != std::string::npos, res.error);
+  }
+  // The same CA with the right name in the certificate, reached by DNS name: accepted.
+  test_server server{behaviour::answer, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto res = env.fetch(get(server.url("localhost", "/v1/models")));
+  BOOST_TEST(res.error == "");
+  BOOST_TEST(res.status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(server_that_never_answers_times_out) {
+  test_server server{behaviour::silent, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto req = get(server.url("127.0.0.1", "/v1/models"));
+  req.timeout = 300ms;
+  auto started = std::chrono::steady_clock::now();
+  auto res = env.fetch(std::move(req));
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(res.error == "timeout");
+  BOOST_TEST(res.status == 0u);
+  BOOST_TEST(elapsed >= 250ms);
+  BOOST_TEST(elapsed < 1s);
+  BOOST_TEST(env.client->pooled_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(sequential_requests_reuse_one_pooled_connection) {
+  test_server server{behaviour::answer, "localhost"};
+  client_env env{trusting_test_ca()};
+  for (int i = 0; i < 3; ++i) {
+    auto res = env.fetch(get(server.url("127.0.0.1", "/v1/models")));
+    BOOST_TEST(res.status == 200u);
+    BOOST_TEST(env.client->pooled_connections() == 1u);
+  }
+  BOOST_TEST(server.connections() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(dead_pooled_connection_is_retried_for_get_only) {
+  test_server server{behaviour::drop_after_answer, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto url = server.url("127.0.0.1", "/v1/models");
+  BOOST_TEST(env.fetch(get(url)).status == 200u);
+  BOOST_TEST(env.client->pooled_connections() == 1u);
+  std::this_thread::sleep_for(100ms);  // the server has closed the pooled connection
+
+  auto retried = env.fetch(get(url));
+  BOOST_TEST(retried.error == "");
+  BOOST_TEST(retried.status == 200u);
+  BOOST_TEST(server.connections() == 2);
+
+  std::this_thread::sleep_for(100ms);
+  auto post = get(url);
+  post.method = "POST";
+  post.body = R"({"model":"m"})";
+  auto res = env.fetch(std::move(post));
+  BOOST_TEST(res.status == 0u);
+  BOOST_TEST(!res.error.empty());
+  BOOST_TEST(server.connections() == 2);  // not sent again
+}
+
+BOOST_AUTO_TEST_CASE(response_over_the_limit_is_an_error) {
+  test_server server{behaviour::oversize, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto req = get(server.url("127.0.0.1", "/v1/models"));
+  req.max_response_bytes = 1024;
+  auto res = env.fetch(std::move(req));
+  BOOST_TEST(res.status == 0u);
+  BOOST_TEST(res.error == "response body exceeds 1024 bytes");
+  BOOST_TEST(res.body.empty());
+  BOOST_TEST(env.client->pooled_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_works) {
+  test_server server{behaviour::answer};
+  client_env env{net::tls_options{}};
+  auto res = env.fetch(get(server.url("127.0.0.1", "/v1/models")));
+  BOOST_TEST(res.error == "");
+  BOOST_TEST(res.status == 200u);
+  BOOST_TEST(res.body.find(R"("authorization":true)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(async_send_resumes_on_the_coroutine_executor) {
+  test_server server{behaviour::answer, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto strand = asio::make_strand(env.io.context());
+  auto client = env.client;
+  auto url = server.url("127.0.0.1", "/v1/models");
+  auto result = asio::co_spawn(
+      strand,
+      [client, url, strand]() -> asio::awaitable<std::pair<unsigned, bool>> {
+        auto res = co_await client->async_send(get(url));
+        co_return std::pair{res.status, strand.running_in_this_thread()};
+      },
+      asio::use_future);
+  BOOST_REQUIRE(result.wait_for(10s) == std::future_status::ready);
+  auto [status, on_strand] = result.get();
+  BOOST_TEST(status == 200u);
+  BOOST_TEST(on_strand);
+}
+
+BOOST_AUTO_TEST_CASE(bad_url_and_unloadable_ca_file_are_errors) {
+  net::io_runtime io{1};
+  BOOST_CHECK_THROW(net::https_client::create(io.context(), {"/nonexistent/ca.pem", true}),
+                    std::runtime_error);
+  client_env env{net::tls_options{}};
+  auto res = env.fetch(get("ftp://example.com/file"));
+  BOOST_TEST(res.status == 0u);
+  BOOST_TEST(res.error.rfind("url:", 0) == 0u, res.error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
