@@ -1,7 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,6 +13,42 @@
 #include "telemetry/metrics.hpp"
 
 namespace nyxgate::net {
+
+/// Fires once when the client goes away before its answer is complete (the socket closed or
+/// broke). Handlers subscribe to cancel upstream work. Thread-safe; a late subscriber to a
+/// fired signal is called at once.
+class disconnect_signal {
+ public:
+  void subscribe(std::function<void()> fn) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!fired_) {
+        fns_.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn();
+  }
+  void fire() {
+    std::vector<std::function<void()>> fns;
+    {
+      std::lock_guard lock(mutex_);
+      if (fired_) return;
+      fired_ = true;
+      fns.swap(fns_);
+    }
+    for (auto& fn : fns) fn();
+  }
+  bool fired() const {
+    std::lock_guard lock(mutex_);
+    return fired_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  bool fired_ = false;
+  std::vector<std::function<void()>> fns_;
+};
 
 /// A request as the session hands it to the router: fully read, limits already enforced.
 /// Deliberately free of Beast types so handlers compile without Beast headers.
@@ -21,6 +60,8 @@ struct http_request {
   std::string request_id;
   std::string remote_address;
   std::chrono::steady_clock::time_point received_at;
+  /// Fired by the session when the client leaves before the answer is complete.
+  std::shared_ptr<disconnect_signal> disconnected = std::make_shared<disconnect_signal>();
 
   /// First header with this lower-case name, or empty.
   std::string_view header(std::string_view lower_name) const {
@@ -30,6 +71,21 @@ struct http_request {
   }
 };
 
+/// The body of a streamed answer (SSE): the head has gone out with chunked encoding; the
+/// handler feeds pieces from any thread. Pieces go out in order, each as it is written.
+class response_writer {
+ public:
+  virtual ~response_writer() = default;
+  /// Queues a piece of the body. False when the client is gone (stop producing).
+  virtual bool write(std::string piece) = 0;
+  /// Ends the body; the connection then serves its next request (or closes).
+  virtual void finish() = 0;
+  /// Bytes queued and not yet written: producers pause above their bound (back-pressure).
+  virtual std::size_t queued_bytes() const = 0;
+  /// Called (on the session's strand) each time the queue has been fully written.
+  virtual void on_drained(std::function<void()> fn) = 0;
+};
+
 struct http_response {
   unsigned status = 200;
   std::string content_type = "application/json";
@@ -37,6 +93,9 @@ struct http_response {
   std::vector<std::pair<std::string, std::string>> headers;
   /// Route label for metrics; set by the router.
   telemetry::route_kind route = telemetry::route_kind::other;
+  /// Set for a streamed answer: the session writes status and headers (Transfer-Encoding:
+  /// chunked, no Content-Length; `body` is ignored), then calls `stream` with the writer.
+  std::function<void(std::shared_ptr<response_writer>)> stream;
 };
 
 /// Completes a request. Call exactly once, from any thread: the session posts the write onto

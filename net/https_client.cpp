@@ -485,6 +485,17 @@ class client_impl final : public https_client {
         ->run();
   }
 
+  std::shared_ptr<outbound_stream> open_stream(outbound_request, std::chrono::milliseconds,
+                                               stream_handlers handlers) override {
+    // Placeholder until streamed exchanges land: reports a transport failure.
+    outbound_response head;
+    head.error = "streaming not available";
+    asio::post(io_, [handlers = std::move(handlers), head]() {
+      if (handlers.on_head) handlers.on_head(head);
+      if (handlers.on_end) handlers.on_end(head.error);
+    });
+    return nullptr;
+  }
   std::size_t pooled_connections() const override { return pool_->size(); }
 
  private:

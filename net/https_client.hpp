@@ -43,6 +43,30 @@ struct outbound_response {
   std::string header(std::string_view lower_name) const;
 };
 
+/// Callbacks of a streamed exchange. All run on one I/O thread, in order:
+/// `on_head` once (status + headers, or status 0 with `error` on transport failure before a
+/// head arrived), then `on_data` per body piece as it arrives (2xx and non-2xx alike), then
+/// `on_end` once ("" when the body ended normally, else what broke: "timeout", "cancelled",
+/// "connection reset", "response too large"). After a transport failure before the head,
+/// only `on_head` (status 0) and `on_end` run.
+struct stream_handlers {
+  std::function<void(const outbound_response& head)> on_head;
+  std::function<void(std::string_view piece)> on_data;
+  std::function<void(const std::string& error)> on_end;
+};
+
+/// Handle of a running streamed exchange.
+class outbound_stream {
+ public:
+  virtual ~outbound_stream() = default;
+  /// Stops the exchange from any thread: the connection is closed (never pooled half-read)
+  /// and `on_end("cancelled")` runs unless the exchange had already ended.
+  virtual void cancel() = 0;
+  /// Pauses / resumes reading the body (back-pressure from a slow client).
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+};
+
 /// Outbound HTTP/1.1 client on Beast for calling providers: verified TLS, one deadline per
 /// exchange, a small keep-alive pool per (scheme, host, port). Never logs header values.
 class https_client {
@@ -55,6 +79,12 @@ class https_client {
   virtual void send(outbound_request req, std::function<void(outbound_response)> done) = 0;
   /// From a coroutine: resumes on the coroutine's executor.
   boost::asio::awaitable<outbound_response> async_send(outbound_request req);
+  /// Streams the response body piece by piece. `req.timeout` bounds connect + head;
+  /// `idle_timeout` bounds each wait for the next piece. A body read to its end returns the
+  /// connection to the pool.
+  virtual std::shared_ptr<outbound_stream> open_stream(outbound_request req,
+                                                       std::chrono::milliseconds idle_timeout,
+                                                       stream_handlers handlers) = 0;
   /// Idle keep-alive connections currently pooled (for tests).
   virtual std::size_t pooled_connections() const = 0;
 };

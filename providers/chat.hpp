@@ -1,0 +1,180 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+/// The OpenAI chat shape and its translation to and from each provider's wire format
+/// (SPEC §4), as pure functions: no sockets, no actors, testable from recorded payloads.
+namespace nyxgate::providers {
+
+// -- the client's request -------------------------------------------------------------
+
+struct chat_message {
+  std::string role;  ///< system | developer | user | assistant | tool
+  /// Text content. Array content parts of type "text" are joined with "\n"; other part
+  /// types are rejected by parse_chat_request.
+  std::string content;
+  std::string name;  ///< optional
+};
+
+struct chat_request {
+  std::string model;  ///< as the client sent it ("" when omitted)
+  std::vector<chat_message> messages;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::vector<std::string> stop;           ///< "stop": string or array of up to 4 strings
+  std::optional<std::int64_t> max_tokens;  ///< max_tokens or max_completion_tokens
+  bool stream = false;
+  bool include_usage = false;  ///< stream_options.include_usage
+  std::string user;            ///< optional end-user id, passed through where supported
+};
+
+/// A problem with the client's request: answered 400 in OpenAI's error shape.
+struct request_error {
+  std::string message;
+  std::string param;  ///< the offending field ("messages[2].content"), may be empty
+};
+
+/// Parses and validates a /v1/chat/completions body. Unknown top-level fields are ignored
+/// (as OpenAI-compatible gateways do); wrong types, missing or empty `messages`, bad roles,
+/// out-of-range temperature (0..2) / top_p (0..1) / max_tokens (>= 1) are errors.
+std::variant<chat_request, request_error> parse_chat_request(std::string_view body);
+
+// -- the upstream call ----------------------------------------------------------------
+
+struct upstream_request {
+  std::string url;                                           ///< absolute
+  std::vector<std::pair<std::string, std::string>> headers;  ///< includes auth + content-type
+  std::string body;
+};
+
+/// The provider's own request for `req` on `model` with `api_key`. `base_url` has no trailing
+/// slash requirement. openai and kimi: POST {base}/v1/chat/completions (Bearer). anthropic:
+/// POST {base}/v1/messages (x-api-key, anthropic-version: 2023-06-01; system messages go to
+/// `system`; max_tokens always set). google: POST
+/// {base}/v1beta/models/{model}:generateContent or :streamGenerateContent?alt=sse
+/// (x-goog-api-key; systemInstruction, contents with roles user/model, generationConfig).
+/// `max_tokens` is the effective value (the request's, else the tenant default).
+upstream_request build_upstream_request(std::string_view provider, std::string_view base_url,
+                                        std::string_view api_key, const chat_request& req,
+                                        std::string_view model, std::int64_t max_tokens);
+
+// -- answers --------------------------------------------------------------------------
+
+struct token_usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+};
+
+/// A complete, translated answer.
+struct chat_completion {
+  std::string content;
+  std::string finish_reason;  ///< stop | length | content_filter | tool_calls
+  token_usage usage;
+  std::string upstream_id;  ///< the provider's id, for logs only
+};
+
+/// Parses a provider's 2xx non-stream body. Error: a 2xx body we cannot understand.
+std::variant<chat_completion, std::string> parse_completion(std::string_view provider,
+                                                            std::string_view body);
+
+/// OpenAI's `chat.completion` JSON for `c`.
+std::string render_completion(const chat_completion& c, std::string_view id, std::string_view model,
+                              std::int64_t created);
+
+// -- failures -------------------------------------------------------------------------
+
+enum class failure_kind {
+  retryable,     ///< 429 rate limit, 500, 502, 503, 504, 529, timeout, connection failure
+  key_invalid,   ///< 401, 403, Google 400 API_KEY_INVALID: key → invalid
+  key_quota,     ///< 402, OpenAI 429 insufficient_quota, Anthropic 400 credit balance: cooldown
+  client_error,  ///< any other 4xx: returned to the client, no failover
+};
+
+struct failure {
+  failure_kind kind = failure_kind::retryable;
+  unsigned status = 0;  ///< upstream HTTP status; 0 for transport failures
+  std::string reason;   ///< short, safe to show and log (never the key, never raw body)
+  std::string message;  ///< the provider's error message (for client_error replies)
+  std::string type;     ///< OpenAI error type for client_error ("invalid_request_error")
+  std::optional<std::int64_t> retry_after_ms;  ///< from Retry-After (seconds or HTTP date)
+};
+
+/// Classifies a non-2xx answer. `retry_after` is the Retry-After header value ("" if none).
+failure classify_failure(std::string_view provider, unsigned status, std::string_view body,
+                         std::string_view retry_after);
+/// A transport failure (timeout, refused, TLS, reset): always retryable.
+failure transport_failure(std::string_view what);
+
+// -- streaming ------------------------------------------------------------------------
+
+/// One server-sent event.
+struct sse_event {
+  std::string event;  ///< "" when the event had no `event:` field
+  std::string data;   ///< `data:` lines joined with "\n"
+  std::string id;
+};
+
+/// Incremental SSE parser (WHATWG rules): events split across reads, CRLF/LF/CR line ends,
+/// multi-line data, comments (":" lines), a leading BOM. Bounded: an event larger than
+/// `max_event_bytes` is an error.
+class sse_parser {
+ public:
+  explicit sse_parser(std::size_t max_event_bytes = 1 << 20);
+  /// Feeds bytes; appends every completed event to `out`. False on overflow (then stop).
+  bool feed(std::string_view bytes, std::vector<sse_event>& out);
+
+ private:
+  std::string line_;
+  sse_event current_;
+  bool has_data_ = false;
+  bool seen_bom_check_ = false;
+  bool last_was_cr_ = false;
+  std::size_t max_event_bytes_;
+  std::size_t event_bytes_ = 0;
+  void dispatch_line(std::vector<sse_event>& out);
+};
+
+/// What one upstream stream event means for the client.
+struct stream_step {
+  std::string content;               ///< text delta ("" for none)
+  bool role_start = false;           ///< the first event: emit the assistant role chunk
+  std::string finish_reason;         ///< set once, when the provider says why it stopped
+  std::optional<token_usage> usage;  ///< set when the provider reports usage
+  bool done = false;                 ///< the provider's end of stream
+  std::optional<failure> error;      ///< an error event inside the stream
+};
+
+/// Translates a provider's stream events (openai/kimi chunks, anthropic message_* and
+/// content_block_* events, google GenerateContentResponse objects) into steps. One per stream.
+class stream_translator {
+ public:
+  explicit stream_translator(std::string provider);
+  /// Interprets one event. Malformed JSON in an event yields a step with `error` set.
+  stream_step on_event(const sse_event& e);
+
+ private:
+  std::string provider_;
+  token_usage usage_;
+  bool started_ = false;
+};
+
+/// OpenAI `chat.completion.chunk` JSON (without the "data: " framing) for a delta.
+/// `role_start` adds `"role":"assistant"`; `finish_reason` empty renders null.
+std::string render_chunk(std::string_view id, std::string_view model, std::int64_t created,
+                         std::string_view content, bool role_start, std::string_view finish_reason);
+/// The final usage chunk (`choices: []`, `usage: {...}`) for stream_options.include_usage.
+std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
+                               const token_usage& usage);
+
+/// OpenAI's error body {"error":{"message","type","code","param"}}.
+std::string render_error(std::string_view message, std::string_view type, std::string_view code,
+                         std::string_view param = {});
+
+}  // namespace nyxgate::providers

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace caf {
+class actor_system;
+}
+
+namespace nyxgate::storage {
+
+class database;
+
+/// One completion call, as the `usage_events` table keeps it (SPEC §2).
+struct usage_event {
+  std::string tenant_id;
+  std::string user_id;  ///< "" for none
+  std::string request_id;
+  std::string provider;  ///< "" when no attempt was made
+  std::string model;
+  std::string key_id;     ///< "" when no key served
+  std::string key_scope;  ///< personal | tenant | ""
+  bool fallback = false;
+  std::string status;  ///< ok | error | truncated | cancelled
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t latency_ms = 0;
+};
+
+struct usage_settings {
+  std::size_t batch_rows = 500;                    ///< flush when this many wait
+  std::chrono::milliseconds flush_interval{1000};  ///< or after this long
+  std::size_t max_pending = 100000;                ///< beyond: dropped and counted
+};
+
+/// Collects usage rows off the request path and writes them in batches (one multi-row
+/// INSERT per batch) through a storage actor of its own schedule. `record` never blocks and
+/// never touches the database itself.
+class usage_recorder {
+ public:
+  static std::shared_ptr<usage_recorder> create(caf::actor_system& sys, database& db,
+                                                usage_settings settings = {});
+  virtual ~usage_recorder() = default;
+  /// Thread-safe, O(1), non-blocking.
+  virtual void record(usage_event e) = 0;
+  /// Writes everything pending and stops the timer; waits at most `timeout`. Used at shutdown.
+  virtual void flush_and_stop(std::chrono::milliseconds timeout) = 0;
+  /// Rows written so far / dropped because the queue was full (for metrics and tests).
+  virtual std::uint64_t written() const = 0;
+  virtual std::uint64_t dropped() const = 0;
+};
+
+}  // namespace nyxgate::storage
