@@ -1,11 +1,15 @@
 #include "net/http_server.hpp"
 
 #include <atomic>
+#include <charconv>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -39,6 +43,46 @@ constexpr std::size_t max_pipelined_bytes = 64 << 10;
 constexpr char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
+
+/// The queue of a streamed answer, shared by the handler's writer (any thread) and the session
+/// (its strand). `scheduled` means the session will look at the queue again by itself (the
+/// head or a batch is being written, or a wake-up is posted), so a burst of writes costs one
+/// post, and everything queued meanwhile goes out in one gathered write.
+struct stream_state : std::enable_shared_from_this<stream_state> {
+  std::mutex mutex;
+  std::vector<std::string> queue;
+  std::shared_ptr<const std::function<void()>> drained;
+  std::atomic<std::size_t> queued{0};  ///< queued plus being written
+  bool scheduled = true;
+  bool finished = false;
+  bool gone = false;
+  std::weak_ptr<session> owner;
+
+  bool write(std::string piece);
+  void finish();
+  void wake();
+};
+
+/// The handler's face of a stream. Dropping it without `finish()` finishes the answer, so a
+/// forgetful handler ends the body cleanly instead of leaving the client hanging.
+class chunk_writer final : public response_writer {
+ public:
+  explicit chunk_writer(std::shared_ptr<stream_state> state) : state_(std::move(state)) {}
+  ~chunk_writer() override { state_->finish(); }
+  bool write(std::string piece) override { return state_->write(std::move(piece)); }
+  void finish() override { state_->finish(); }
+  std::size_t queued_bytes() const override {
+    return state_->queued.load(std::memory_order_relaxed);
+  }
+  void on_drained(std::function<void()> fn) override {
+    auto shared = std::make_shared<const std::function<void()>>(std::move(fn));
+    std::lock_guard lock(state_->mutex);
+    state_->drained = std::move(shared);
+  }
+
+ private:
+  std::shared_ptr<stream_state> state_;
+};
 
 /// What sessions share with the listener: limits, handler, and the set of live sessions.
 struct server_core {
@@ -128,6 +172,12 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  /// Called by a writer whose queue was idle; `state` is checked on the strand.
+  void wake_stream(const std::shared_ptr<session>& self, std::shared_ptr<stream_state> state) {
+    asio::post(stream_.get_executor(),
+               [self, state = std::move(state)] { self->on_stream_wake(state); });
+  }
+
   /// The grace period is over.
   void force_close() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->close(503); });
@@ -135,9 +185,10 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   /// waiting: no byte of the next request yet; reading: header or body under way;
-  /// handling: the handler has the request; writing: the answer goes out;
+  /// handling: the handler has the request; streaming: a streamed answer goes out piece by
+  /// piece; writing: the answer goes out (or a stream's last chunk went);
   /// lingering: answered, send side shut, dropping what the client still sends.
-  enum class phase { waiting, reading, handling, writing, lingering, closed };
+  enum class phase { waiting, reading, handling, streaming, writing, lingering, closed };
   enum class timeout_kind { none, idle, header, body, linger };
 
   // -- reading -----------------------------------------------------------------
@@ -273,6 +324,7 @@ class session : public std::enable_shared_from_this<session> {
     auto client_id = req.header("x-request-id");
     request_id_ = valid_request_id(client_id) ? std::string{client_id} : new_request_id();
     req.request_id = request_id_;
+    disconnected_ = req.disconnected;
 
     // The answer may come from any thread, or never reach us if the client left meanwhile:
     // it holds the session weakly and hops onto the strand.
@@ -315,12 +367,15 @@ class session : public std::enable_shared_from_this<session> {
       pending_.reset();
       return send(std::move(response));
     }
-    if (phase_ == phase::handling) do_watch();
+    if (phase_ == phase::writing) return after_response();  // a stream ended meanwhile
+    if (phase_ == phase::handling || phase_ == phase::streaming) do_watch();
   }
 
   void on_response(std::uint64_t seq, http_response response) {
     if (seq != seq_ || phase_ != phase::handling) return;
     self_.reset();
+    // The watch goes on while a stream is written: it is how a leaving client is noticed.
+    if (response.stream) return start_stream(std::move(response));
     if (!watching_) return send(std::move(response));
     // Only one read and one write at a time: end the watch first, answer from its handler.
     pending_ = std::move(response);
@@ -346,6 +401,7 @@ class session : public std::enable_shared_from_this<session> {
     if (method_ == "HEAD") res.body().clear();  // Content-Length stays, the body does not go
     route_ = response.route;
     status_ = response.status;
+    disconnected_.reset();  // answered: a client leaving now no longer matters to the handler
 
     phase_ = phase::writing;
     disarm();
@@ -361,9 +417,169 @@ class session : public std::enable_shared_from_this<session> {
     bytes_out_ = n;
     log_request();
     if (ec) return close();
+    after_response();
+  }
+
+  void after_response() {
     if (close_after_write_ || close_after_response_) return do_linger();
     reset_request();
     do_read_request(false);
+  }
+
+  // -- streaming ---------------------------------------------------------------
+
+  void start_stream(http_response response) {
+    phase_ = phase::streaming;
+    route_ = response.route;
+    status_ = response.status;
+    // HTTP/1.0 knows no chunked encoding: its body ends with the connection.
+    chunked_ = version_ == 11;
+    head_only_ = method_ == "HEAD";
+    close_after_write_ =
+        !keep_alive_ || close_after_response_ || core_->draining.load() || !chunked_;
+
+    auto& head = head_.emplace();
+    head.version(version_);
+    head.result(response.status);
+    for (auto& [k, v] : response.headers)
+      if (safe_header(k) && safe_header(v)) head.set(k, v);
+    head.erase(http::field::content_length);
+    head.set(http::field::server, "nyxgate");
+    head.set(http::field::content_type, response.content_type);
+    head.set("x-request-id", request_id_);
+    head.keep_alive(!close_after_write_);
+    if (chunked_)
+      head.chunked(true);
+    else
+      head.erase(http::field::transfer_encoding);
+
+    auto state = std::make_shared<stream_state>();
+    state->owner = weak_from_this();
+    stream_state_ = state;
+    wrote_since_drain_ = false;
+    ending_ = false;
+    batch_bytes_ = 0;
+    stream_writing_ = true;
+    last_progress_ = clock::now();
+    arm_write_watch();
+    head_sr_.emplace(head);
+    http::async_write_header(stream_.socket(), *head_sr_,
+                             [self = shared_from_this()](error_code ec, std::size_t n) {
+                               self->head_sr_.reset();
+                               self->head_.reset();
+                               self->on_stream_write(ec, n);
+                             });
+    // Called after the head went on its way: what the handler writes at once joins the queue.
+    auto stream = std::move(response.stream);
+    stream(std::make_shared<chunk_writer>(std::move(state)));
+  }
+
+  /// A writer's wake-up: the queue had been idle and has something again.
+  void on_stream_wake(const std::shared_ptr<stream_state>& state) {
+    if (state != stream_state_ || phase_ != phase::streaming || stream_writing_) return;
+    pump();
+  }
+
+  /// Takes everything queued and writes it as one chunk (one gathered write), with the last
+  /// chunk appended once the body is finished.
+  void pump() {
+    auto& st = *stream_state_;
+    std::shared_ptr<const std::function<void()>> drained;
+    {
+      std::lock_guard lock(st.mutex);
+      if (st.queue.empty() && !st.finished) {
+        st.scheduled = false;
+        if (std::exchange(wrote_since_drain_, false)) drained = st.drained;
+      } else {
+        writing_.swap(st.queue);
+        ending_ = st.finished;
+      }
+    }
+    if (writing_.empty() && !ending_) {
+      if (drained && *drained) (*drained)();
+      return;
+    }
+    batch_bytes_ = 0;
+    for (const auto& piece : writing_) batch_bytes_ += piece.size();
+    gather_.clear();
+    if (!head_only_ && batch_bytes_ > 0) {
+      if (chunked_) {
+        auto [end, ec] =
+            std::to_chars(chunk_line_, chunk_line_ + sizeof(chunk_line_) - 2, batch_bytes_, 16);
+        end[0] = '\r';
+        end[1] = '\n';
+        gather_.emplace_back(chunk_line_, static_cast<std::size_t>(end + 2 - chunk_line_));
+      }
+      for (const auto& piece : writing_) gather_.emplace_back(piece.data(), piece.size());
+      if (chunked_) gather_.emplace_back("\r\n", 2);
+    }
+    if (ending_ && chunked_ && !head_only_) gather_.emplace_back("0\r\n\r\n", 5);
+    if (gather_.empty()) return on_stream_write({}, 0);  // nothing goes on the wire (HEAD)
+    stream_writing_ = true;
+    last_progress_ = clock::now();
+    // The completion condition runs after every partial write: a client that reads slowly
+    // but steadily is making progress, one that stopped reading is not.
+    asio::async_write(
+        stream_.socket(), gather_,
+        [this](const error_code& ec, std::size_t) -> std::size_t {
+          last_progress_ = clock::now();
+          return ec ? 0 : std::size_t{1} << 20;
+        },
+        [self = shared_from_this()](error_code ec, std::size_t n) {
+          self->on_stream_write(ec, n);
+        });
+  }
+
+  void on_stream_write(error_code ec, std::size_t n) {
+    stream_writing_ = false;
+    bytes_out_ += n;
+    writing_.clear();  // keeps its capacity for the next batch
+    if (phase_ != phase::streaming) return;
+    if (ec) return close();
+    auto batch = std::exchange(batch_bytes_, 0);
+    stream_state_->queued.fetch_sub(batch, std::memory_order_relaxed);
+    if (ending_) return end_stream();
+    if (batch > 0) wrote_since_drain_ = true;
+    pump();
+  }
+
+  void end_stream() {
+    disarm();
+    log_request();
+    stream_state_.reset();
+    disconnected_.reset();
+    self_.reset();
+    phase_ = phase::writing;
+    if (!watching_) return after_response();
+    // Only one read at a time: end the watch first, go on from its handler.
+    error_code ignored;
+    stream_.socket().cancel(ignored);
+  }
+
+  /// A stream is not bound by the idle or request timeouts, only by the client's reading: a
+  /// write that makes no progress for `write_timeout` drops the client. One lazy timer per
+  /// stream, re-armed from the time of the last progress, so writes never touch it.
+  void arm_write_watch() {
+    auto gen = ++timer_gen_;
+    deadline_.expires_after(core_->limits.write_timeout);
+    deadline_.async_wait(
+        [self = shared_from_this(), gen](error_code ec) { self->on_write_watch(ec, gen); });
+  }
+
+  void on_write_watch(error_code ec, std::uint64_t gen) {
+    if (ec || gen != timer_gen_ || phase_ != phase::streaming) return;
+    auto limit = core_->limits.write_timeout;
+    if (stream_writing_) {
+      if (clock::now() - last_progress_ >= limit) {
+        telemetry::metrics().http_timeouts.inc();
+        return close();
+      }
+      deadline_.expires_at(last_progress_ + limit);
+    } else {
+      deadline_.expires_after(limit);
+    }
+    deadline_.async_wait(
+        [self = shared_from_this(), gen](error_code ec) { self->on_write_watch(ec, gen); });
   }
 
   void send_error(unsigned status, const std::string& message, std::string_view code) {
@@ -423,19 +639,28 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   /// `unanswered` is the status logged when a request dies here without an answer.
+  /// A request still pending here (handled or streaming) has its `disconnected` fired.
   void close(unsigned unanswered = 499) {
     if (phase_ == phase::closed) return;
-    if (phase_ == phase::handling) {
-      status_ = unanswered;
-      log_request();
-    }
+    bool pending_request = phase_ == phase::handling || phase_ == phase::streaming;
+    if (phase_ == phase::handling) status_ = unanswered;
+    if (pending_request) log_request();  // a cut stream logs the status its head carried
     phase_ = phase::closed;
     disarm();
     self_.reset();
     pending_.reset();
+    if (stream_state_) {
+      std::lock_guard lock(stream_state_->mutex);
+      stream_state_->gone = true;
+      stream_state_->queue.clear();
+      stream_state_->queued.store(0, std::memory_order_relaxed);
+    }
+    stream_state_.reset();
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
+    // Last: subscribers may call back into the writer or respond, which must find us closed.
+    if (auto signal = std::move(disconnected_); signal && pending_request) signal->fire();
   }
 
   // -- deadlines ---------------------------------------------------------------
@@ -467,7 +692,22 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
   std::optional<http_response> pending_;  ///< answer that arrived while the watch was pending
-  std::shared_ptr<session> self_;         ///< only while handling without a watch
+  std::shared_ptr<disconnect_signal> disconnected_;  ///< of the request being handled
+  // A streamed answer: its head while being written, its queue, the batch on the wire.
+  std::optional<http::response<http::empty_body>> head_;
+  std::optional<http::response_serializer<http::empty_body>> head_sr_;
+  std::shared_ptr<stream_state> stream_state_;
+  std::vector<std::string> writing_;
+  std::vector<asio::const_buffer> gather_;
+  char chunk_line_[24] = {};
+  std::size_t batch_bytes_ = 0;
+  clock::time_point last_progress_;
+  bool stream_writing_ = false;
+  bool wrote_since_drain_ = false;
+  bool ending_ = false;
+  bool chunked_ = true;
+  bool head_only_ = false;
+  std::shared_ptr<session> self_;  ///< only while handling without a watch
   phase phase_ = phase::waiting;
   timeout_kind timed_out_ = timeout_kind::none;
   std::uint64_t timer_gen_ = 0;
@@ -489,6 +729,36 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t bytes_out_ = 0;
   std::size_t linger_read_ = 0;
 };
+
+bool stream_state::write(std::string piece) {
+  bool wake_session = false;
+  {
+    std::lock_guard lock(mutex);
+    if (gone || finished) return false;
+    if (piece.empty()) return true;  // an empty chunk would end the body
+    queued.fetch_add(piece.size(), std::memory_order_relaxed);
+    queue.push_back(std::move(piece));
+    wake_session = !std::exchange(scheduled, true);
+  }
+  if (wake_session) wake();
+  return true;
+}
+
+void stream_state::finish() {
+  {
+    std::lock_guard lock(mutex);
+    if (gone || finished) return;
+    finished = true;
+    if (std::exchange(scheduled, true)) return;
+  }
+  wake();
+}
+
+void stream_state::wake() {
+  auto s = owner.lock();
+  if (!s) return;
+  s->wake_stream(s, shared_from_this());
+}
 
 class http_server_impl final : public http_server,
                                public std::enable_shared_from_this<http_server_impl> {

@@ -43,7 +43,8 @@ net::server_limits small_limits() {
 }
 
 /// A server whose handler echoes the request as JSON. Special paths: /thread answers from
-/// another thread after 50 ms, /slow after 200 ms, /never parks the answer, /twice answers twice.
+/// another thread after 50 ms, /slow after 200 ms, /never parks the answer, /twice answers twice,
+/// /stream answers with a stream (SSE) whose writer the test drives.
 struct server_env {
   net::io_runtime io{2};
   std::shared_ptr<net::http_server> server;
@@ -51,6 +52,8 @@ struct server_env {
   std::mutex mutex;
   std::vector<std::thread> responders;
   std::vector<net::respond_fn> parked;
+  std::vector<std::shared_ptr<net::response_writer>> writers;    ///< of /stream, in order
+  std::vector<std::shared_ptr<net::disconnect_signal>> signals;  ///< of every request, in order
 
   explicit server_env(net::server_limits limits = small_limits()) {
     server = net::http_server::create(
@@ -62,6 +65,10 @@ struct server_env {
 
   ~server_env() {
     join_responders();
+    {
+      std::lock_guard lock(mutex);
+      writers.clear();
+    }
     std::promise<void> done;
     server->shutdown(500ms, [&] { done.set_value(); });
     done.get_future().wait_for(5s);
@@ -81,7 +88,18 @@ struct server_env {
     r.body += R"(","request_id":")" + req.request_id + R"("})";
     std::string path = req.target.substr(0, req.target.find('?'));
     std::lock_guard lock(mutex);
-    if (path == "/thread" || path == "/slow") {
+    signals.push_back(req.disconnected);
+    if (path == "/stream") {
+      net::http_response s;
+      s.content_type = "text/event-stream";
+      s.headers.emplace_back("cache-control", "no-cache");
+      s.route = telemetry::route_kind::data_plane;
+      s.stream = [this](std::shared_ptr<net::response_writer> w) {
+        std::lock_guard lock(mutex);
+        writers.push_back(std::move(w));
+      };
+      respond(std::move(s));
+    } else if (path == "/thread" || path == "/slow") {
       auto delay = path == "/thread" ? 50ms : 200ms;
       responders.emplace_back([respond, r, delay] {
         std::this_thread::sleep_for(delay);
@@ -109,6 +127,28 @@ struct server_env {
     for (auto& t : threads) t.join();
   }
 
+  /// The writer of the `i`-th /stream request, once it is there (null after 2 s).
+  std::shared_ptr<net::response_writer> writer(std::size_t i = 0) {
+    std::shared_ptr<net::response_writer> w;
+    eventually([&] {
+      std::lock_guard lock(mutex);
+      if (writers.size() > i) w = writers[i];
+      return w != nullptr;
+    });
+    return w;
+  }
+
+  /// The disconnect signal of the `i`-th request, once it is there (null after 2 s).
+  std::shared_ptr<net::disconnect_signal> signal(std::size_t i = 0) {
+    std::shared_ptr<net::disconnect_signal> s;
+    eventually([&] {
+      std::lock_guard lock(mutex);
+      if (signals.size() > i) s = signals[i];
+      return s != nullptr;
+    });
+    return s;
+  }
+
   /// Polls until `pred` holds or `timeout` passes.
   template <class Pred>
   static bool eventually(Pred pred, std::chrono::milliseconds timeout = 2s) {
@@ -134,7 +174,11 @@ struct http_reply {
 
 class client {
  public:
-  explicit client(unsigned short port) {
+  /// `receive_buffer` > 0 shrinks the socket's receive buffer (and so the TCP window).
+  explicit client(unsigned short port, int receive_buffer = 0) {
+    socket_.open(tcp::v4());
+    if (receive_buffer > 0)
+      socket_.set_option(asio::socket_base::receive_buffer_size(receive_buffer));
     socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   }
 
@@ -149,19 +193,8 @@ class client {
     std::size_t end;
     while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
       if (!read_more(deadline)) return {};
-    http_reply reply;
-    std::string head = buffer_.substr(0, end);
-    if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12) return {};
-    reply.status = std::stoi(head.substr(9, 3));
-    for (auto at = head.find("\r\n"); at != std::string::npos;) {
-      auto next = head.find("\r\n", at + 2);
-      auto line = head.substr(at + 2, next == std::string::npos ? next : next - at - 2);
-      auto colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-      reply.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
-      at = next;
-    }
+    http_reply reply = parse_head(buffer_.substr(0, end));
+    if (reply.status == 0) return {};
     std::size_t length = 0;
     if (auto cl = reply.header("content-length"); !cl.empty()) length = std::stoul(cl);
     while (buffer_.size() < end + 4 + length)
@@ -169,6 +202,48 @@ class client {
     reply.body = buffer_.substr(end + 4, length);
     buffer_.erase(0, end + 4 + length);
     return reply;
+  }
+
+  /// Reads a streamed response's head (no body): status 0 if none arrived.
+  http_reply read_head(std::chrono::milliseconds timeout = 3s) {
+    auto deadline = clock_type::now() + timeout;
+    std::size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+      if (!read_more(deadline)) return {};
+    http_reply reply = parse_head(buffer_.substr(0, end));
+    buffer_.erase(0, end + 4);
+    return reply;
+  }
+
+  /// Decodes chunked body bytes into `body` until `enough(body)` holds or the last chunk came
+  /// (then `ended`). False on close, malformed framing or timeout.
+  template <class Pred>
+  bool read_chunks_until(Pred enough, std::chrono::milliseconds timeout = 3s) {
+    auto deadline = clock_type::now() + timeout;
+    for (;;) {
+      if (!decode_chunks()) return false;
+      if (ended || enough(body)) return true;
+      if (!read_more(deadline)) return false;
+    }
+  }
+
+  /// Reads until the body's last chunk.
+  bool read_to_end(std::chrono::milliseconds timeout = 3s) {
+    return read_chunks_until([](const std::string&) { return false; }, timeout);
+  }
+
+  std::string body;    ///< decoded body of the current stream
+  bool ended = false;  ///< its last chunk arrived
+  std::size_t chunks = 0;
+
+  /// Everything that arrives until the server closes the connection ("" after the timeout).
+  std::string read_until_close(std::chrono::milliseconds timeout = 3s) {
+    auto deadline = clock_type::now() + timeout;
+    error_code ec;
+    while (read_more(deadline, &ec)) {
+    }
+    if (ec != asio::error::eof && ec != asio::error::connection_reset) return {};
+    return std::exchange(buffer_, {});
   }
 
   /// True when the server closes the connection (without sending more) within `timeout`.
@@ -187,9 +262,51 @@ class client {
   tcp::socket& socket() { return socket_; }
 
  private:
+  static http_reply parse_head(const std::string& head) {
+    http_reply reply;
+    if (head.rfind("HTTP/1.", 0) != 0 || head.size() < 12) return {};
+    reply.status = std::stoi(head.substr(9, 3));
+    for (auto at = head.find("\r\n"); at != std::string::npos;) {
+      auto next = head.find("\r\n", at + 2);
+      auto line = head.substr(at + 2, next == std::string::npos ? next : next - at - 2);
+      auto colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      reply.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+      at = next;
+    }
+    return reply;
+  }
+
+  /// Moves every complete chunk from the buffer into `body`; false on malformed framing.
+  bool decode_chunks() {
+    while (!ended) {
+      auto line_end = buffer_.find("\r\n");
+      if (line_end == std::string::npos) return true;
+      std::size_t size = 0;
+      auto line = buffer_.substr(0, line_end);
+      if (line.empty() || line.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        return false;
+      size = std::stoul(line, nullptr, 16);
+      if (size == 0) {
+        if (buffer_.size() < line_end + 4) return true;
+        if (buffer_.compare(line_end, 4, "\r\n\r\n") != 0) return false;
+        buffer_.erase(0, line_end + 4);
+        ended = true;
+        return true;
+      }
+      if (buffer_.size() < line_end + 2 + size + 2) return true;
+      if (buffer_.compare(line_end + 2 + size, 2, "\r\n") != 0) return false;
+      body.append(buffer_, line_end + 2, size);
+      buffer_.erase(0, line_end + 2 + size + 2);
+      ++chunks;
+    }
+    return true;
+  }
+
   /// Appends what arrives before `deadline`; false on close, error or timeout.
   bool read_more(clock_type::time_point deadline, error_code* out = nullptr) {
-    char chunk[4096];
+    char chunk[65536];
     error_code result = asio::error::timed_out;
     std::size_t got = 0;
     bool done = false;
@@ -586,6 +703,7 @@ BOOST_AUTO_TEST_CASE(shutdown_cuts_off_a_request_that_outlives_the_grace) {
   BOOST_TEST(ms(waited) >= 250);
   BOOST_TEST(ms(waited) < 1000);
   BOOST_TEST(c.closed_within(1s));
+  BOOST_TEST(env.signal(0)->fired());
 }
 
 BOOST_AUTO_TEST_CASE(a_taken_port_is_a_clear_error) {
@@ -597,6 +715,334 @@ BOOST_AUTO_TEST_CASE(a_taken_port_is_a_clear_error) {
                         });
   BOOST_CHECK_THROW(net::http_server::create(env.io.context(), "nonsense", small_limits(), {}),
                     std::runtime_error);
+}
+
+// -- streamed answers and the disconnect signal ------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_streamed_response_arrives_piece_by_piece_with_its_headers) {
+  server_env env;
+  auto& counted =
+      telemetry::metrics()
+          .http_requests[static_cast<std::size_t>(telemetry::route_kind::data_plane)][1];
+  auto counted_before = counted.value();
+  client c(env.server->port());
+  c.send(get("/stream", "X-Request-Id: sse-1\r\n"));
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  auto head = c.read_head();
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(head.header("transfer-encoding") == "chunked");
+  BOOST_TEST(head.header("content-length").empty());
+  BOOST_TEST(head.header("content-type") == "text/event-stream");
+  BOOST_TEST(head.header("cache-control") == "no-cache");
+  BOOST_TEST(head.header("x-request-id") == "sse-1");
+  BOOST_TEST(head.header("server") == "nyxgate");
+
+  BOOST_TEST(w->write("data: one\n\n"));
+  // The first piece arrives while the second does not exist yet.
+  BOOST_TEST(c.read_chunks_until([](const std::string& b) { return b.size() >= 11; }));
+  BOOST_TEST(c.body == "data: one\n\n");
+  BOOST_TEST(w->write("data: two\n\n"));
+  BOOST_TEST(c.read_chunks_until([](const std::string& b) { return b.size() >= 22; }));
+  BOOST_TEST(c.body == "data: one\n\ndata: two\n\n");
+  BOOST_TEST(counted.value() == counted_before);  // logged and counted when it ends
+  w->finish();
+  BOOST_TEST(c.read_to_end());
+  BOOST_TEST(c.ended);
+  BOOST_TEST(c.body == "data: one\n\ndata: two\n\n");
+  BOOST_TEST(!w->write("too late"));
+  BOOST_TEST(server_env::eventually([&] { return counted.value() == counted_before + 1; }));
+
+  // The connection serves its next request.
+  c.send(get("/after"));
+  auto r = c.read();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("target":"/after")") != std::string::npos);
+  BOOST_TEST(env.server->open_connections() == 1u);
+  BOOST_TEST(!env.signal(0)->fired());  // a completed stream is no disconnect
+}
+
+BOOST_AUTO_TEST_CASE(a_dropped_writer_finishes_the_stream_cleanly) {
+  server_env env;
+  client c(env.server->port());
+  c.send(get("/stream"));
+  BOOST_TEST(c.read_head().status == 200);
+  {
+    auto w = env.writer();
+    BOOST_REQUIRE(w);
+    BOOST_TEST(w->write("last words"));
+    std::lock_guard lock(env.mutex);
+    env.writers.clear();
+  }  // the handler forgot finish(): the last reference is gone
+  BOOST_TEST(c.read_to_end());
+  BOOST_TEST(c.ended);
+  BOOST_TEST(c.body == "last words");
+  c.send(get("/after"));
+  BOOST_TEST(c.read().status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(pieces_queued_behind_a_pending_write_go_out_as_one_chunk) {
+  server_env env;
+  client c(env.server->port(), 4096);  // a small window: the big piece cannot be absorbed
+  c.send(get("/stream"));
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  std::atomic<int> drained{0};
+  std::atomic<std::size_t> queued_when_drained{12345};
+  auto* raw = w.get();  // the callback lives in the writer: no owning capture
+  w->on_drained([&, raw] {
+    queued_when_drained = raw->queued_bytes();
+    ++drained;
+  });
+  const std::string big(16 << 20, 'x');
+  BOOST_TEST(w->write(big));
+  BOOST_TEST(w->queued_bytes() >= big.size());
+  std::this_thread::sleep_for(100ms);  // the client reads nothing yet
+  BOOST_TEST(w->queued_bytes() == big.size());
+  BOOST_TEST(drained == 0);
+  std::string tail;
+  for (int i = 0; i < 100; ++i) {
+    std::string piece = "tail " + std::to_string(i) + ";";
+    tail += piece;
+    BOOST_TEST(w->write(std::move(piece)));
+  }
+  BOOST_TEST(w->queued_bytes() == big.size() + tail.size());
+
+  BOOST_TEST(c.read_head().status == 200);
+  auto total = big.size() + tail.size();
+  BOOST_TEST(c.read_chunks_until([&](const std::string& b) { return b.size() >= total; }, 20s));
+  BOOST_TEST(c.body.size() == total);
+  BOOST_TEST((c.body.compare(0, big.size(), big) == 0));
+  BOOST_TEST(c.body.substr(big.size()) == tail);
+  BOOST_TEST(c.chunks == 2u);  // the big piece, then the 100 small ones gathered
+  BOOST_TEST(server_env::eventually([&] { return drained >= 1; }));
+  BOOST_TEST(queued_when_drained == 0u);
+  BOOST_TEST(w->queued_bytes() == 0u);
+  w->finish();
+  BOOST_TEST(c.read_to_end());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_leaving_mid_stream_fires_disconnected_and_fails_writes) {
+  server_env env;
+  std::shared_ptr<net::response_writer> w;
+  std::shared_ptr<net::disconnect_signal> signal;
+  std::atomic<int> notified{0};
+  {
+    client c(env.server->port());
+    c.send(get("/stream"));
+    w = env.writer();
+    signal = env.signal(0);
+    BOOST_REQUIRE(w);
+    BOOST_REQUIRE(signal);
+    signal->subscribe([&] { ++notified; });
+    BOOST_TEST(c.read_head().status == 200);
+    BOOST_TEST(w->write("data: a\n\n"));
+    BOOST_TEST(c.read_chunks_until([](const std::string& b) { return !b.empty(); }));
+    BOOST_TEST(!signal->fired());
+  }  // the client hangs up
+  BOOST_TEST(server_env::eventually([&] { return signal->fired(); }));
+  BOOST_TEST(notified == 1);
+  BOOST_TEST(!w->write("data: b\n\n"));
+  w->finish();  // harmless
+  BOOST_TEST(server_env::eventually([&] { return env.server->open_connections() == 0; }));
+  BOOST_TEST(notified == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_leaving_while_its_handler_works_fires_disconnected) {
+  server_env env;
+  std::shared_ptr<net::disconnect_signal> signal;
+  {
+    client c(env.server->port());
+    c.send(get("/never"));
+    signal = env.signal(0);
+    BOOST_REQUIRE(signal);
+    std::this_thread::sleep_for(50ms);
+    BOOST_TEST(!signal->fired());
+  }
+  BOOST_TEST(server_env::eventually([&] { return signal->fired(); }));
+  std::lock_guard lock(env.mutex);
+  env.parked.at(0)(net::http_response{});  // answering afterwards harms nothing
+}
+
+BOOST_AUTO_TEST_CASE(an_answered_request_does_not_fire_disconnected_when_the_client_leaves) {
+  server_env env;
+  {
+    client c(env.server->port());
+    c.send(get("/a"));
+    BOOST_TEST(c.read().status == 200);
+  }
+  BOOST_TEST(server_env::eventually([&] { return env.server->open_connections() == 0; }));
+  BOOST_TEST(!env.signal(0)->fired());
+}
+
+BOOST_AUTO_TEST_CASE(a_request_pipelined_behind_a_stream_is_served_after_it) {
+  server_env env;
+  client c(env.server->port());
+  c.send(get("/stream") + get("/second"));
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  BOOST_TEST(c.read_head().status == 200);
+  BOOST_TEST(w->write("one"));
+  std::this_thread::sleep_for(50ms);  // the watch has read the pipelined bytes by now
+  BOOST_TEST(w->write("two"));
+  w->finish();
+  BOOST_TEST(c.read_to_end());
+  BOOST_TEST(c.body == "onetwo");
+  auto r = c.read();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("target":"/second")") != std::string::npos);
+  BOOST_TEST(env.received == 2);
+  BOOST_TEST(!env.signal(0)->fired());
+}
+
+BOOST_AUTO_TEST_CASE(a_request_pipelined_behind_a_pending_answer_is_served_after_it) {
+  server_env env;
+  client c(env.server->port());
+  c.send(get("/slow"));
+  std::this_thread::sleep_for(50ms);  // the handler works; the watch is reading
+  c.send(get("/second"));
+  auto first = c.read();
+  auto second = c.read();
+  BOOST_TEST(first.body.find(R"("target":"/slow")") != std::string::npos);
+  BOOST_TEST(second.body.find(R"("target":"/second")") != std::string::npos);
+  BOOST_TEST(!env.signal(0)->fired());
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_that_keeps_writing_outlives_the_idle_and_write_timeouts) {
+  auto limits = small_limits();
+  limits.idle_timeout = 200ms;
+  limits.write_timeout = 200ms;
+  server_env env(limits);
+  client c(env.server->port());
+  c.send(get("/stream"));
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  BOOST_TEST(c.read_head().status == 200);
+  std::string expected;
+  for (int i = 0; i < 12; ++i) {
+    std::string piece = "tick " + std::to_string(i) + "\n";
+    expected += piece;
+    BOOST_TEST(w->write(std::move(piece)));
+    BOOST_TEST(c.read_chunks_until([&](const std::string& b) { return b == expected; }));
+    // A quiet spell longer than both timeouts, once: quiet is not stalled.
+    std::this_thread::sleep_for(i == 5 ? 450ms : 60ms);
+  }
+  w->finish();
+  BOOST_TEST(c.read_to_end());
+  BOOST_TEST(c.body == expected);
+  c.send(get("/after"));
+  BOOST_TEST(c.read().status == 200);
+  BOOST_TEST(!env.signal(0)->fired());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_stops_reading_a_stream_is_cut_off_after_the_write_timeout) {
+  auto limits = small_limits();
+  limits.write_timeout = 300ms;
+  server_env env(limits);
+  auto port = env.server->port();
+  auto timeouts_before = telemetry::metrics().http_timeouts.value();
+  client stuck(port, 4096);
+  stuck.send(get("/stream"));
+  auto w = env.writer();
+  auto signal = env.signal(0);
+  BOOST_REQUIRE(w);
+  BOOST_REQUIRE(signal);
+  auto t0 = clock_type::now();
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> written{0};
+  // A producer with back-pressure: it pauses while a megabyte is queued.
+  std::thread producer([&] {
+    const std::string piece(64 << 10, 'y');
+    while (!stop) {
+      if (w->queued_bytes() > (1u << 20)) {
+        std::this_thread::sleep_for(1ms);
+        continue;
+      }
+      if (!w->write(piece)) break;
+      written += piece.size();
+    }
+  });
+
+  client good(port);
+  std::vector<clock_type::duration> latencies;
+  while (!signal->fired() && clock_type::now() - t0 < 5s) {
+    auto t1 = clock_type::now();
+    good.send(get("/fast"));
+    auto r = good.read(1s);
+    latencies.push_back(clock_type::now() - t1);
+    BOOST_TEST(r.status == 200);
+    if (r.status != 200) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  auto cut_after = clock_type::now() - t0;
+  stop = true;
+  producer.join();
+
+  BOOST_TEST(signal->fired());
+  BOOST_TEST(ms(cut_after) >= 300);
+  BOOST_TEST(ms(cut_after) < 3000);
+  BOOST_TEST(written.load() > (1u << 20));  // it did stream until the window filled
+  BOOST_TEST(!w->write("late"));
+  BOOST_TEST(telemetry::metrics().http_timeouts.value() > timeouts_before);
+  BOOST_REQUIRE(latencies.size() >= 5u);
+  std::sort(latencies.begin(), latencies.end());
+  BOOST_TEST(ms(latencies[latencies.size() / 2]) < 50);
+  BOOST_TEST(env.server->open_connections() == 1u);  // the good client only
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_cuts_off_a_stream_that_outlives_the_grace_and_fires_disconnected) {
+  server_env env;
+  client c(env.server->port());
+  c.send(get("/stream"));
+  auto w = env.writer();
+  auto signal = env.signal(0);
+  BOOST_REQUIRE(w);
+  BOOST_TEST(c.read_head().status == 200);
+  BOOST_TEST(w->write("a"));
+  BOOST_TEST(c.read_chunks_until([](const std::string& b) { return !b.empty(); }));
+  std::promise<void> done;
+  env.server->shutdown(300ms, [&] { done.set_value(); });
+  BOOST_TEST(w->write("b"));  // still streaming within the grace
+  BOOST_TEST(c.read_chunks_until([](const std::string& b) { return b == "ab"; }));
+  BOOST_TEST((done.get_future().wait_for(2s) == std::future_status::ready));
+  BOOST_TEST(signal->fired());
+  BOOST_TEST(!w->write("c"));
+  BOOST_TEST(!c.read_to_end(1s));
+  BOOST_TEST(!c.ended);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_lets_a_stream_finish_within_the_grace_then_closes) {
+  server_env env;
+  client c(env.server->port());
+  c.send(get("/stream"));
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  BOOST_TEST(c.read_head().status == 200);
+  std::promise<void> done;
+  env.server->shutdown(2s, [&] { done.set_value(); });
+  BOOST_TEST(w->write("bye"));
+  w->finish();
+  BOOST_TEST(c.read_to_end());
+  BOOST_TEST(c.body == "bye");
+  BOOST_TEST(c.closed_within(1s));
+  BOOST_TEST((done.get_future().wait_for(1s) == std::future_status::ready));
+  BOOST_TEST(!env.signal(0)->fired());
+}
+
+BOOST_AUTO_TEST_CASE(an_http_1_0_stream_is_raw_and_ends_with_the_connection) {
+  server_env env;
+  client c(env.server->port());
+  c.send("GET /stream HTTP/1.0\r\n\r\n");
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  auto head = c.read_head();
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(head.header("transfer-encoding").empty());
+  BOOST_TEST(head.header("content-length").empty());
+  BOOST_TEST(w->write("raw "));
+  BOOST_TEST(w->write("bytes"));
+  w->finish();
+  BOOST_TEST(c.read_until_close() == "raw bytes");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
