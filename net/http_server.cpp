@@ -514,8 +514,11 @@ class session : public std::enable_shared_from_this<session> {
       if (chunked_) gather_.emplace_back("\r\n", 2);
     }
     if (ending_ && chunked_ && !head_only_) gather_.emplace_back("0\r\n\r\n", 5);
-    if (gather_.empty()) return on_stream_write({}, 0);  // nothing goes on the wire (HEAD)
     stream_writing_ = true;
+    if (gather_.empty()) {  // HEAD: nothing goes on the wire; posted, so no recursion
+      return asio::post(stream_.get_executor(),
+                        [self = shared_from_this()] { self->on_stream_write({}, 0); });
+    }
     last_progress_ = clock::now();
     // The completion condition runs after every partial write: a client that reads slowly
     // but steadily is making progress, one that stopped reading is not.
@@ -546,6 +549,10 @@ class session : public std::enable_shared_from_this<session> {
   void end_stream() {
     disarm();
     log_request();
+    {
+      std::lock_guard lock(stream_state_->mutex);
+      stream_state_->drained.reset();  // it may hold the writer: break the cycle
+    }
     stream_state_.reset();
     disconnected_.reset();
     self_.reset();
@@ -654,6 +661,7 @@ class session : public std::enable_shared_from_this<session> {
       stream_state_->gone = true;
       stream_state_->queue.clear();
       stream_state_->queued.store(0, std::memory_order_relaxed);
+      stream_state_->drained.reset();  // it may hold the writer: break the cycle
     }
     stream_state_.reset();
     error_code ignored;

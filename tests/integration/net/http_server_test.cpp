@@ -1045,4 +1045,22 @@ BOOST_AUTO_TEST_CASE(an_http_1_0_stream_is_raw_and_ends_with_the_connection) {
   BOOST_TEST(c.read_until_close() == "raw bytes");
 }
 
+BOOST_AUTO_TEST_CASE(a_streamed_answer_to_head_sends_the_head_only) {
+  server_env env;
+  client c(env.server->port());
+  c.send("HEAD /stream HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto w = env.writer();
+  BOOST_REQUIRE(w);
+  auto head = c.read_head();
+  BOOST_TEST(head.status == 200);
+  BOOST_TEST(w->write("not on the wire"));
+  w->finish();
+  BOOST_TEST(server_env::eventually([&] { return w->queued_bytes() == 0; }));
+  // Body bytes would show up where the next answer's status line must be.
+  c.send(get("/after"));
+  auto r = c.read();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("target":"/after")") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
