@@ -49,7 +49,10 @@ export function chunkText(text, { chunks = null, wordsPerChunk = 2 } = {}) {
     return chars.length ? group(chars, Math.min(chunks, chars.length)) : [''];
   }
   if (!words.length) return [''];
-  return group(words, Math.ceil(words.length / Math.max(1, wordsPerChunk)));
+  const per = Math.max(1, wordsPerChunk);
+  const out = [];
+  for (let i = 0; i < words.length; i += per) out.push(words.slice(i, i + per).join(''));
+  return out;
 }
 
 /** The answer to a request: text, why it ended, token counts. */

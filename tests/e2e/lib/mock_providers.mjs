@@ -1,25 +1,53 @@
-// An HTTPS imitation of the upstream providers nyxgate calls to test a key: OpenAI, Kimi
-// (OpenAI-compatible), Anthropic, Google Gemini and GitHub, on one port with one base URL
-// for all of them. Its certificate is issued by a throwaway CA made with the `openssl` CLI,
-// so nyxgate can verify it with `--tls.ca_file=<caFile>`.
+// An HTTPS imitation of the upstream providers nyxgate calls: OpenAI, Kimi (OpenAI-compatible),
+// Anthropic, Google Gemini and GitHub, on one port with one base URL for all of them. Its
+// certificate is issued by a throwaway CA made with the `openssl` CLI, so nyxgate can verify it
+// with `--tls.ca_file=<caFile>` (and Node clients with lib/ca_fetch.mjs).
 //
-// Which provider a request is for follows from its path and headers:
+// Key probes (what apiKeys.test calls). The provider follows from path and headers:
 //   GET /v1/models      with x-api-key                 → Anthropic (needs anthropic-version)
 //   GET /v1/models      with Authorization: Bearer     → OpenAI, or Kimi when the key says "kimi"
 //   GET /v1beta/models  with x-goog-api-key (or ?key=) → Google
 //   GET /user           with Authorization             → GitHub
-// What it answers follows from the key value (first match wins):
-//   "slow"    → answers after `slowMs` (15 s by default)
-//   "flaky"   → 503
-//   "invalid" → 401 in the provider's own format (Google: 400 API_KEY_INVALID, as Google does)
-//   "denied"  → 403 (Google PERMISSION_DENIED; others 403 in their format)
-//   "quota"   → OpenAI/Kimi 429 insufficient_quota; Google 429 RESOURCE_EXHAUSTED
-//   "credit"  → Anthropic 400 "credit balance is too low"
-//   "ratelimit" → 429 rate limit (not a quota problem)
-//   "good"    → 200 with a realistic body
+// Chat, in each provider's wire format (formats and answers: mock_chat.mjs):
+//   POST /v1/chat/completions  Bearer → OpenAI, or Kimi when the key says "kimi"/"moonshot";
+//        chat.completion, or SSE chat.completion.chunk … data: [DONE], honouring
+//        stream_options.include_usage (a last chunk with choices: [] and the usage)
+//   POST /v1/messages  x-api-key (or Bearer, as @anthropic-ai/sdk 1.x sends it) and
+//        anthropic-version (400 without) → Anthropic Message, or SSE message_start,
+//        content_block_start, ping, content_block_delta…, content_block_stop, message_delta,
+//        message_stop
+//   POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse
+//        (x-goog-api-key or ?key=) → GenerateContentResponse, or `data: {json}\r\n\r\n`
+//        records with no terminator (without alt=sse: one JSON array)
+// The answer is "echo: " + the last user message's text, cut at the first stop sequence and at
+// the output-token limit; tokens are words; streams send `wordsPerChunk` words an event.
+// Bodies the real API rejects are rejected the same way (e.g. Anthropic: a "system" role
+// message, a missing max_tokens, an unknown field; Google: an unknown field, role "assistant").
+//
+// What it answers follows from the key value (first match wins, in this order):
+//   "slowstream" → chat streams `slowStreamChunks` events `chunkDelayMs` apart (probe: good)
+//   "slow"      → answers after `slowMs` (15 s by default)
+//   "flaky1"    → chat: 503 on the first chat call with this key, then good (resetCounters()
+//                 re-arms it); probe: good
+//   "flaky"     → 503
+//   "invalid"   → 401 in the provider's own format (Google: 400 API_KEY_INVALID, as Google does)
+//   "denied"    → 403 (Google PERMISSION_DENIED; others 403 in their format)
+//   "quota"     → OpenAI/Kimi 429 insufficient_quota; Google 429 RESOURCE_EXHAUSTED;
+//                 Anthropic chat 400 "credit balance is too low" (probe: 429 rate_limit_error)
+//   "credit"    → Anthropic 400 "credit balance is too low"; chat elsewhere as "quota"
+//   "ratelimit" → 429 rate limit (not a quota problem), chat with `retry-after: 1`
+//   "overloaded"→ chat: Anthropic 529 overloaded_error, others 503; probe: good
+//   "dropped"   → chat stream: the first `dropAfterChunks` content events, then the TCP
+//                 connection is cut; non-stream: cut before any answer; probe: good
+//   "badreq"    → chat: 400 invalid_request_error (context too long) in the provider's
+//                 format, never worth a failover; probe: good
+//   "good"      → 200 with a realistic body
 //   anything else → 401, as a real provider does for an unknown key
-// `requests` records method, path, query, provider and which auth header was present, plus a
-// short SHA-256 fingerprint of the key (see `fingerprint`), never the key itself.
+// `requests` records method, path, query (any key= redacted), provider, which auth header was
+// present and a short SHA-256 fingerprint of the key (see `fingerprint`), never the key
+// itself; chat records add kind: 'chat', model, stream, the parsed body (a key found in it is
+// replaced by "[KEY]" and keyInBody set), the request headers minus auth ones, status, outcome
+// (completed | aborted: the client went away | dropped: the mock cut it) and eventsSent.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -661,6 +689,10 @@ export async function startMockProviders({
       if (e.content) contentSent += 1;
       rec.eventsSent += 1;
       i += 1;
+      if (i === events.length) {
+        res.end();
+        return;
+      }
       later(res, delayMs > 0 && firstContent >= 0 && i > firstContent ? delayMs : 0, step);
     };
     step();
@@ -677,7 +709,10 @@ export async function startMockProviders({
       if (bearer) [auth, key] = ['authorization-bearer', bearer];
     } else if (route.kind === 'anthropic') {
       provider = 'anthropic';
+      // The API takes x-api-key (what nyxgate sends); @anthropic-ai/sdk 1.x sends the key
+      // as a Bearer token instead.
       if (h['x-api-key']) [auth, key] = ['x-api-key', h['x-api-key']];
+      else if (bearer) [auth, key] = ['authorization-bearer', bearer];
     } else {
       provider = 'google';
       if (h['x-goog-api-key']) [auth, key] = ['x-goog-api-key', h['x-goog-api-key']];
@@ -723,17 +758,23 @@ export async function startMockProviders({
     requests.push(rec);
     stats.chatRequests += 1;
     stats.active += 1;
-    res.once('close', () => {
-      stats.active -= 1;
-      rec.status = res.headersSent ? res.statusCode : null;
-      if (rec.outcome !== 'pending') return;
-      if (res.writableFinished) {
+    // Completed when the mock ends the answer (synchronously, so a client that has read the
+    // whole answer never sees the record still pending).
+    const end = res.end.bind(res);
+    res.end = (...args) => {
+      rec.status = res.statusCode;
+      if (rec.outcome === 'pending' && !res.destroyed) {
         rec.outcome = 'completed';
         if (rec.stream && rec.status === 200) stats.streamsCompleted += 1;
-      } else {
-        rec.outcome = 'aborted';
-        stats.aborted += 1;
       }
+      return end(...args);
+    };
+    res.once('close', () => {
+      stats.active -= 1;
+      rec.status ??= res.headersSent ? res.statusCode : null;
+      if (rec.outcome !== 'pending') return;
+      rec.outcome = 'aborted';
+      stats.aborted += 1;
     });
 
     const reply = ({ status, body: b, headers: hs }) => send(res, status, b, hs);
