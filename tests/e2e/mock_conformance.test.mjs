@@ -465,6 +465,16 @@ describe('google: plain fetch', () => {
     assert.match(call.query, /key=REDACTED/);
   });
 
+  it('streamGenerateContent without alt=sse answers one JSON array of the same records', async () => {
+    const res = await post(`/v1beta/models/${model}:streamGenerateContent`, { 'x-goog-api-key': key('AIzaSy', 'good') }, body);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^application\/json/);
+    const records = await res.json();
+    assert.ok(Array.isArray(records) && records.length > 1);
+    assert.equal(records.map((r) => r.candidates[0].content.parts[0].text).join(''), echo);
+    assert.equal(records.at(-1).candidates[0].finishReason, 'STOP');
+  });
+
   const errorCases = [
     ['invalid', 400, 'INVALID_ARGUMENT', 'API_KEY_INVALID'],
     ['quota', 429, 'RESOURCE_EXHAUSTED', null],
@@ -635,6 +645,16 @@ describe('behaviours and counters', () => {
     assert.equal(await get(key('sk-proj', 'flaky')), 503);
     assert.equal(await get(key('sk-proj', 'quota')), 429);
     for (const b of ['slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq']) assert.equal(await get(key('sk-proj', b)), 200, b);
+    const ant = async (k, version = '2023-06-01') =>
+      (await caFetch(`${mock.url}/v1/models`, { headers: { 'x-api-key': k, ...(version ? { 'anthropic-version': version } : {}) } })).status;
+    assert.equal(await ant(key('sk-ant', 'good')), 200);
+    assert.equal(await ant(key('sk-ant', 'good'), null), 400);
+    assert.equal(await ant(key('sk-ant', 'quota')), 429, 'the Anthropic probe keeps answering quota with 429');
+    assert.equal(await ant(key('sk-ant', 'credit')), 400);
+    const goo = async (k) => (await caFetch(`${mock.url}/v1beta/models?key=${k}`)).status;
+    assert.equal(await goo(key('AIzaSy', 'good')), 200);
+    assert.equal(await goo(key('AIzaSy', 'invalid')), 400);
+    assert.match(mock.requests.at(-1).query, /^\?key=REDACTED$/, 'probe records redact ?key= too');
   });
 
   it('counts connections opened and closed', async () => {
