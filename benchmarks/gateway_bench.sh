@@ -311,7 +311,7 @@ for mode in $modes; do
         if [[ $t == nyxgate ]]; then
           after=$(db_queries)
           n=$(json_num "$line" requests)
-          s_dbq[$t]+="$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.4f", (n > 0) ? (a - b) / n : 0 }') "
+          s_dbq[$t]+="$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.3f", (n > 0) ? (a - b) / n : 0 }') "
         fi
       done
     done

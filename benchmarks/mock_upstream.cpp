@@ -395,7 +395,10 @@ asio::awaitable<void> accept_loop(tcp::acceptor acceptor, asio::ssl::context* ct
     auto [ec, socket] = co_await acceptor.async_accept(tok);
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
-      continue;  // EMFILE and the like: keep serving the open connections
+      // EMFILE and the like: keep serving the open connections, retry a little later.
+      asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(10));
+      co_await pause.async_wait(tok);
+      continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto ex = acceptor.get_executor();
