@@ -1,31 +1,81 @@
-// An HTTPS imitation of the upstream providers nyxgate calls to test a key: OpenAI, Kimi
-// (OpenAI-compatible), Anthropic, Google Gemini and GitHub, on one port with one base URL
-// for all of them. Its certificate is issued by a throwaway CA made with the `openssl` CLI,
-// so nyxgate can verify it with `--tls.ca_file=<caFile>`.
+// An HTTPS imitation of the upstream providers nyxgate calls: OpenAI, Kimi (OpenAI-compatible),
+// Anthropic, Google Gemini and GitHub, on one port with one base URL for all of them. Its
+// certificate is issued by a throwaway CA made with the `openssl` CLI, so nyxgate can verify it
+// with `--tls.ca_file=<caFile>` (and Node clients with lib/ca_fetch.mjs).
 //
-// Which provider a request is for follows from its path and headers:
+// Key probes (what apiKeys.test calls). The provider follows from path and headers:
 //   GET /v1/models      with x-api-key                 → Anthropic (needs anthropic-version)
 //   GET /v1/models      with Authorization: Bearer     → OpenAI, or Kimi when the key says "kimi"
 //   GET /v1beta/models  with x-goog-api-key (or ?key=) → Google
 //   GET /user           with Authorization             → GitHub
-// What it answers follows from the key value (first match wins):
-//   "slow"    → answers after `slowMs` (15 s by default)
-//   "flaky"   → 503
-//   "invalid" → 401 in the provider's own format (Google: 400 API_KEY_INVALID, as Google does)
-//   "denied"  → 403 (Google PERMISSION_DENIED; others 403 in their format)
-//   "quota"   → OpenAI/Kimi 429 insufficient_quota; Google 429 RESOURCE_EXHAUSTED
-//   "credit"  → Anthropic 400 "credit balance is too low"
-//   "ratelimit" → 429 rate limit (not a quota problem)
-//   "good"    → 200 with a realistic body
+// Chat, in each provider's wire format (formats and answers: mock_chat.mjs):
+//   POST /v1/chat/completions  Bearer → OpenAI, or Kimi when the key says "kimi"/"moonshot";
+//        chat.completion, or SSE chat.completion.chunk … data: [DONE], honouring
+//        stream_options.include_usage (a last chunk with choices: [] and the usage)
+//   POST /v1/messages  x-api-key (or Bearer, as @anthropic-ai/sdk 1.x sends it) and
+//        anthropic-version (400 without) → Anthropic Message, or SSE message_start,
+//        content_block_start, ping, content_block_delta…, content_block_stop, message_delta,
+//        message_stop
+//   POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse
+//        (x-goog-api-key or ?key=) → GenerateContentResponse, or `data: {json}\r\n\r\n`
+//        records with no terminator (without alt=sse: one JSON array)
+// The answer is "echo: " + the last user message's text, cut at the first stop sequence and at
+// the output-token limit; tokens are words; streams send `wordsPerChunk` words an event.
+// Bodies the real API rejects are rejected the same way (e.g. Anthropic: a "system" role
+// message, a missing max_tokens, an unknown field; Google: an unknown field, role "assistant").
+//
+// What it answers follows from the key value (first match wins, in this order):
+//   "slowstream" → chat streams `slowStreamChunks` events `chunkDelayMs` apart (probe: good)
+//   "slow"      → answers after `slowMs` (15 s by default)
+//   "flaky1"    → chat: 503 on the first chat call with this key, then good (resetCounters()
+//                 re-arms it); probe: good
+//   "flaky"     → 503
+//   "invalid"   → 401 in the provider's own format (Google: 400 API_KEY_INVALID, as Google does)
+//   "denied"    → 403 (Google PERMISSION_DENIED; others 403 in their format)
+//   "quota"     → OpenAI/Kimi 429 insufficient_quota; Google 429 RESOURCE_EXHAUSTED;
+//                 Anthropic chat 400 "credit balance is too low" (probe: 429 rate_limit_error)
+//   "credit"    → Anthropic 400 "credit balance is too low"; chat elsewhere as "quota"
+//   "ratelimit" → 429 rate limit (not a quota problem), chat with `retry-after: 1`
+//   "overloaded"→ chat: Anthropic 529 overloaded_error, others 503; probe: good
+//   "dropped"   → chat stream: the first `dropAfterChunks` content events, then the TCP
+//                 connection is cut; non-stream: cut before any answer; probe: good
+//   "badreq"    → chat: 400 invalid_request_error (context too long) in the provider's
+//                 format, never worth a failover; probe: good
+//   "good"      → 200 with a realistic body
 //   anything else → 401, as a real provider does for an unknown key
-// `requests` records method, path, query, provider and which auth header was present, plus a
-// short SHA-256 fingerprint of the key (see `fingerprint`), never the key itself.
+// `requests` records method, path, query (any key= redacted), provider, which auth header was
+// present and a short SHA-256 fingerprint of the key (see `fingerprint`), never the key
+// itself; chat records add kind: 'chat', model, stream, the parsed body (a key found in it is
+// replaced by "[KEY]" and keyInBody set), the request headers minus auth ones, status, outcome
+// (completed | aborted: the client went away | dropped: the mock cut it) and eventsSent.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+
+import {
+  anthropicErrorBody,
+  anthropicHeaders,
+  anthropicMessage,
+  anthropicStreamEvents,
+  chunkText,
+  generate,
+  googleErrorBody,
+  googleErrorInfo,
+  googleHeaders,
+  googleResponse,
+  googleStreamEvents,
+  googleStreamRecords,
+  openaiCompletion,
+  openaiError,
+  openaiHeaders,
+  openaiStreamEvents,
+  parseAnthropic,
+  parseGoogle,
+  parseOpenAI,
+} from './mock_chat.mjs';
 
 export const SLOW_MS = 15_000;
 
@@ -72,11 +122,32 @@ export function makeCertificates() {
   };
 }
 
-function behaviourOf(key) {
-  for (const b of ['slow', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'good']) {
-    if (key.includes(b)) return b;
-  }
-  return 'unknown';
+// Behaviours only the chat endpoints know; the key-probe endpoints treat them as "good" so such
+// a key can be created and tested before it misbehaves on a chat call.
+const CHAT_ONLY_BEHAVIOURS = ['slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
+const PROBE_BEHAVIOURS = ['slow', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'good'];
+const CHAT_BEHAVIOURS = [
+  'slowstream', 'slow', 'flaky1', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'overloaded', 'dropped',
+  'badreq', 'good',
+];
+
+/** What a key-probe call (GET /v1/models, /v1beta/models, /user) with `key` answers. */
+export function probeBehaviourOf(key) {
+  if (CHAT_ONLY_BEHAVIOURS.some((b) => key.includes(b))) return 'good';
+  return PROBE_BEHAVIOURS.find((b) => key.includes(b)) ?? 'unknown';
+}
+
+/** What a chat call with `key` answers. */
+export function chatBehaviourOf(key) {
+  return CHAT_BEHAVIOURS.find((b) => key.includes(b)) ?? 'unknown';
+}
+
+/** The query string with any `key=` value replaced, so records never hold a key. */
+function redactQuery(u) {
+  if (!u.searchParams.has('key')) return u.search;
+  const q = new URLSearchParams(u.searchParams);
+  q.set('key', 'REDACTED');
+  return `?${q}`;
 }
 
 function redact(key) {
@@ -90,20 +161,52 @@ const DEFAULT_GITHUB_USERS = [
 ];
 
 /**
- * Starts the mock on 127.0.0.1 and a free port.
- * Options: `slowMs` (delay of "slow" keys), `githubUsers` ([{match, login, id, name}]: the first
- * whose `match` is in the key answers /user), `githubScopes` (X-OAuth-Scopes).
- * Returns {port, url, caFile, requests, close()}.
+ * Starts the mock on 127.0.0.1 and a free port (or `port`).
+ * Options:
+ *   slowMs           delay of "slow" keys before any answer (15 s)
+ *   streamChunks     pieces per streamed answer (null: `wordsPerChunk` words a piece)
+ *   wordsPerChunk    words per streamed piece when streamChunks is null (2)
+ *   slowStreamChunks pieces of a "slowstream" answer (10)
+ *   chunkDelayMs     delay between the events of a "slowstream" answer (250 ms)
+ *   dropAfterChunks  content pieces a "dropped" stream sends before the cut (1; 0: none)
+ *   maxBodyBytes     larger request bodies get 413 (10 MiB)
+ *   githubUsers      [{match, login, id, name}]: the first whose `match` is in the key answers /user
+ *   githubScopes     X-OAuth-Scopes of /user
+ * Request headers x-mock-chunks, x-mock-chunk-delay-ms and x-mock-drop-after override
+ * streamChunks / chunkDelayMs / dropAfterChunks for one call.
+ * Returns {port, url, caFile, requests, config, configure(), seen(), chats(), openConnections(),
+ * activeChats(), stats(), resetCounters(), waitFor(), close()}.
  */
 export async function startMockProviders({
   slowMs = SLOW_MS,
+  streamChunks = null,
+  wordsPerChunk = 2,
+  slowStreamChunks = 10,
+  chunkDelayMs = 250,
+  dropAfterChunks = 1,
+  maxBodyBytes = 10 * 1024 * 1024,
   githubUsers = DEFAULT_GITHUB_USERS,
   githubScopes = 'repo, read:user',
+  port = 0,
+  host = '127.0.0.1',
 } = {}) {
   const certs = makeCertificates();
   const requests = [];
   const timers = new Set();
   const sockets = new Set();
+  const config = { slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks };
+  const flaky1Calls = new Map(); // key fingerprint → chat calls seen
+  const pendingByResponse = new Map(); // response → its pending timers
+  const stats = {
+    connectionsOpened: 0,
+    connectionsClosed: 0,
+    chatRequests: 0,
+    streamsStarted: 0,
+    streamsCompleted: 0,
+    aborted: 0,
+    dropped: 0,
+    active: 0,
+  };
 
   function send(res, status, body, headers = {}) {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -358,6 +461,396 @@ export async function startMockProviders({
     return send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' }, common);
   }
 
+  // ---- chat endpoints -------------------------------------------------------------------
+  // Routes: POST /v1/chat/completions (OpenAI, Kimi), POST /v1/messages (Anthropic),
+  // POST /v1beta/models/{model}:generateContent | :streamGenerateContent (Google).
+  function chatRoute(method, u) {
+    if (method !== 'POST') return null;
+    if (u.pathname === '/v1/chat/completions') return { kind: 'openai' };
+    if (u.pathname === '/v1/messages') return { kind: 'anthropic' };
+    let pathname = u.pathname;
+    try {
+      pathname = decodeURIComponent(pathname);
+    } catch {
+      // keep it as it came
+    }
+    const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(pathname);
+    if (!m) return null;
+    return { kind: 'google', model: m[1], stream: m[2] === 'streamGenerateContent', sse: u.searchParams.get('alt') === 'sse' };
+  }
+
+  const intHeader = (v) => (v !== undefined && /^\d+$/.test(String(v)) ? Number(v) : null);
+
+  /** The failure a chat call with this behaviour gets, as {status, body, headers}, or null. */
+  function chatFailure(provider, behaviour, key) {
+    if (provider === 'anthropic') {
+      const err = (status, type, message, headers = {}) => ({ status, body: anthropicErrorBody(type, message), headers: { ...anthropicHeaders(), ...headers } });
+      switch (behaviour) {
+        case 'invalid':
+        case 'unknown':
+          return err(401, 'authentication_error', 'invalid x-api-key');
+        case 'denied':
+          return err(403, 'permission_error', 'Your API key does not have permission to use the specified resource.');
+        case 'quota':
+        case 'credit':
+          return err(400, 'invalid_request_error', 'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.');
+        case 'ratelimit':
+          return err(429, 'rate_limit_error', 'This request would exceed the rate limit for your organization of 50 requests per minute. Please try again later.', {
+            'retry-after': '1',
+            'anthropic-ratelimit-requests-remaining': '0',
+          });
+        case 'overloaded':
+          return err(529, 'overloaded_error', 'Overloaded');
+        case 'flaky':
+        case 'flaky1!':
+          return err(503, 'api_error', 'Service Unavailable');
+        case 'badreq':
+          return err(400, 'invalid_request_error', 'prompt is too long: 210345 tokens > 200000 maximum');
+        default:
+          return null;
+      }
+    }
+    if (provider === 'google') {
+      const err = (status, code, message, details, headers = {}) => ({ status, body: googleErrorBody(status, code, message, details), headers: { ...googleHeaders(), ...headers } });
+      switch (behaviour) {
+        case 'invalid':
+        case 'unknown':
+          return err(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+            googleErrorInfo('API_KEY_INVALID'),
+            { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+          ]);
+        case 'denied':
+          return err(403, 'PERMISSION_DENIED', 'Generative Language API has not been used in project 1234567890 before or it is disabled.', [
+            googleErrorInfo('SERVICE_DISABLED', { consumer: 'projects/1234567890' }),
+          ]);
+        case 'quota':
+        case 'credit':
+          return err(429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', [
+            {
+              '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+              violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier' }],
+            },
+            { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+          ]);
+        case 'ratelimit':
+          return err(
+            429,
+            'RESOURCE_EXHAUSTED',
+            'Resource has been exhausted (e.g. check quota).',
+            [
+              {
+                '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+                violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel' }],
+              },
+              { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' },
+            ],
+            { 'retry-after': '1' },
+          );
+        case 'overloaded':
+        case 'flaky':
+        case 'flaky1!':
+          return err(503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.');
+        case 'badreq':
+          return err(400, 'INVALID_ARGUMENT', 'The input token count (1203456) exceeds the maximum number of tokens allowed (1048576).');
+        default:
+          return null;
+      }
+    }
+    const kimi = provider === 'kimi';
+    const err = (status, message, type, code = null, param = null, headers = {}) => ({
+      status,
+      body: openaiError(message, type, code, param),
+      headers: { ...openaiHeaders(provider), ...headers },
+    });
+    switch (behaviour) {
+      case 'invalid':
+      case 'unknown':
+        return kimi
+          ? { status: 401, body: { error: { message: 'Invalid Authentication', type: 'invalid_authentication_error' } }, headers: openaiHeaders(provider) }
+          : err(401, `Incorrect API key provided: ${redact(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key');
+      case 'denied':
+        return kimi
+          ? { status: 403, body: { error: { message: 'The API you are accessing is not open', type: 'permission_denied_error' } }, headers: openaiHeaders(provider) }
+          : err(403, 'You are not allowed to sample from this model', 'invalid_request_error');
+      case 'quota':
+      case 'credit':
+        return err(
+          429,
+          'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+          'insufficient_quota',
+          'insufficient_quota',
+        );
+      case 'ratelimit':
+        return err(429, 'Rate limit reached for requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s.', 'requests', 'rate_limit_exceeded', null, {
+          'retry-after': '1',
+          'x-ratelimit-remaining-requests': '0',
+          'x-ratelimit-reset-requests': '1s',
+        });
+      case 'overloaded':
+      case 'flaky':
+      case 'flaky1!':
+        return err(503, 'The server is overloaded or not ready yet.', 'server_error');
+      case 'badreq':
+        return err(
+          400,
+          "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens. Please reduce the length of the messages.",
+          'invalid_request_error',
+          'context_length_exceeded',
+          'messages',
+        );
+      default:
+        return null;
+    }
+  }
+
+  /** A 400 for a body the provider would reject, in its format. */
+  function chatInvalid(provider, message, param) {
+    if (provider === 'anthropic') return { status: 400, body: anthropicErrorBody('invalid_request_error', message), headers: anthropicHeaders() };
+    if (provider === 'google') return { status: 400, body: googleErrorBody(400, 'INVALID_ARGUMENT', message), headers: googleHeaders() };
+    return { status: 400, body: openaiError(message, 'invalid_request_error', null, param ?? null), headers: openaiHeaders(provider) };
+  }
+
+  function chatNoKey(provider) {
+    if (provider === 'anthropic') return { status: 401, body: anthropicErrorBody('authentication_error', 'x-api-key header is required'), headers: anthropicHeaders() };
+    if (provider === 'google') {
+      return {
+        status: 403,
+        body: googleErrorBody(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."),
+        headers: googleHeaders(),
+      };
+    }
+    return {
+      status: 401,
+      body: openaiError(
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        'invalid_request_error',
+      ),
+      headers: openaiHeaders(provider),
+    };
+  }
+
+  /** Runs `fn` after `ms` unless the response has gone away meanwhile. */
+  function later(res, ms, fn) {
+    if (ms <= 0) return fn();
+    let mine = pendingByResponse.get(res);
+    if (!mine) {
+      mine = new Set();
+      pendingByResponse.set(res, mine);
+      res.once('close', () => {
+        for (const t of mine) {
+          clearTimeout(t);
+          timers.delete(t);
+        }
+        pendingByResponse.delete(res);
+      });
+    }
+    const t = setTimeout(() => {
+      timers.delete(t);
+      mine.delete(t);
+      if (!res.destroyed) fn();
+    }, ms);
+    timers.add(t);
+    mine.add(t);
+  }
+
+  function dropConnection(res, rec) {
+    rec.outcome = 'dropped';
+    stats.dropped += 1;
+    const socket = res.socket;
+    // Let what was written reach the client first, then cut the TCP connection.
+    const t = setTimeout(() => {
+      timers.delete(t);
+      socket?.destroy();
+    }, 25);
+    timers.add(t);
+  }
+
+  /** Writes SSE `events` one by one; `delayMs` between events once content started. */
+  function streamEvents(res, rec, headers, events, { delayMs, dropAfter }) {
+    res.writeHead(200, headers);
+    res.flushHeaders();
+    stats.streamsStarted += 1;
+    const firstContent = events.findIndex((e) => e.content);
+    const lastContent = events.findLastIndex((e) => e.content);
+    let i = 0;
+    let contentSent = 0;
+    const step = () => {
+      if (res.destroyed || res.writableEnded) return;
+      if (i >= events.length) {
+        res.end();
+        return;
+      }
+      const e = events[i];
+      if (dropAfter !== null && contentSent >= dropAfter && (e.content || i > lastContent)) {
+        dropConnection(res, rec);
+        return;
+      }
+      res.write(e.data);
+      if (e.content) contentSent += 1;
+      rec.eventsSent += 1;
+      i += 1;
+      if (i === events.length) {
+        res.end();
+        return;
+      }
+      later(res, delayMs > 0 && firstContent >= 0 && i > firstContent ? delayMs : 0, step);
+    };
+    step();
+  }
+
+  function handleChat(req, res, u, route, rawBody) {
+    const h = req.headers;
+    const bearer = /^Bearer\s+(.+)$/i.exec(h.authorization ?? '')?.[1];
+    let provider;
+    let auth = 'none';
+    let key = '';
+    if (route.kind === 'openai') {
+      provider = bearer && /kimi|moonshot/i.test(bearer) ? 'kimi' : 'openai';
+      if (bearer) [auth, key] = ['authorization-bearer', bearer];
+    } else if (route.kind === 'anthropic') {
+      provider = 'anthropic';
+      // The API takes x-api-key (what nyxgate sends); @anthropic-ai/sdk 1.x sends the key
+      // as a Bearer token instead.
+      if (h['x-api-key']) [auth, key] = ['x-api-key', h['x-api-key']];
+      else if (bearer) [auth, key] = ['authorization-bearer', bearer];
+    } else {
+      provider = 'google';
+      if (h['x-goog-api-key']) [auth, key] = ['x-goog-api-key', h['x-goog-api-key']];
+      else if (u.searchParams.get('key')) [auth, key] = ['query-key', u.searchParams.get('key')];
+    }
+    const behaviour = key ? chatBehaviourOf(key) : 'none';
+    const text = rawBody.toString('utf8');
+    let body;
+    let jsonError = null;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      jsonError = e.message;
+    }
+    const keyInBody = Boolean(key) && text.includes(key);
+    const scrub = (s) => (key ? s.split(key).join('[KEY]') : s);
+    const headers = {};
+    for (const [name, value] of Object.entries(h)) {
+      if (['authorization', 'x-api-key', 'x-goog-api-key', 'cookie'].includes(name)) continue;
+      headers[name] = scrub(String(value));
+    }
+    const rec = {
+      at: Date.now(),
+      kind: 'chat',
+      method: req.method,
+      path: u.pathname,
+      query: redactQuery(u),
+      provider,
+      auth,
+      anthropicVersion: h['anthropic-version'] ?? null,
+      userAgent: h['user-agent'] ?? null,
+      behaviour,
+      keyFingerprint: key ? fingerprint(key) : null,
+      model: route.kind === 'google' ? route.model : typeof body?.model === 'string' ? body.model : null,
+      stream: route.kind === 'google' ? route.stream : body?.stream === true,
+      body: jsonError ? null : keyInBody ? JSON.parse(scrub(text)) : body,
+      keyInBody,
+      headers,
+      status: null,
+      outcome: 'pending', // then: completed | aborted (the client went away) | dropped (by the mock)
+      eventsSent: 0,
+    };
+    requests.push(rec);
+    stats.chatRequests += 1;
+    stats.active += 1;
+    // Completed when the mock ends the answer (synchronously, so a client that has read the
+    // whole answer never sees the record still pending).
+    const end = res.end.bind(res);
+    res.end = (...args) => {
+      rec.status = res.statusCode;
+      if (rec.outcome === 'pending' && !res.destroyed) {
+        rec.outcome = 'completed';
+        if (rec.stream && rec.status === 200) stats.streamsCompleted += 1;
+      }
+      return end(...args);
+    };
+    res.once('close', () => {
+      stats.active -= 1;
+      rec.status ??= res.headersSent ? res.statusCode : null;
+      if (rec.outcome !== 'pending') return;
+      rec.outcome = 'aborted';
+      stats.aborted += 1;
+    });
+
+    const reply = ({ status, body: b, headers: hs }) => send(res, status, b, hs);
+
+    if (!key) return reply(chatNoKey(provider));
+    if (provider === 'anthropic' && !h['anthropic-version']) {
+      return reply(chatInvalid(provider, 'anthropic-version: header is required'));
+    }
+    if (jsonError) {
+      if (provider === 'google') return reply(chatInvalid(provider, `Invalid JSON payload received. ${jsonError}`));
+      if (provider === 'anthropic') return reply(chatInvalid(provider, `There was an error parsing the body: ${jsonError}`));
+      return reply(chatInvalid(provider, `We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)`));
+    }
+    let effective = behaviour;
+    if (behaviour === 'flaky1') {
+      const n = (flaky1Calls.get(rec.keyFingerprint) ?? 0) + 1;
+      flaky1Calls.set(rec.keyFingerprint, n);
+      effective = n === 1 ? 'flaky1!' : 'good';
+    }
+    if (effective !== 'badreq') {
+      const failure = chatFailure(provider, effective, key);
+      if (failure) return reply(failure);
+    }
+    const parsed =
+      route.kind === 'openai' ? parseOpenAI(body) : route.kind === 'anthropic' ? parseAnthropic(body) : parseGoogle(body, route.model);
+    if (parsed.error) return reply(chatInvalid(provider, parsed.error.message, parsed.error.param));
+    if (effective === 'badreq') return reply(chatFailure(provider, 'badreq', key));
+
+    const g = generate(parsed.input);
+    const model = parsed.model;
+    const stream = rec.stream;
+    const slowstream = behaviour === 'slowstream';
+    const chunks = intHeader(h['x-mock-chunks']) ?? (slowstream ? config.slowStreamChunks : config.streamChunks);
+    const delayMs = intHeader(h['x-mock-chunk-delay-ms']) ?? (slowstream ? config.chunkDelayMs : 0);
+    const dropAfter = behaviour === 'dropped' ? (intHeader(h['x-mock-drop-after']) ?? config.dropAfterChunks) : null;
+    const pieces = chunkText(g.text, { chunks, wordsPerChunk: config.wordsPerChunk });
+
+    later(res, behaviour === 'slow' ? config.slowMs : 0, () => {
+      if (behaviour === 'dropped' && !stream) return dropConnection(res, rec);
+      if (provider === 'anthropic') {
+        if (!stream) return send(res, 200, anthropicMessage(model, g), anthropicHeaders());
+        return streamEvents(
+          res,
+          rec,
+          { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...anthropicHeaders() },
+          anthropicStreamEvents(model, g, pieces),
+          { delayMs, dropAfter },
+        );
+      }
+      if (provider === 'google') {
+        const gh = { ...googleHeaders(), 'content-type': 'application/json; charset=UTF-8' };
+        if (!stream) return send(res, 200, googleResponse(model, g), gh);
+        if (!route.sse) {
+          // Without alt=sse Google streams one JSON array of the same records.
+          const records = googleStreamRecords(model, g, pieces).map((r) => JSON.stringify(r));
+          return send(res, 200, `[${records.join(',\r\n')}]`, gh);
+        }
+        return streamEvents(
+          res,
+          rec,
+          { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no', ...googleHeaders() },
+          googleStreamEvents(model, g, pieces),
+          { delayMs, dropAfter },
+        );
+      }
+      if (!stream) return send(res, 200, openaiCompletion(model, g), openaiHeaders(provider));
+      return streamEvents(
+        res,
+        rec,
+        { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...openaiHeaders(provider) },
+        openaiStreamEvents(model, g, pieces, Boolean(parsed.includeUsage)),
+        { delayMs, dropAfter },
+      );
+    });
+  }
+
   // ---- dispatch -------------------------------------------------------------------------
   function handle(req, res) {
     const u = new URL(req.url, 'https://127.0.0.1');
@@ -379,12 +872,12 @@ export async function startMockProviders({
       else if (bearer) [provider, auth, key] = [/kimi|moonshot/i.test(bearer) ? 'kimi' : 'openai', 'authorization-bearer', bearer];
       else provider = 'openai';
     }
-    const behaviour = key ? behaviourOf(key) : 'none';
+    const behaviour = key ? probeBehaviourOf(key) : 'none';
     requests.push({
       at: Date.now(),
       method: req.method,
       path: u.pathname,
-      query: u.search,
+      query: redactQuery(u),
       provider,
       auth,
       anthropicVersion: h['anthropic-version'] ?? null,
@@ -435,7 +928,7 @@ export async function startMockProviders({
       const t = setTimeout(() => {
         timers.delete(t);
         if (!res.destroyed) answer();
-      }, slowMs);
+      }, config.slowMs);
       timers.add(t);
       return;
     }
@@ -443,36 +936,100 @@ export async function startMockProviders({
   }
 
   const server = https.createServer({ key: certs.key, cert: certs.cert }, (req, res) => {
-    req.resume(); // no route reads a body
+    const parts = [];
+    let size = 0;
+    let tooBig = false;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > maxBodyBytes) tooBig = true;
+      else parts.push(c);
+    });
     req.on('end', () => {
       try {
+        const u = new URL(req.url, 'https://127.0.0.1');
+        const route = chatRoute(req.method, u);
+        if (tooBig) return send(res, 413, { error: { message: 'mock: request body too large', type: 'invalid_request_error' } });
+        if (route) return handleChat(req, res, u, route, Buffer.concat(parts));
         handle(req, res);
       } catch (err) {
-        send(res, 500, { error: { message: `mock: ${err.message}`, type: 'server_error' } });
+        if (!res.headersSent) send(res, 500, { error: { message: `mock: ${err.message}`, type: 'server_error' } });
+        else res.destroy();
       }
     });
   });
   server.on('connection', (s) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    stats.connectionsOpened += 1;
+    s.on('close', () => {
+      sockets.delete(s);
+      stats.connectionsClosed += 1;
+    });
   });
   // TLS handshake failures (a client that does not trust the CA) are expected in some tests.
   server.on('tlsClientError', () => {});
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(port, host, resolve);
   });
-  const { port } = server.address();
+  const address = server.address();
 
   return {
-    port,
-    url: `https://127.0.0.1:${port}`,
+    port: address.port,
+    url: `https://${host}:${address.port}`,
     caFile: certs.caFile,
+    /** Every request seen, probe and chat (chat ones have kind: 'chat'); never a key. */
     requests,
+    /** The live settings (slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks). */
+    config,
+    /** Changes settings for the following requests. */
+    configure(changes) {
+      for (const [k, v] of Object.entries(changes)) {
+        if (!(k in config)) throw new Error(`mock: unknown setting ${k}`);
+        config[k] = v;
+      }
+      return { ...config };
+    },
     /** Requests the mock saw for `provider` (optionally only those made with `key`). */
     seen(provider, key) {
       return requests.filter((r) => r.provider === provider && (key === undefined || r.keyFingerprint === fingerprint(key)));
+    },
+    /** Chat requests, optionally only for `provider` and/or made with `key`. */
+    chats(provider, key) {
+      return requests.filter(
+        (r) => r.kind === 'chat' && (provider === undefined || r.provider === provider) && (key === undefined || r.keyFingerprint === fingerprint(key)),
+      );
+    },
+    /** TCP connections to the mock that are open right now. */
+    openConnections() {
+      return sockets.size;
+    },
+    /** Chat responses in flight right now (stream or not). */
+    activeChats() {
+      return stats.active;
+    },
+    /**
+     * Counters since start or the last resetCounters(): connectionsOpened, connectionsClosed,
+     * chatRequests, streamsStarted, streamsCompleted, aborted (the client closed before the
+     * answer ended), dropped (the mock cut the connection); plus open and active right now.
+     */
+    stats() {
+      return { ...stats, open: sockets.size };
+    },
+    /** Zeroes the counters and forgets which flaky1 keys have already failed once. */
+    resetCounters() {
+      flaky1Calls.clear();
+      for (const k of Object.keys(stats)) if (k !== 'active') stats[k] = 0;
+    },
+    /** Polls `predicate` every 20 ms until it is truthy or `timeoutMs` passes (then throws). */
+    async waitFor(predicate, timeoutMs = 5000, what = 'condition') {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await predicate();
+        if (v) return v;
+        if (Date.now() > until) throw new Error(`mock: timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async close() {
       for (const t of timers) clearTimeout(t);
@@ -489,3 +1046,5 @@ export async function startMockProviders({
 export function providerFlags(url) {
   return ['openai', 'anthropic', 'google', 'kimi', 'github'].map((p) => `--providers.${p}.base_url=${url}`);
 }
+
+export { ECHO_PREFIX, chunkText, countWords } from './mock_chat.mjs';

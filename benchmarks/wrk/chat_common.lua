@@ -1,0 +1,44 @@
+-- Shared by chat_json.lua and chat_stream.lua: POST /v1/chat/completions with a Bearer token,
+-- and one JSON line from done() with throughput, latency percentiles and error counts.
+--
+-- Environment: BENCH_TOKEN (the bearer token, default "sk-bench-direct"), BENCH_LABEL (copied
+-- into the JSON line), BENCH_MODEL (default "gpt-4o-mini").
+local M = {}
+
+function M.setup_request(stream)
+  local token = os.getenv("BENCH_TOKEN") or "sk-bench-direct"
+  local model = os.getenv("BENCH_MODEL") or "gpt-4o-mini"
+  local body = '{"model":"' .. model .. '","messages":[' ..
+      '{"role":"system","content":"You are a terse assistant."},' ..
+      '{"role":"user","content":"Say hello to the benchmark."}]'
+  if stream then
+    body = body .. ',"stream":true,"stream_options":{"include_usage":true}'
+  end
+  body = body .. "}"
+  wrk.method = "POST"
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+local function num(v)
+  return string.format("%.0f", v)
+end
+
+-- summary.duration is in microseconds; latency percentiles are in microseconds.
+-- errors.status counts answers with a status >= 400 (wrk's definition of non-2xx).
+function M.done(summary, latency, requests)
+  local e = summary.errors
+  local seconds = summary.duration / 1e6
+  local rps = seconds > 0 and summary.requests / seconds or 0
+  local label = os.getenv("BENCH_LABEL") or ""
+  io.write(string.format(
+    '{"label":"%s","requests":%s,"duration_us":%s,"rps":%.1f,' ..
+    '"p50_us":%s,"p99_us":%s,"p999_us":%s,"max_us":%s,' ..
+    '"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},"non2xx":%d}\n',
+    label, num(summary.requests), num(summary.duration), rps,
+    num(latency:percentile(50)), num(latency:percentile(99)), num(latency:percentile(99.9)),
+    num(latency.max), e.connect, e.read, e.write, e.timeout, e.status))
+end
+
+return M
