@@ -3,6 +3,8 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <chrono>
+
 #include "actors/messages.hpp"
 
 namespace nyxgate::actors {
@@ -20,13 +22,44 @@ namespace nyxgate::actors {
 
 /// One per tenant: owns its decrypted key set and LLM defaults, answers resolutions from
 /// memory, and reloads from the database when told that something changed.
-using tenant_actor =
-    caf::typed_actor<caf::reacts_to<resolve_atom, resolve_query, resolve_sink>,
-                     caf::replies_to<resolve_atom, resolve_query>::with<resolve_answer>,
-                     caf::reacts_to<reload_atom, done_sink>,
-                     caf::reacts_to<loaded_atom, std::uint64_t, tenant_snapshot_ptr, std::string>>;
+using tenant_actor = caf::typed_actor<
+    caf::reacts_to<resolve_atom, resolve_query, resolve_sink>,
+    caf::replies_to<resolve_atom, resolve_query>::with<resolve_answer>,
+    caf::replies_to<chain_atom, resolve_query>::with<chain_answer_ptr>,
+    caf::reacts_to<models_atom, std::string, models_sink>,
+    /// key id, new status (invalid | cooldown), reason, cooldown seconds
+    caf::reacts_to<key_health_atom, std::string, std::string, std::string, std::int64_t>,
+    caf::reacts_to<reload_atom, done_sink>,
+    caf::reacts_to<loaded_atom, std::uint64_t, tenant_snapshot_ptr, std::string>>;
+
+/// One per completion call: walks the chain (retries, backoff, failover), commits the answer
+/// to the client and records usage. Ends with the call.
+using request_actor =
+    caf::typed_actor<caf::reacts_to<upstream_atom, upstream_event_ptr>,
+                     caf::reacts_to<started_atom, std::uint32_t, outbound_stream_ptr>,
+                     caf::reacts_to<retry_atom, std::uint32_t>, caf::reacts_to<gone_atom>,
+                     caf::reacts_to<deadline_atom>, caf::reacts_to<drained_atom>>;
+
+/// One upstream attempt as the request actor hands it to a provider actor.
+struct attempt_spec {
+  std::uint32_t attempt = 0;
+  std::string model;
+  std::string secret;  ///< in memory only, never logged
+  std::shared_ptr<const providers::chat_request> request;
+  std::int64_t max_tokens = 0;
+  std::chrono::milliseconds head_timeout{0};  ///< connect + head
+  std::chrono::milliseconds idle_timeout{0};  ///< each wait for the next body piece
+  request_actor reply_to;
+};
+using attempt_ptr = std::shared_ptr<const attempt_spec>;
+
+/// One per provider: owns its upstream's base URL, HTTPS connection pool and wire
+/// translation; runs attempts and reports their events straight to the request actor.
+using provider_actor = caf::typed_actor<caf::reacts_to<attempt_atom, attempt_ptr>>;
 
 /// The baseline for benchmarks: an actor that answers at once, through the same sink path.
 using echo_actor = caf::typed_actor<caf::reacts_to<ping_atom, resolve_query, resolve_sink>>;
 
 }  // namespace nyxgate::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::attempt_ptr)

@@ -4,10 +4,17 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/type_id.hpp>
 
+#include "providers/chat.hpp"
+#include "providers/resolution.hpp"
 #include "storage/db_types.hpp"
+
+namespace nyxgate::net {
+class outbound_stream;
+}
 
 namespace nyxgate::actors {
 
@@ -98,8 +105,44 @@ using done_sink = std::shared_ptr<reply_sink<std::string>>;
 struct tenant_snapshot;
 using tenant_snapshot_ptr = std::shared_ptr<const tenant_snapshot>;
 
+/// A call's chain with its secrets, for the request actor of that call. In-process only: the
+/// key records it points at live in `snapshot`, which it keeps alive.
+struct chain_answer {
+  tenant_snapshot_ptr snapshot;
+  providers::chain chain;
+  std::int64_t max_tokens = 16384;  ///< the tenant's default for requests without one
+  std::string error;                ///< the tenant's keys could not be loaded
+};
+using chain_answer_ptr = std::shared_ptr<const chain_answer>;
+
+/// Models callable by a user: "provider/model" ids.
+using models_sink = std::shared_ptr<reply_sink<std::vector<std::string>>>;
+
+/// What one upstream attempt reports to its request actor, in order. Produced on an I/O
+/// thread (translation included), consumed by the request actor.
+struct upstream_event {
+  enum class kind : std::uint8_t {
+    steps,      ///< stream steps (2xx stream)
+    completed,  ///< the whole non-stream answer, translated
+    failed,     ///< the attempt failed before delivering anything usable
+    ended,      ///< a 2xx stream's body ended: `error` empty when it ended cleanly
+  };
+  std::uint32_t attempt = 0;
+  kind what = kind::steps;
+  std::vector<providers::stream_step> steps;
+  providers::chat_completion completion;
+  providers::failure fail;
+  std::string error;
+};
+using upstream_event_ptr = std::shared_ptr<upstream_event>;
+using outbound_stream_ptr = std::shared_ptr<net::outbound_stream>;
+
 }  // namespace nyxgate::actors
 
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::chain_answer_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::models_sink)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::upstream_event_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::outbound_stream_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::db_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::resolve_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::done_sink)
@@ -120,5 +163,15 @@ CAF_ADD_ATOM(nyxgate, nyxgate::actors, resolve_atom, "ng_resolve")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, reload_atom, "ng_reload")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, loaded_atom, "ng_loaded")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, ping_atom, "ng_ping")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, chain_atom, "ng_chain")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, key_health_atom, "ng_khealth")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, models_atom, "ng_models")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, attempt_atom, "ng_attempt")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, upstream_atom, "ng_up")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, started_atom, "ng_started")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, retry_atom, "ng_retry")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, gone_atom, "ng_gone")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, deadline_atom, "ng_dline")
+CAF_ADD_ATOM(nyxgate, nyxgate::actors, drained_atom, "ng_drained")
 
 CAF_END_TYPE_ID_BLOCK(nyxgate)

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/channels.hpp"
 #include "security/key_vault.hpp"
 #include "storage/database.hpp"
 #include "telemetry/log.hpp"
@@ -183,8 +184,9 @@ struct tenant_state {
   tenant_snapshot_ptr snapshot;
   std::uint64_t generation = 0;
   bool loading = false;
-  /// Resolutions that arrived before the first load finished.
-  std::vector<std::pair<resolve_query, std::function<void(resolve_answer)>>> waiting;
+  /// Questions that arrived before the first load finished; run with the load's error.
+  std::vector<std::function<void(const std::string&)>> waiting;
+  std::int64_t key_writes = 0;
   /// Reloads asked for while a load ran: they need a load that starts after them.
   std::vector<done_sink> next_load_waiters;
   std::vector<done_sink> current_load_waiters;
@@ -224,26 +226,103 @@ void on_loaded(tenant_pointer self, std::uint64_t gen, tenant_snapshot_ptr snap,
   st.current_load_waiters.clear();
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  for (auto& [q, reply] : waiting) {
-    if (st.snapshot) {
-      reply(answer(*st.snapshot, q));
-    } else {
-      resolve_answer failed;
-      failed.error = error;
-      reply(std::move(failed));
-    }
-  }
+  for (auto& w : waiting) w(error);
   if (!st.next_load_waiters.empty()) start_load(self);
+}
+
+/// Runs `fn` with the current snapshot, loading it first when there is none yet (then a
+/// failed load passes nullptr and the error).
+template <class Fn>
+void with_snapshot(tenant_pointer self, Fn fn) {
+  auto& st = self->state;
+  // While a reload runs the previous snapshot still answers: the writer that asked for the
+  // reload waits for it before its mutation returns.
+  if (st.snapshot) return fn(st.snapshot, std::string{});
+  st.waiting.emplace_back([self, fn = std::move(fn)](const std::string& error) mutable {
+    fn(self->state.snapshot, error);
+  });
+  if (!st.loading) start_load(self);
 }
 
 void resolve(tenant_pointer self, const resolve_query& q,
              std::function<void(resolve_answer)> reply) {
+  with_snapshot(self, [q, reply = std::move(reply)](const tenant_snapshot_ptr& snap,
+                                                    const std::string& error) {
+    if (snap) return reply(answer(*snap, q));
+    resolve_answer failed;
+    failed.error = error;
+    reply(std::move(failed));
+  });
+}
+
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
+                           const std::string& error) {
+  auto out = std::make_shared<chain_answer>();
+  if (!snap) {
+    out->error = error.empty() ? "keys unavailable" : error;
+    return out;
+  }
+  out->snapshot = snap;
+  out->max_tokens = snap->defaults.max_tokens;
+  std::optional<std::string> user;
+  if (!q.user_id.empty()) user = q.user_id;
+  out->chain = providers::build_chain(snap->keys, snap->defaults, user, q.model, now_s());
+  return out;
+}
+
+std::vector<std::string> models_for(const tenant_snapshot& snap, const std::string& user_id) {
+  std::vector<std::string> out;
+  const std::string* user = user_id.empty() ? nullptr : &user_id;
+  auto now = now_s();
+  for (const char* p : {"openai", "anthropic", "google", "kimi"})
+    if (snap.first_usable(p, user, now))
+      out.push_back(std::string{p} + "/" + default_model(snap, p));
+  return out;
+}
+
+/// A call found a key failing: the key leaves this tenant's chains at once (a new snapshot, so
+/// answers already handed out stay untouched), then the status is persisted and announced.
+void mark_key(tenant_pointer self, const std::string& key_id, const std::string& status,
+              const std::string& reason, std::int64_t cooldown_s) {
   auto& st = self->state;
-  // While a reload runs the previous snapshot still answers: the writer that asked for the
-  // reload waits for it before its mutation returns.
-  if (st.snapshot) return reply(answer(*st.snapshot, q));
-  st.waiting.emplace_back(q, std::move(reply));
-  if (!st.loading) start_load(self);
+  if (!st.snapshot) return;
+  auto now = now_s();
+  const providers::key_record* current = nullptr;
+  for (const auto& k : st.snapshot->keys)
+    if (k.id == key_id) current = &k;
+  if (!current || current->status == "revoked") return;
+  // Concurrent calls may report the same failure: one write is enough.
+  if (current->status == status && (status == "invalid" || current->cooldown_until > now)) return;
+  auto next = std::make_shared<tenant_snapshot>(*st.snapshot);
+  for (auto& k : next->keys)
+    if (k.id == key_id) {
+      k.status = status;
+      k.status_reason = reason;
+      k.cooldown_until = status == "cooldown" ? now + cooldown_s : 0;
+    }
+  next->build_index();
+  st.snapshot = std::move(next);
+  ++st.key_writes;
+  storage::db_batch b;
+  b.transaction = true;
+  storage::statement update{
+      "UPDATE api_keys SET status = $3, status_reason = NULLIF($4, ''), cooldown_until = "
+      "CASE WHEN $3 = 'cooldown' THEN now() + make_interval(secs => $5) ELSE NULL END, "
+      "updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status <> 'revoked'"};
+  update.bind(st.tenant_id).bind(key_id).bind(status).bind(reason).bind(cooldown_s);
+  b.statements.push_back(std::move(update));
+  storage::statement notify{"SELECT pg_notify($1, $2)"};
+  notify.bind(std::string{tenant_change_channel}).bind(st.tenant_id);
+  b.statements.push_back(std::move(notify));
+  st.db->execute(std::move(b), [tenant_id = st.tenant_id, key_id](storage::db_reply r) {
+    if (!r.ok())
+      telemetry::log_warn(
+          "key status not persisted",
+          {{"tenant_id", tenant_id}, {"key_id", key_id}, {"error", storage::to_string(r.error)}});
+  });
+  telemetry::log_info(
+      "api key status changed",
+      {{"tenant_id", st.tenant_id}, {"key_id", key_id}, {"status", status}, {"reason", reason}});
 }
 
 tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_id,
@@ -260,6 +339,22 @@ tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_i
         resolve(self, q, [promise](resolve_answer a) mutable { promise.deliver(std::move(a)); });
         return promise;
       },
+      [self](chain_atom, const resolve_query& q) -> caf::result<chain_answer_ptr> {
+        auto promise = self->make_response_promise<chain_answer_ptr>();
+        with_snapshot(
+            self, [promise, q](const tenant_snapshot_ptr& snap, const std::string& error) mutable {
+              promise.deliver(chain_for(snap, q, error));
+            });
+        return promise;
+      },
+      [self](models_atom, const std::string& user_id, models_sink& sink) {
+        with_snapshot(self, [user_id, sink](const tenant_snapshot_ptr& snap, const std::string&) {
+          sink->deliver(snap ? models_for(*snap, user_id) : std::vector<std::string>{});
+        });
+      },
+      [self](key_health_atom, const std::string& key_id, const std::string& status,
+             const std::string& reason,
+             std::int64_t cooldown_s) { mark_key(self, key_id, status, reason, cooldown_s); },
       [self](reload_atom, done_sink& sink) {
         self->state.next_load_waiters.push_back(std::move(sink));
         if (!self->state.loading) start_load(self);

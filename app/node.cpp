@@ -5,10 +5,13 @@
 
 #include <caf/send.hpp>
 
+#include "actors/provider_actor.hpp"
+#include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "identity/authenticator.hpp"
+#include "net/chat_handler.hpp"
 #include "net/http_server.hpp"
 #include "net/https_client.hpp"
 #include "net/identity_procedures.hpp"
@@ -95,6 +98,34 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
   return conn;
 }
 
+/// The gateway's fixed parts: one provider actor (and connection pool) per chat provider.
+std::shared_ptr<actors::gateway_services> make_gateway(const config::settings& s, runtime& rt,
+                                                       actors::tenant_directory& tenants,
+                                                       actors::provider_directory& providers) {
+  net::tls_options tls{s.tls.ca_file, true};
+  const std::pair<const char*, const config::provider_settings*> upstreams[] = {
+      {"openai", &s.providers.openai},
+      {"anthropic", &s.providers.anthropic},
+      {"google", &s.providers.google},
+      {"kimi", &s.providers.kimi}};
+  for (const auto& [name, p] : upstreams)
+    providers.add(
+        name, actors::spawn_provider_actor(
+                  rt.actors(), actors::provider_endpoint{name, p->base_url,
+                                                         net::https_client::create(rt.io(), tls)}));
+  auto g = std::make_shared<actors::gateway_services>();
+  g->tenants = &tenants;
+  g->providers = &providers;
+  g->options.retry.retries = s.gateway.retries;
+  g->options.retry.backoff_base_ms = s.gateway.backoff_base_ms;
+  g->options.retry.backoff_cap_ms = s.gateway.backoff_cap_ms;
+  g->options.retry.retry_after_cap_ms = s.gateway.retry_after_cap_ms;
+  g->options.call_timeout = std::chrono::milliseconds(s.gateway.timeout_ms);
+  g->options.idle_timeout = std::chrono::milliseconds(s.gateway.stream_idle_timeout_ms);
+  g->options.key_cooldown_s = s.gateway.key_cooldown_s;
+  return g;
+}
+
 }  // namespace
 
 struct node::impl {
@@ -104,6 +135,9 @@ struct node::impl {
   std::unique_ptr<actors::tenant_directory> tenants;
   identity::authenticator auth;
   net::trpc_router trpc;
+  actors::provider_directory providers;
+  std::shared_ptr<actors::gateway_services> gateway;
+  net::data_plane data;
   net::router routes;
   std::shared_ptr<storage::detail::pg_connection> listener;
   std::shared_ptr<net::http_server> server;
@@ -116,7 +150,9 @@ struct node::impl {
         tenants(std::make_unique<actors::tenant_directory>(rt.actors(), rt.db(), vault)),
         auth(rt.db(), rt.io(), identity::authenticator::options{}),
         trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
-        routes(rt.io(), rt.db(), trpc) {}
+        gateway(make_gateway(s, rt, *tenants, providers)),
+        data(rt.io(), auth, rt.actors(), gateway),
+        routes(rt.io(), rt.db(), trpc, &data) {}
 };
 
 node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {
@@ -178,6 +214,10 @@ actors::tenant_directory& node::tenants() {
   return *impl_->tenants;
 }
 
+caf::actor_system& node::actor_system() {
+  return impl_->rt.actors();
+}
+
 void node::shutdown() {
   if (impl_->stopped) return;
   impl_->stopped = true;
@@ -191,6 +231,7 @@ void node::shutdown() {
   impl_->auth.stop();
   impl_->auth.flush_blocking();
   if (impl_->listener) impl_->listener->close();
+  impl_->providers.stop_all();
   impl_->tenants->stop_all();
   impl_->rt.stop();
   telemetry::log_info("stopped");

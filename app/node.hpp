@@ -6,6 +6,9 @@
 #include "config/config.hpp"
 #include "net/http_types.hpp"
 
+namespace caf {
+class actor_system;
+}
 namespace nyxgate::storage {
 class database;
 }
@@ -31,6 +34,7 @@ class node {
   storage::database& db();
   identity::authenticator& authenticator();
   actors::tenant_directory& tenants();
+  caf::actor_system& actor_system();
 
   /// Stops accepting, drains in-flight requests up to the grace period, flushes pending
   /// writes, stops storage and the embedded database. Idempotent.

@@ -55,6 +55,10 @@ struct gateway_settings {
   int retries = 2;
   std::int64_t timeout_ms = 120000;
   std::int64_t key_cooldown_s = 300;
+  std::int64_t backoff_base_ms = 100;
+  std::int64_t backoff_cap_ms = 2000;
+  std::int64_t retry_after_cap_ms = 10000;
+  std::int64_t stream_idle_timeout_ms = 60000;
 };
 
 struct limits_settings {

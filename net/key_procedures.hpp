@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "actors/channels.hpp"
 #include "net/trpc_router.hpp"
 
 namespace nyxgate::storage {
@@ -20,7 +21,6 @@ void add_key_procedures(trpc_router& router, storage::database& db,
                         actors::tenant_directory& tenants,
                         std::shared_ptr<actors::vault_ref> vault);
 
-/// The NOTIFY channel that tells other nodes a tenant's keys or defaults changed.
-inline constexpr const char* tenant_change_channel = "nyxgate_tenant_changed";
+using actors::tenant_change_channel;
 
 }  // namespace nyxgate::net

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
 
+#include "net/chat_handler.hpp"
 #include "storage/async.hpp"
 #include "storage/migrations.hpp"
 #include "telemetry/log.hpp"
@@ -55,8 +56,8 @@ asio::awaitable<void> run_readyz(storage::database& db, http_request, respond_fn
 
 }  // namespace
 
-router::router(asio::io_context& io, storage::database& db, trpc_router& trpc)
-    : io_(io), db_(db), trpc_(trpc) {}
+router::router(asio::io_context& io, storage::database& db, trpc_router& trpc, data_plane* data)
+    : io_(io), db_(db), trpc_(trpc), data_(data) {}
 
 http_response router::error_response(unsigned status, std::string_view type, std::string_view code,
                                      std::string_view message) {
@@ -74,6 +75,23 @@ void router::handle(http_request request, respond_fn respond) {
     asio::co_spawn(asio::make_strand(io_), run_trpc(trpc_, std::move(request), std::move(respond)),
                    asio::detached);
     return;
+  }
+  if (data_ && path == "/v1/chat/completions") {
+    if (request.method == "POST")
+      return data_->chat_completions(std::move(request), std::move(respond));
+    auto out = error_response(405, "invalid_request_error", "method_not_allowed",
+                              "use POST for /v1/chat/completions");
+    out.headers.emplace_back("allow", "POST");
+    out.route = telemetry::route_kind::data_plane;
+    return respond(std::move(out));
+  }
+  if (data_ && path == "/v1/models") {
+    if (request.method == "GET") return data_->models(std::move(request), std::move(respond));
+    auto out = error_response(405, "invalid_request_error", "method_not_allowed",
+                              "use GET for /v1/models");
+    out.headers.emplace_back("allow", "GET");
+    out.route = telemetry::route_kind::data_plane;
+    return respond(std::move(out));
   }
   if (path == "/healthz") {
     http_response out;

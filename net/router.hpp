@@ -10,11 +10,15 @@ class io_context;
 
 namespace nyxgate::net {
 
+class data_plane;
+
 /// The server's entry point: operational endpoints and the tRPC control plane. Handlers that
 /// wait on storage run as coroutines on a strand of the I/O context and answer via `respond`.
 class router {
  public:
-  router(boost::asio::io_context& io, storage::database& db, trpc_router& trpc);
+  /// `data` may be null (then /v1/ answers 404): tools and tests without the gateway.
+  router(boost::asio::io_context& io, storage::database& db, trpc_router& trpc,
+         data_plane* data = nullptr);
 
   void handle(http_request request, respond_fn respond);
   http_handler handler() {
@@ -29,6 +33,7 @@ class router {
   boost::asio::io_context& io_;
   storage::database& db_;
   trpc_router& trpc_;
+  data_plane* data_;
 };
 
 }  // namespace nyxgate::net

@@ -47,6 +47,14 @@ asio::awaitable<actors::resolve_answer> ask_resolve(actors::tenant_actor tenant,
       });
 }
 
+asio::awaitable<std::vector<std::string>> ask_models(actors::tenant_actor tenant,
+                                                     std::string user_id) {
+  return through_sink<std::vector<std::string>>(
+      {}, [tenant, user_id = std::move(user_id)](actors::models_sink sink) {
+        caf::anon_send(tenant, actors::models_atom_v, user_id, std::move(sink));
+      });
+}
+
 asio::awaitable<std::string> ask_reload(actors::tenant_actor tenant) {
   return through_sink<std::string>("tenant actor unavailable", [tenant](actors::done_sink sink) {
     caf::anon_send(tenant, actors::reload_atom_v, std::move(sink));

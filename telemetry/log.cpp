@@ -45,37 +45,6 @@ void set_log_level(log_level level) {
   min_level = static_cast<int>(level);
 }
 
-void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
-
 void log(log_level level, std::string_view msg, std::initializer_list<log_field> fields) {
   if (static_cast<int>(level) < min_level.load(std::memory_order_relaxed)) return;
   std::string line;

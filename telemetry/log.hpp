@@ -6,6 +6,8 @@
 #include <utility>
 #include <variant>
 
+#include "telemetry/json_escape.hpp"
+
 namespace nyxgate::telemetry {
 
 enum class log_level { debug, info, warn, error };
@@ -42,7 +44,5 @@ inline void log_error(std::string_view msg, std::initializer_list<log_field> f =
   log(log_level::error, msg, f);
 }
 
-/// Appends `s` to `out` as the body of a JSON string (without quotes).
-void append_json_escaped(std::string& out, std::string_view s);
 
 }  // namespace nyxgate::telemetry

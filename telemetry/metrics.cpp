@@ -101,6 +101,23 @@ std::string metric_set::render() const {
   scalar(out, "nyxgate_token_cache_misses_total", "counter",
          "Bearer tokens looked up in the database.",
          static_cast<long long>(token_cache_misses.value()));
+  scalar(out, "nyxgate_upstream_attempts_total", "counter", "Calls sent to a provider.",
+         static_cast<long long>(upstream_attempts.value()));
+  scalar(out, "nyxgate_upstream_retries_total", "counter",
+         "Retries of the same provider key after a retryable failure.",
+         static_cast<long long>(upstream_retries.value()));
+  scalar(out, "nyxgate_failovers_total", "counter",
+         "Moves to the next key or provider of a call's chain.",
+         static_cast<long long>(failovers.value()));
+  scalar(out, "nyxgate_key_failures_total", "counter",
+         "Provider keys put into cooldown or marked invalid by a call.",
+         static_cast<long long>(key_failures.value()));
+  scalar(out, "nyxgate_calls_truncated_total", "counter",
+         "Streamed answers that broke after the first byte went out.",
+         static_cast<long long>(calls_truncated.value()));
+  scalar(out, "nyxgate_calls_cancelled_total", "counter",
+         "Calls whose client went away before the answer was complete.",
+         static_cast<long long>(calls_cancelled.value()));
   return out;
 }
 

@@ -79,6 +79,12 @@ struct metric_set {
   counter auth_failures;
   counter token_cache_hits;
   counter token_cache_misses;
+  counter upstream_attempts;
+  counter upstream_retries;
+  counter failovers;
+  counter key_failures;
+  counter calls_truncated;
+  counter calls_cancelled;
 
   void count_request(route_kind route, unsigned status, std::uint64_t micros);
   /// Prometheus text exposition format 0.0.4.

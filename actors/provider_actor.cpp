@@ -1,0 +1,152 @@
+#include "actors/provider_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "net/https_client.hpp"
+
+namespace nyxgate::actors {
+
+namespace {
+
+/// Error bodies are read only this far: enough to classify, never a memory sink.
+constexpr std::size_t max_error_body = 64 << 10;
+
+/// One attempt's translation state. Lives in the exchange's handlers, so it runs on the
+/// connection's I/O strand, one callback at a time.
+struct attempt_run {
+  attempt_ptr spec;
+  std::string provider;
+  std::size_t max_body = 0;
+  unsigned status = 0;
+  std::string retry_after;
+  std::string head_error;
+  std::string body;
+  bool broken = false;  ///< stopped interpreting (an oversize event)
+  providers::sse_parser parser;
+  providers::stream_translator translator;
+  std::vector<providers::sse_event> events;
+
+  attempt_run(attempt_ptr s, std::string p, std::size_t max)
+      : spec(std::move(s)), provider(p), max_body(max), translator(std::move(p)) {}
+
+  bool ok() const { return status >= 200 && status < 300; }
+
+  void report(upstream_event::kind what, upstream_event ev) {
+    ev.attempt = spec->attempt;
+    ev.what = what;
+    caf::anon_send(spec->reply_to, upstream_atom_v,
+                   std::make_shared<upstream_event>(std::move(ev)));
+  }
+
+  void on_head(const net::outbound_response& head) {
+    status = head.status;
+    if (status == 0) {
+      head_error = head.error;
+      return;
+    }
+    retry_after = head.header("retry-after");
+  }
+
+  void on_data(std::string_view piece) {
+    if (broken) return;
+    if (!ok()) {
+      if (body.size() < max_error_body) body.append(piece.substr(0, max_error_body - body.size()));
+      return;
+    }
+    if (!spec->request->stream) {
+      body.append(piece);
+      return;
+    }
+    events.clear();
+    bool fits = parser.feed(piece, events);
+    upstream_event ev;
+    for (const auto& e : events) {
+      auto step = translator.on_event(e);
+      if (!step.content.empty() || step.role_start || !step.finish_reason.empty() || step.usage ||
+          step.done || step.error)
+        ev.steps.push_back(std::move(step));
+    }
+    if (!ev.steps.empty()) report(upstream_event::kind::steps, std::move(ev));
+    if (!fits) {
+      broken = true;
+      upstream_event end;
+      end.error = "upstream event too large";
+      report(upstream_event::kind::ended, std::move(end));
+    }
+  }
+
+  void on_end(const std::string& error) {
+    if (broken) return;
+    upstream_event ev;
+    if (status == 0) {
+      ev.fail = providers::transport_failure(head_error.empty() ? error : head_error);
+      return report(upstream_event::kind::failed, std::move(ev));
+    }
+    if (!ok()) {
+      ev.fail = providers::classify_failure(provider, status, body, retry_after);
+      return report(upstream_event::kind::failed, std::move(ev));
+    }
+    if (spec->request->stream) {
+      ev.error = error;
+      return report(upstream_event::kind::ended, std::move(ev));
+    }
+    if (!error.empty()) {
+      ev.fail = providers::transport_failure(error);
+      return report(upstream_event::kind::failed, std::move(ev));
+    }
+    auto parsed = providers::parse_completion(provider, body);
+    if (auto* c = std::get_if<providers::chat_completion>(&parsed)) {
+      ev.completion = std::move(*c);
+      return report(upstream_event::kind::completed, std::move(ev));
+    }
+    // A 2xx body we cannot read: another try may well succeed.
+    ev.fail = providers::transport_failure("unreadable answer");
+    ev.fail.status = status;
+    report(upstream_event::kind::failed, std::move(ev));
+  }
+};
+
+struct provider_state {
+  provider_endpoint endpoint;
+  static inline const char* name = "provider";
+};
+
+provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<provider_state> self,
+                                           provider_endpoint endpoint) {
+  self->state.endpoint = std::move(endpoint);
+  return {
+      [self](attempt_atom, const attempt_ptr& spec) {
+        const auto& ep = self->state.endpoint;
+        auto up = providers::build_upstream_request(ep.provider, ep.base_url, spec->secret,
+                                                    *spec->request, spec->model, spec->max_tokens);
+        net::outbound_request req;
+        req.method = "POST";
+        req.url = std::move(up.url);
+        req.headers = std::move(up.headers);
+        req.body = std::move(up.body);
+        req.timeout = spec->head_timeout;
+        req.max_response_bytes = ep.max_response_bytes;
+        auto run = std::make_shared<attempt_run>(spec, ep.provider, ep.max_response_bytes);
+        net::stream_handlers h;
+        h.on_head = [run](const net::outbound_response& head) { run->on_head(head); };
+        h.on_data = [run](std::string_view piece) { run->on_data(piece); };
+        h.on_end = [run](const std::string& error) { run->on_end(error); };
+        auto stream = ep.client->open_stream(std::move(req), spec->idle_timeout, std::move(h));
+        self->send(spec->reply_to, started_atom_v, spec->attempt, outbound_stream_ptr{stream});
+      },
+  };
+}
+
+}  // namespace
+
+provider_actor spawn_provider_actor(caf::actor_system& sys, provider_endpoint endpoint) {
+  return sys.spawn(provider_fun, std::move(endpoint));
+}
+
+void provider_directory::stop_all() {
+  for (auto& [_, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace nyxgate::actors

@@ -1,0 +1,450 @@
+#include "actors/request_actor.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <random>
+
+#include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/provider_actor.hpp"
+#include "actors/tenant_actor.hpp"
+#include "net/https_client.hpp"
+#include "net/sse_sink.hpp"
+#include "storage/usage_recorder.hpp"
+#include "telemetry/log.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace nyxgate::actors {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+namespace json = boost::json;
+
+double jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::int64_t micros(steady::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// One try of one chain element, as the 502 answer and the logs list it.
+struct attempt_record {
+  std::string provider;
+  std::string scope;
+  unsigned status = 0;
+  std::string reason;
+};
+
+struct request_state {
+  std::shared_ptr<const gateway_services> services;
+  chat_call call;
+  chain_answer_ptr chain;
+  tenant_actor tenant;
+
+  // -- walking the chain ---------------------------------------------------------------
+  std::size_t element = 0;  ///< index into the chain's elements
+  int tries = 0;            ///< tries of the current element so far
+  std::uint32_t attempt = 0;
+  outbound_stream_ptr upstream;
+  std::vector<attempt_record> attempts;
+  steady::time_point attempt_started;
+  steady::time_point deadline;
+  std::int64_t upstream_us = 0;  ///< time spent waiting for providers and in backoff
+  bool waiting_upstream = false;
+  bool attempt_open = false;  ///< the current attempt may still report; false once settled
+  bool client_gone = false;
+
+  // -- the answer ------------------------------------------------------------------------
+  bool committed = false;
+  bool finished = false;  ///< the answer is complete or abandoned
+  std::shared_ptr<std::atomic<bool>> paused = std::make_shared<std::atomic<bool>>(false);
+  std::string completion_id;
+  std::int64_t created = 0;
+  std::string finish_reason;
+  providers::token_usage usage;
+
+  static inline const char* name = "request";
+
+  bool has_element() const { return chain && element < chain->chain.elements.size(); }
+  const providers::chain_element& current() const { return chain->chain.elements[element]; }
+  const providers::chat_request& request() const { return *call.request; }
+};
+
+using request_pointer = request_actor::stateful_pointer<request_state>;
+
+/// Stops counting the current attempt's wait as upstream time.
+void upstream_answered(request_state& st) {
+  if (!st.waiting_upstream) return;
+  st.waiting_upstream = false;
+  st.upstream_us += micros(steady::now() - st.attempt_started);
+}
+
+net::served_by served(const request_state& st) {
+  net::served_by who;
+  who.overhead_us =
+      std::max<std::int64_t>(0, micros(steady::now() - st.call.received_at) - st.upstream_us);
+  who.attempts = static_cast<int>(st.attempts.size()) + (st.committed ? 1 : 0);
+  if (st.has_element()) {
+    const auto& el = st.current();
+    who.provider = el.provider;
+    who.model = el.model;
+    who.key_scope = std::string{el.scope()};
+    // SPEC §3: true when not the chain's first provider.
+    who.fallback = el.provider != st.chain->chain.elements.front().provider;
+  }
+  return who;
+}
+
+void served_headers(const request_state& st, net::http_response& out) {
+  net::add_served_headers(served(st), out);
+}
+
+void record_usage(request_state& st, std::string_view status) {
+  if (!st.services->usage) return;
+  storage::usage_event e;
+  e.tenant_id = st.call.tenant_id;
+  e.user_id = st.call.user_id;
+  e.request_id = st.call.request_id;
+  e.model = st.request().model;
+  if (st.has_element()) {
+    const auto& el = st.current();
+    e.provider = el.provider;
+    e.model = el.model;
+    e.key_id = el.key->id;
+    e.key_scope = std::string{el.scope()};
+    e.fallback = el.provider != st.chain->chain.elements.front().provider;
+  }
+  e.status = std::string{status};
+  e.prompt_tokens = st.usage.prompt_tokens;
+  e.completion_tokens = st.usage.completion_tokens;
+  e.latency_ms = micros(steady::now() - st.call.received_at) / 1000;
+  st.services->usage->record(std::move(e));
+}
+
+/// Ends the actor once nothing more can happen: the answer went out (or the client left).
+void end_call(request_pointer self, std::string_view usage_status) {
+  auto& st = self->state;
+  // A finished exchange reads its last bytes and goes back to the pool; anything else closes.
+  if (st.upstream && usage_status != "ok") st.upstream->cancel();
+  st.upstream.reset();
+  st.attempt_open = false;
+  record_usage(st, usage_status);
+  st.finished = true;
+  self->quit();
+}
+
+json::array attempts_json(const request_state& st) {
+  json::array out;
+  for (const auto& a : st.attempts)
+    out.push_back(json::object{
+        {"provider", a.provider}, {"scope", a.scope}, {"status", a.status}, {"reason", a.reason}});
+  return out;
+}
+
+/// An error answer before anything was committed.
+void answer_error(request_pointer self, unsigned status, std::string_view type,
+                  std::string_view code, std::string_view message, bool with_attempts,
+                  std::string_view usage_status = "error") {
+  auto& st = self->state;
+  net::http_response out;
+  out.status = status;
+  out.route = telemetry::route_kind::data_plane;
+  if (with_attempts) {
+    json::object error{{"message", message},
+                       {"type", type},
+                       {"code", code},
+                       {"param", nullptr},
+                       {"attempts", attempts_json(st)}};
+    out.body = json::serialize(json::object{{"error", std::move(error)}});
+  } else {
+    out.body = providers::render_error(message, type, code);
+  }
+  served_headers(st, out);
+  st.call.respond(std::move(out));
+  end_call(self, usage_status);
+}
+
+// -- streaming to the client ---------------------------------------------------------------
+
+void emit_chunk(request_pointer self, std::string chunk_json) {
+  auto& st = self->state;
+  if (!st.call.sink->chunk(std::move(chunk_json))) return;  // the disconnect signal follows
+  if (st.call.sink->queued_bytes() > st.services->options.max_queued_bytes && st.upstream &&
+      !st.paused->exchange(true))
+    st.upstream->pause();
+}
+
+void commit_stream(request_pointer self) {
+  auto& st = self->state;
+  upstream_answered(st);
+  st.committed = true;
+  auto handle = caf::actor_cast<request_actor>(self);
+  st.call.sink->on_drained([handle, paused = st.paused] {
+    if (paused->load()) caf::anon_send(handle, drained_atom_v);
+  });
+  st.call.sink->commit(served(st));
+  emit_chunk(self, providers::render_chunk(st.completion_id, st.current().model, st.created, "",
+                                           true, ""));
+}
+
+void complete_stream(request_pointer self) {
+  auto& st = self->state;
+  const auto& model = st.current().model;
+  auto finish = st.finish_reason.empty() ? std::string{"stop"} : st.finish_reason;
+  emit_chunk(self, providers::render_chunk(st.completion_id, model, st.created, "", false, finish));
+  std::string usage_chunk;
+  if (st.request().include_usage)
+    usage_chunk = providers::render_usage_chunk(st.completion_id, model, st.created, st.usage);
+  st.call.sink->done(finish, st.usage.prompt_tokens, st.usage.completion_tokens,
+                     std::move(usage_chunk));
+  end_call(self, "ok");
+}
+
+/// After the commit nothing can fail over: the client gets an error event and no [DONE].
+void break_stream(request_pointer self, std::string_view reason) {
+  auto& st = self->state;
+  telemetry::metrics().calls_truncated.inc();
+  telemetry::log_warn("stream broke after commit", {{"request_id", st.call.request_id},
+                                                    {"provider", st.current().provider},
+                                                    {"reason", reason}});
+  st.call.sink->broken("stream_interrupted", "the upstream stream broke: " + std::string{reason});
+  end_call(self, "truncated");
+}
+
+// -- walking the chain ---------------------------------------------------------------------
+
+void start_attempt(request_pointer self);
+
+void exhausted(request_pointer self) {
+  auto& st = self->state;
+  if (st.chain && !st.chain->chain.elements.empty())
+    st.element = st.chain->chain.elements.size() - 1;
+  answer_error(self, 502, "upstream_error", "upstream_failed",
+               "every provider attempt failed; see error.attempts", true);
+}
+
+void next_element(request_pointer self) {
+  auto& st = self->state;
+  ++st.element;
+  st.tries = 0;
+  if (!st.has_element()) return exhausted(self);
+  telemetry::metrics().failovers.inc();
+  start_attempt(self);
+}
+
+void on_failure(request_pointer self, const providers::failure& f) {
+  auto& st = self->state;
+  upstream_answered(st);
+  st.attempt_open = false;
+  if (st.upstream) st.upstream->cancel();  // never leave a half-read exchange behind
+  st.upstream.reset();
+  const auto& el = st.current();
+  st.attempts.push_back(attempt_record{el.provider, std::string{el.scope()}, f.status, f.reason});
+  auto d = providers::decide(f, st.tries, st.services->options.retry, jitter());
+  if (!d.key.status.empty()) {
+    telemetry::metrics().key_failures.inc();
+    caf::anon_send(st.tenant, key_health_atom_v, el.key->id, d.key.status, d.key.reason,
+                   st.services->options.key_cooldown_s);
+  }
+  switch (d.step) {
+    case providers::next_step::answer_client: {
+      auto status = f.status >= 400 && f.status < 500 ? f.status : 400u;
+      return answer_error(
+          self, status, f.type.empty() ? "invalid_request_error" : f.type, "upstream_rejected",
+          f.message.empty() ? "the provider rejected the request" : f.message, false);
+    }
+    case providers::next_step::retry_same:
+      if (steady::now() + std::chrono::milliseconds(d.delay_ms) < st.deadline) {
+        telemetry::metrics().upstream_retries.inc();
+        st.upstream_us += d.delay_ms * 1000;
+        self->delayed_send(self, std::chrono::milliseconds(d.delay_ms), retry_atom_v, st.attempt);
+        return;
+      }
+      return next_element(self);
+    case providers::next_step::next_element:
+      return next_element(self);
+  }
+}
+
+void start_attempt(request_pointer self) {
+  auto& st = self->state;
+  const auto& el = st.current();
+  const auto* provider = st.services->providers->find(el.provider);
+  auto remaining =
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - steady::now());
+  if (!provider || remaining.count() <= 0) {
+    st.attempts.push_back(attempt_record{el.provider, std::string{el.scope()}, 0,
+                                         provider ? "deadline" : "provider not configured"});
+    return provider ? answer_error(self, 504, "upstream_error", "upstream_timeout",
+                                   "the call's deadline passed", true)
+                    : next_element(self);
+  }
+  ++st.tries;
+  ++st.attempt;
+  telemetry::metrics().upstream_attempts.inc();
+  auto spec = std::make_shared<attempt_spec>();
+  spec->attempt = st.attempt;
+  spec->model = el.model;
+  spec->secret = el.key->secret;
+  spec->request = st.call.request;
+  spec->max_tokens = st.request().max_tokens.value_or(st.chain->max_tokens);
+  spec->head_timeout = remaining;
+  spec->idle_timeout = std::min(remaining, st.services->options.idle_timeout);
+  spec->reply_to = caf::actor_cast<request_actor>(self);
+  st.attempt_started = steady::now();
+  st.waiting_upstream = true;
+  st.attempt_open = true;
+  self->send(*provider, attempt_atom_v, attempt_ptr{std::move(spec)});
+}
+
+void on_steps(request_pointer self, upstream_event& ev) {
+  auto& st = self->state;
+  for (auto& step : ev.steps) {
+    if (st.finished) return;
+    if (step.error) {
+      if (!st.committed) return on_failure(self, *step.error);
+      return break_stream(self, step.error->reason);
+    }
+    if (step.usage) st.usage = *step.usage;
+    if (!step.finish_reason.empty()) st.finish_reason = step.finish_reason;
+    bool content = !step.content.empty();
+    if (!st.committed && (content || step.done || !step.finish_reason.empty())) commit_stream(self);
+    if (content)
+      emit_chunk(self, providers::render_chunk(st.completion_id, st.current().model, st.created,
+                                               step.content, false, ""));
+    if (step.done) return complete_stream(self);
+  }
+}
+
+void on_upstream(request_pointer self, upstream_event& ev) {
+  auto& st = self->state;
+  // A settled, cancelled or superseded attempt has nothing more to say.
+  if (st.finished || !st.attempt_open || ev.attempt != st.attempt) return;
+  switch (ev.what) {
+    case upstream_event::kind::failed:
+      return on_failure(self, ev.fail);
+    case upstream_event::kind::steps:
+      return on_steps(self, ev);
+    case upstream_event::kind::ended:
+      st.upstream.reset();
+      if (st.committed) {
+        // Google's stream simply ends; an OpenAI-shaped one without [DONE] ends the same way.
+        if (ev.error.empty()) return complete_stream(self);
+        return break_stream(self, ev.error);
+      }
+      return on_failure(self, providers::transport_failure(
+                                  ev.error.empty() ? "stream ended before any content" : ev.error));
+    case upstream_event::kind::completed: {
+      upstream_answered(st);
+      st.upstream.reset();
+      st.committed = true;
+      st.usage = ev.completion.usage;
+      net::http_response out;
+      out.route = telemetry::route_kind::data_plane;
+      out.body = providers::render_completion(ev.completion, st.completion_id, st.current().model,
+                                              st.created);
+      served_headers(st, out);
+      st.call.respond(std::move(out));
+      return end_call(self, "ok");
+    }
+  }
+}
+
+request_actor::behavior_type request_fun(request_pointer self,
+                                         std::shared_ptr<const gateway_services> services,
+                                         chat_call call) {
+  auto& st = self->state;
+  st.services = std::move(services);
+  st.call = std::move(call);
+  st.completion_id = "chatcmpl-" + st.call.request_id;
+  st.created = unix_now();
+  st.deadline = st.call.received_at + st.services->options.call_timeout;
+  st.tenant = st.services->tenants->get(st.call.tenant_id);
+  auto handle = caf::actor_cast<request_actor>(self);
+  st.call.disconnected->subscribe([handle] { caf::anon_send(handle, gone_atom_v); });
+  self->delayed_send(self, st.deadline - steady::now(), deadline_atom_v);
+  resolve_query q{st.call.user_id, "", st.request().model};
+  self->request(st.tenant, std::chrono::seconds(10), chain_atom_v, std::move(q))
+      .then(
+          [self](chain_answer_ptr& answer) {
+            auto& st = self->state;
+            if (st.finished) return;
+            st.chain = std::move(answer);
+            if (!st.chain->error.empty())
+              return answer_error(self, 503, "server_error", "keys_unavailable",
+                                  "provider keys are unavailable right now; retry shortly", false);
+            if (st.chain->chain.error)
+              return answer_error(self, 400, "invalid_request_error", st.chain->chain.error->code,
+                                  st.chain->chain.error->message, false);
+            if (st.chain->chain.elements.empty())
+              return answer_error(self, 400, "invalid_request_error", "no_provider_key",
+                                  "no usable provider key for this model: add a personal key or "
+                                  "ask an admin for a tenant key",
+                                  false);
+            start_attempt(self);
+          },
+          [self](caf::error&) {
+            if (self->state.finished) return;
+            answer_error(self, 503, "server_error", "keys_unavailable",
+                         "provider keys are unavailable right now; retry shortly", false);
+          });
+  return {
+      [self](upstream_atom, upstream_event_ptr& ev) { on_upstream(self, *ev); },
+      [self](started_atom, std::uint32_t attempt, outbound_stream_ptr& stream) {
+        auto& st = self->state;
+        if (st.finished || !st.attempt_open || attempt != st.attempt) {
+          // The call moved on (or ended) before the exchange started: stop it.
+          if (stream) stream->cancel();
+          return;
+        }
+        st.upstream = std::move(stream);
+      },
+      [self](retry_atom, std::uint32_t attempt) {
+        auto& st = self->state;
+        if (st.finished || attempt != st.attempt) return;
+        start_attempt(self);
+      },
+      [self](gone_atom) {
+        auto& st = self->state;
+        if (st.finished) return;
+        telemetry::metrics().calls_cancelled.inc();
+        st.client_gone = true;
+        end_call(self, "cancelled");
+      },
+      [self](deadline_atom) {
+        auto& st = self->state;
+        if (st.finished) return;
+        if (st.committed) return break_stream(self, "the call's deadline passed");
+        if (st.has_element())
+          st.attempts.push_back(attempt_record{st.current().provider,
+                                               std::string{st.current().scope()}, 0, "timeout"});
+        answer_error(self, 504, "upstream_error", "upstream_timeout",
+                     "no provider answered within the call's deadline", true);
+      },
+      [self](drained_atom) {
+        auto& st = self->state;
+        if (st.paused->exchange(false) && st.upstream) st.upstream->resume();
+      },
+  };
+}
+
+}  // namespace
+
+void spawn_request_actor(caf::actor_system& sys, std::shared_ptr<const gateway_services> services,
+                         chat_call call) {
+  sys.spawn(request_fun, std::move(services), std::move(call));
+}
+
+}  // namespace nyxgate::actors

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/interfaces.hpp"
+#include "net/http_types.hpp"
+#include "providers/chat.hpp"
+#include "providers/failover.hpp"
+
+namespace nyxgate::net {
+class stream_sink;
+}
+namespace nyxgate::storage {
+class usage_recorder;
+}
+
+namespace nyxgate::actors {
+
+class tenant_directory;
+class provider_directory;
+
+struct gateway_options {
+  providers::retry_policy retry;
+  std::chrono::milliseconds call_timeout{120000};  ///< the whole call, every attempt included
+  std::chrono::milliseconds idle_timeout{60000};   ///< a stream silent this long is broken
+  std::int64_t key_cooldown_s = 300;
+  std::size_t max_queued_bytes = 256 << 10;  ///< a slower client pauses the upstream read
+};
+
+/// What every request actor shares: fixed after start.
+struct gateway_services {
+  tenant_directory* tenants = nullptr;
+  const provider_directory* providers = nullptr;
+  std::shared_ptr<storage::usage_recorder> usage;  ///< may be null (tests)
+  gateway_options options;
+};
+
+/// One completion call as the HTTP handler hands it over.
+struct chat_call {
+  std::string tenant_id;
+  std::string user_id;
+  std::string request_id;
+  std::shared_ptr<const providers::chat_request> request;
+  std::chrono::steady_clock::time_point received_at;
+  /// Answers that are not a stream (JSON, and every failure before a stream's commit).
+  net::respond_fn respond;
+  /// Where a streamed answer goes (set when `request->stream`).
+  std::shared_ptr<net::stream_sink> sink;
+  /// Fired when the client goes away (HTTP) or cancels the id (WebSocket).
+  std::shared_ptr<net::disconnect_signal> disconnected;
+};
+
+/// Spawns the call's request actor; it answers through `call.respond` and then ends.
+void spawn_request_actor(caf::actor_system& sys, std::shared_ptr<const gateway_services> services,
+                         chat_call call);
+
+}  // namespace nyxgate::actors

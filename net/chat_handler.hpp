@@ -1,0 +1,41 @@
+#pragma once
+
+#include <memory>
+
+#include "net/http_types.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+namespace caf {
+class actor_system;
+}
+namespace nyxgate::identity {
+class authenticator;
+}
+namespace nyxgate::actors {
+struct gateway_services;
+}
+
+namespace nyxgate::net {
+
+/// The OpenAI-compatible data plane (SPEC §4): authenticates, validates the body, and hands a
+/// completion call to its request actor; lists the models a caller can use.
+class data_plane {
+ public:
+  data_plane(boost::asio::io_context& io, identity::authenticator& auth, caf::actor_system& sys,
+             std::shared_ptr<const actors::gateway_services> services);
+
+  /// POST /v1/chat/completions
+  void chat_completions(http_request request, respond_fn respond);
+  /// GET /v1/models
+  void models(http_request request, respond_fn respond);
+
+ private:
+  boost::asio::io_context& io_;
+  identity::authenticator& auth_;
+  caf::actor_system& sys_;
+  std::shared_ptr<const actors::gateway_services> services_;
+};
+
+}  // namespace nyxgate::net

@@ -1,0 +1,119 @@
+#include "net/sse_sink.hpp"
+
+#include "providers/chat.hpp"
+
+namespace nyxgate::net {
+
+namespace {
+
+std::string sse_event(std::string_view json) {
+  std::string piece;
+  piece.reserve(json.size() + 8);
+  piece.append("data: ").append(json).append("\n\n");
+  return piece;
+}
+
+}  // namespace
+
+void add_served_headers(const served_by& who, http_response& out) {
+  if (!who.provider.empty()) {
+    out.headers.emplace_back("x-nyxgate-provider", who.provider);
+    out.headers.emplace_back("x-nyxgate-model", who.model);
+    out.headers.emplace_back("x-nyxgate-key-scope", who.key_scope);
+    out.headers.emplace_back("x-nyxgate-fallback", who.fallback ? "true" : "false");
+  }
+  out.headers.emplace_back("x-nyxgate-attempts", std::to_string(who.attempts));
+  out.headers.emplace_back("x-nyxgate-overhead-us", std::to_string(who.overhead_us));
+}
+
+void sse_sink::commit(const served_by& who) {
+  http_response out;
+  out.status = 200;
+  out.content_type = "text/event-stream";
+  out.route = telemetry::route_kind::data_plane;
+  out.headers.emplace_back("cache-control", "no-cache");
+  add_served_headers(who, out);
+  out.stream = [self = shared_from_this()](std::shared_ptr<response_writer> w) {
+    self->attach(std::move(w));
+  };
+  respond_(std::move(out));
+}
+
+void sse_sink::attach(std::shared_ptr<response_writer> writer) {
+  std::function<void()> drained;
+  {
+    std::lock_guard lock(mutex_);
+    writer_ = writer;
+    drained = drained_;
+  }
+  if (drained) writer->on_drained(std::move(drained));
+  std::string pending;
+  bool finish_now = false;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(pending_);
+    finish_now = finish_pending_;
+  }
+  if (!pending.empty()) writer->write(std::move(pending));
+  if (finish_now) writer->finish();
+}
+
+bool sse_sink::write(std::string piece) {
+  std::shared_ptr<response_writer> w;
+  {
+    std::lock_guard lock(mutex_);
+    if (!writer_) {
+      pending_ += piece;
+      return true;
+    }
+    w = writer_;
+  }
+  return w->write(std::move(piece));
+}
+
+void sse_sink::finish() {
+  std::shared_ptr<response_writer> w;
+  {
+    std::lock_guard lock(mutex_);
+    if (!writer_) {
+      finish_pending_ = true;
+      return;
+    }
+    w = writer_;
+  }
+  w->finish();
+}
+
+bool sse_sink::chunk(std::string chunk_json) {
+  return write(sse_event(chunk_json));
+}
+
+void sse_sink::done(const std::string&, std::int64_t, std::int64_t, std::string usage_chunk_json) {
+  std::string tail;
+  if (!usage_chunk_json.empty()) tail = sse_event(usage_chunk_json);
+  tail += "data: [DONE]\n\n";
+  write(std::move(tail));
+  finish();
+}
+
+void sse_sink::broken(const std::string& code, const std::string& message) {
+  write(sse_event(providers::render_error(message, "upstream_error", code)));
+  finish();
+}
+
+std::size_t sse_sink::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  return writer_ ? writer_->queued_bytes() : pending_.size();
+}
+
+void sse_sink::on_drained(std::function<void()> fn) {
+  std::shared_ptr<response_writer> w;
+  {
+    std::lock_guard lock(mutex_);
+    drained_ = fn;
+    w = writer_;
+  }
+  if (w) w->on_drained(std::move(fn));
+}
+
+}  // namespace nyxgate::net

@@ -1,0 +1,313 @@
+// The providers' answers back into OpenAI's shape: parse_completion, classify_failure and the
+// stream translator (SPEC §3, §4).
+#include <algorithm>
+#include <ctime>
+
+#include <boost/json.hpp>
+
+#include "providers/chat.hpp"
+
+namespace nyxgate::providers {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Parses into a stack buffer first: the hot path parses one small object per stream event.
+struct parsed_json {
+  unsigned char buffer[4096];
+  json::monotonic_resource resource{buffer, sizeof buffer};
+  json::value value;
+  bool ok = false;
+
+  explicit parsed_json(std::string_view text) {
+    boost::system::error_code ec;
+    json::parse_options opts;
+    opts.max_depth = 64;
+    value = json::parse(text, ec, &resource, opts);
+    ok = !ec;
+  }
+};
+
+const json::value* at(const json::value& v, std::string_view key) {
+  const auto* o = v.if_object();
+  return o ? o->if_contains(key) : nullptr;
+}
+
+const json::value* at(const json::value* v, std::string_view key) {
+  return v ? at(*v, key) : nullptr;
+}
+
+std::string_view str(const json::value* v) {
+  return v && v->is_string() ? std::string_view{v->as_string()} : std::string_view{};
+}
+
+std::int64_t num(const json::value* v) {
+  if (!v) return 0;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_double()) {
+    double d = v->as_double();
+    return d > 0 && d < 9e15 ? static_cast<std::int64_t>(d) : 0;
+  }
+  return 0;
+}
+
+const json::value* first(const json::value* v) {
+  const auto* a = v ? v->if_array() : nullptr;
+  return a && !a->empty() ? &(*a)[0] : nullptr;
+}
+
+std::string finish_of(std::string_view provider, std::string_view raw) {
+  if (raw.empty()) return {};
+  if (provider == "anthropic") {
+    if (raw == "end_turn" || raw == "stop_sequence" || raw == "pause_turn") return "stop";
+    if (raw == "max_tokens") return "length";
+    if (raw == "tool_use") return "tool_calls";
+    if (raw == "refusal") return "content_filter";
+    return "stop";
+  }
+  if (provider == "google") {
+    if (raw == "STOP") return "stop";
+    if (raw == "MAX_TOKENS") return "length";
+    if (raw == "SAFETY" || raw == "RECITATION" || raw == "BLOCKLIST" ||
+        raw == "PROHIBITED_CONTENT" || raw == "SPII" || raw == "IMAGE_SAFETY")
+      return "content_filter";
+    if (raw == "FINISH_REASON_UNSPECIFIED") return {};
+    return "stop";
+  }
+  return std::string{raw};
+}
+
+/// Text of a Gemini candidate: every text part, in order.
+std::string google_text(const json::value* candidate) {
+  std::string out;
+  const auto* parts = at(at(candidate, "content"), "parts");
+  if (const auto* a = parts ? parts->if_array() : nullptr)
+    for (const auto& p : *a) {
+      auto t = str(at(p, "text"));
+      out.append(t.data(), t.size());
+    }
+  return out;
+}
+
+std::optional<std::int64_t> retry_after_ms(std::string_view v) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.empty()) return std::nullopt;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+    try {
+      // Clamped: a day is far past any cap, and a huge value must not overflow.
+      return static_cast<std::int64_t>(std::min(std::stod(std::string{v}), 86400.0) * 1000);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+  // An HTTP-date (IMF-fixdate): Sun, 06 Nov 1994 08:49:37 GMT.
+  std::tm tm{};
+  std::string text{v};
+  if (!strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S", &tm)) return std::nullopt;
+  auto when = timegm(&tm);
+  auto delta = static_cast<std::int64_t>(when - std::time(nullptr));
+  return std::max<std::int64_t>(delta, 0) * 1000;
+}
+
+bool contains(std::string_view hay, std::string_view needle) {
+  return hay.find(needle) != std::string_view::npos;
+}
+
+/// The error a stream sends inside a 2xx body (Anthropic `event: error`, an OpenAI error chunk).
+failure stream_error(std::string_view provider, const json::value& doc) {
+  const auto* e = at(doc, "error");
+  auto type = str(at(e, "type"));
+  auto code = str(at(e, "code"));
+  auto status_text = str(at(e, "status"));
+  failure f;
+  f.kind = failure_kind::retryable;
+  std::string what{!type.empty() ? type : !code.empty() ? code : status_text};
+  if (type == "authentication_error" || type == "permission_error" || code == "invalid_api_key")
+    f.kind = failure_kind::key_invalid;
+  else if (code == "insufficient_quota" || type == "insufficient_quota")
+    f.kind = failure_kind::key_quota;
+  f.reason = "stream error";
+  if (!what.empty()) f.reason.append(": ").append(what);
+  if (provider == "anthropic" && type == "overloaded_error") f.status = 529;
+  return f;
+}
+
+}  // namespace
+
+std::variant<chat_completion, std::string> parse_completion(std::string_view provider,
+                                                            std::string_view body) {
+  parsed_json doc(body);
+  if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
+  chat_completion c;
+  const auto& v = doc.value;
+  if (provider == "anthropic") {
+    const auto* content = at(v, "content");
+    const auto* blocks = content ? content->if_array() : nullptr;
+    if (!blocks) return std::string{"the answer has no content blocks"};
+    for (const auto& b : *blocks)
+      if (str(at(b, "type")) == "text") c.content += str(at(b, "text"));
+    c.finish_reason = finish_of(provider, str(at(v, "stop_reason")));
+    c.usage.prompt_tokens = num(at(at(v, "usage"), "input_tokens"));
+    c.usage.completion_tokens = num(at(at(v, "usage"), "output_tokens"));
+    c.upstream_id = str(at(v, "id"));
+  } else if (provider == "google") {
+    const auto* candidate = first(at(v, "candidates"));
+    if (!candidate) return std::string{"the answer has no candidates"};
+    c.content = google_text(candidate);
+    c.finish_reason = finish_of(provider, str(at(candidate, "finishReason")));
+    const auto* usage = at(v, "usageMetadata");
+    c.usage.prompt_tokens = num(at(usage, "promptTokenCount"));
+    c.usage.completion_tokens = num(at(usage, "candidatesTokenCount"));
+    c.upstream_id = str(at(v, "responseId"));
+  } else {
+    const auto* choice = first(at(v, "choices"));
+    if (!choice) return std::string{"the answer has no choices"};
+    c.content = str(at(at(choice, "message"), "content"));
+    c.finish_reason = finish_of(provider, str(at(choice, "finish_reason")));
+    c.usage.prompt_tokens = num(at(at(v, "usage"), "prompt_tokens"));
+    c.usage.completion_tokens = num(at(at(v, "usage"), "completion_tokens"));
+    c.upstream_id = str(at(v, "id"));
+  }
+  if (c.finish_reason.empty()) c.finish_reason = "stop";
+  return c;
+}
+
+failure classify_failure(std::string_view provider, unsigned status, std::string_view body,
+                         std::string_view retry_after) {
+  failure f;
+  f.status = status;
+  f.retry_after_ms = retry_after_ms(retry_after);
+  parsed_json doc(body.substr(0, 64 << 10));
+  const json::value* e = doc.ok ? at(doc.value, "error") : nullptr;
+  std::string_view message = str(at(e, "message"));
+  std::string_view type = str(at(e, "type"));
+  std::string_view code = str(at(e, "code"));
+  std::string_view google_status = str(at(e, "status"));
+  std::string_view google_reason;
+  if (const auto* details = at(e, "details"); details && details->is_array())
+    for (const auto& d : details->as_array())
+      if (!str(at(d, "reason")).empty()) google_reason = str(at(d, "reason"));
+  // The short reason names the status and the provider's error code, never its message (an
+  // invalid-key message quotes part of the key).
+  std::string_view label = !code.empty()            ? code
+                           : !google_reason.empty() ? google_reason
+                           : !google_status.empty() ? google_status
+                                                    : type;
+  f.reason = "http ";
+  f.reason.append(std::to_string(status));
+  if (!label.empty()) f.reason.append(" ").append(label.substr(0, 64));
+
+  bool quota = code == "insufficient_quota" || type == "insufficient_quota" ||
+               type == "exceeded_current_quota_error" ||
+               (provider == "anthropic" && contains(message, "credit balance is too low"));
+  if (status == 401 || status == 403 ||
+      (status == 400 && (google_reason == "API_KEY_INVALID" || code == "invalid_api_key"))) {
+    f.kind = failure_kind::key_invalid;
+  } else if (status == 402 || ((status == 429 || status == 400) && quota)) {
+    f.kind = failure_kind::key_quota;
+  } else if (status == 408 || status == 409 || status == 425 || status == 429 || status >= 500) {
+    f.kind = failure_kind::retryable;
+  } else {
+    f.kind = failure_kind::client_error;
+    if (message.empty())
+      f.message.append("the provider rejected the request (").append(f.reason).append(")");
+    else
+      f.message = message;
+    f.type = provider == "google" || type.empty() || type == "error" ? "invalid_request_error"
+                                                                     : std::string{type};
+  }
+  return f;
+}
+
+failure transport_failure(std::string_view what) {
+  failure f;
+  f.kind = failure_kind::retryable;
+  f.status = 0;
+  f.reason = std::string{what.substr(0, 120)};
+  if (f.reason.empty()) f.reason = "connection failed";
+  return f;
+}
+
+// -- the stream translator ----------------------------------------------------------------
+
+stream_translator::stream_translator(std::string provider) : provider_(std::move(provider)) {}
+
+stream_step stream_translator::on_event(const sse_event& e) {
+  stream_step step;
+  if (provider_ != "anthropic" && provider_ != "google" && e.data == "[DONE]") {
+    step.done = true;
+    return step;
+  }
+  parsed_json doc(e.data);
+  if (!doc.ok || !doc.value.is_object()) {
+    step.error = transport_failure("unreadable stream event");
+    return step;
+  }
+  const auto& v = doc.value;
+  if (at(v, "error") &&
+      (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
+    step.error = stream_error(provider_, v);
+    return step;
+  }
+  if (!started_) {
+    started_ = true;
+    step.role_start = true;
+  }
+  if (provider_ == "anthropic") {
+    auto type = e.event.empty() ? str(at(v, "type")) : std::string_view{e.event};
+    if (type == "message_start") {
+      const auto* usage = at(at(v, "message"), "usage");
+      usage_.prompt_tokens = num(at(usage, "input_tokens"));
+      usage_.completion_tokens = num(at(usage, "output_tokens"));
+      step.usage = usage_;
+    } else if (type == "content_block_delta") {
+      const auto* delta = at(v, "delta");
+      if (str(at(delta, "type")) == "text_delta") step.content = str(at(delta, "text"));
+    } else if (type == "message_delta") {
+      step.finish_reason = finish_of(provider_, str(at(at(v, "delta"), "stop_reason")));
+      const auto* usage = at(v, "usage");
+      if (const auto* out = at(usage, "output_tokens")) usage_.completion_tokens = num(out);
+      if (const auto* in = at(usage, "input_tokens"); in && num(in) > 0)
+        usage_.prompt_tokens = num(in);
+      step.usage = usage_;
+    } else if (type == "message_stop") {
+      step.done = true;
+    }
+    return step;
+  }
+  if (provider_ == "google") {
+    const auto* candidate = first(at(v, "candidates"));
+    step.content = google_text(candidate);
+    step.finish_reason = finish_of(provider_, str(at(candidate, "finishReason")));
+    if (const auto* usage = at(v, "usageMetadata")) {
+      usage_.prompt_tokens = num(at(usage, "promptTokenCount"));
+      usage_.completion_tokens = num(at(usage, "candidatesTokenCount"));
+      step.usage = usage_;
+    }
+    return step;
+  }
+  // OpenAI and Kimi chunks.
+  const auto* choice = first(at(v, "choices"));
+  if (choice) {
+    const auto* delta = at(choice, "delta");
+    step.content = str(at(delta, "content"));
+    step.finish_reason = finish_of(provider_, str(at(choice, "finish_reason")));
+    // Kimi reports usage inside the final choice.
+    if (const auto* u = at(choice, "usage"); u && u->is_object()) {
+      usage_.prompt_tokens = num(at(u, "prompt_tokens"));
+      usage_.completion_tokens = num(at(u, "completion_tokens"));
+      step.usage = usage_;
+    }
+  }
+  if (const auto* u = at(v, "usage"); u && u->is_object()) {
+    usage_.prompt_tokens = num(at(u, "prompt_tokens"));
+    usage_.completion_tokens = num(at(u, "completion_tokens"));
+    step.usage = usage_;
+  }
+  return step;
+}
+
+}  // namespace nyxgate::providers

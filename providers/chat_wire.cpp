@@ -1,0 +1,390 @@
+// The client's request and the provider's request: parse_chat_request and
+// build_upstream_request (SPEC §4), plus the OpenAI-shaped renderers.
+#include <boost/json.hpp>
+
+#include "providers/chat.hpp"
+#include "providers/chat_json.hpp"
+
+namespace nyxgate::providers {
+
+namespace json = boost::json;
+
+namespace {
+
+bool known_role(std::string_view r) {
+  return r == "system" || r == "developer" || r == "user" || r == "assistant" || r == "tool";
+}
+
+std::optional<request_error> read_content(const json::value& v, const std::string& where,
+                                          std::string& out) {
+  if (v.is_string()) {
+    out.assign(v.as_string().data(), v.as_string().size());
+    return std::nullopt;
+  }
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_array())
+    return request_error{where + " must be a string or an array of text parts", where};
+  const auto& parts = v.as_array();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    auto part_where = where + "[" + std::to_string(i) + "]";
+    const auto* p = parts[i].if_object();
+    const json::value* type = p ? p->if_contains("type") : nullptr;
+    const json::value* text = p ? p->if_contains("text") : nullptr;
+    if (!type || !type->is_string() || type->as_string() != "text" || !text || !text->is_string())
+      return request_error{
+          part_where + ": only {\"type\":\"text\",\"text\":...} parts are supported", part_where};
+    if (!out.empty()) out += '\n';
+    out.append(text->as_string().data(), text->as_string().size());
+  }
+  return std::nullopt;
+}
+
+std::optional<double> number_of(const json::value& v) {
+  if (v.is_double()) return v.as_double();
+  if (v.is_int64()) return static_cast<double>(v.as_int64());
+  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> integer_of(const json::value& v) {
+  if (v.is_int64()) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_double()) {
+    double d = v.as_double();
+    if (d > -9e15 && d < 9e15 && d == static_cast<double>(static_cast<std::int64_t>(d)))
+      return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+std::string trimmed_base(std::string_view base) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  return std::string{base};
+}
+
+/// System and developer messages, joined: Anthropic and Google take them apart from the turns.
+std::string system_text(const chat_request& req) {
+  std::string out;
+  for (const auto& m : req.messages) {
+    if (m.role != "system" && m.role != "developer") continue;
+    if (!out.empty()) out += "\n\n";
+    out += m.content;
+  }
+  return out;
+}
+
+/// The conversation as alternating turns: consecutive messages of one side are merged.
+std::vector<std::pair<bool, std::string>> turns(const chat_request& req) {
+  std::vector<std::pair<bool, std::string>> out;  // (is_assistant, text)
+  for (const auto& m : req.messages) {
+    if (m.role == "system" || m.role == "developer") continue;
+    bool assistant = m.role == "assistant";
+    if (!out.empty() && out.back().first == assistant) {
+      out.back().second += "\n\n";
+      out.back().second += m.content;
+    } else {
+      out.emplace_back(assistant, m.content);
+    }
+  }
+  return out;
+}
+
+std::string openai_body(std::string_view provider, const chat_request& req, std::string_view model,
+                        std::int64_t max_tokens) {
+  json::object body;
+  body["model"] = model;
+  json::array messages;
+  for (const auto& m : req.messages) {
+    // Kimi knows no "developer" role.
+    std::string_view role = provider == "kimi" && m.role == "developer" ? std::string_view{"system"}
+                                                                        : std::string_view{m.role};
+    json::object msg{{"role", role}, {"content", m.content}};
+    if (!m.name.empty()) msg["name"] = m.name;
+    messages.push_back(std::move(msg));
+  }
+  body["messages"] = std::move(messages);
+  if (req.temperature) body["temperature"] = *req.temperature;
+  if (req.top_p) body["top_p"] = *req.top_p;
+  if (!req.stop.empty()) {
+    json::array stop;
+    for (const auto& s : req.stop) stop.emplace_back(s);
+    body["stop"] = std::move(stop);
+  }
+  // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
+  body[provider == "openai" ? "max_completion_tokens" : "max_tokens"] = max_tokens;
+  if (!req.user.empty()) body["user"] = req.user;
+  if (req.stream) {
+    body["stream"] = true;
+    // Usage is recorded for every call, so always ask for it.
+    body["stream_options"] = json::object{{"include_usage", true}};
+  }
+  return json::serialize(body);
+}
+
+std::string anthropic_body(const chat_request& req, std::string_view model,
+                           std::int64_t max_tokens) {
+  json::object body;
+  body["model"] = model;
+  body["max_tokens"] = max_tokens;
+  auto system = system_text(req);
+  if (!system.empty()) body["system"] = system;
+  json::array messages;
+  for (auto& [assistant, text] : turns(req))
+    messages.push_back(json::object{{"role", assistant ? "assistant" : "user"}, {"content", text}});
+  body["messages"] = std::move(messages);
+  // Anthropic's temperature range is 0..1 where OpenAI's is 0..2.
+  if (req.temperature) body["temperature"] = std::min(*req.temperature, 1.0);
+  if (req.top_p) body["top_p"] = *req.top_p;
+  if (!req.stop.empty()) {
+    json::array stop;
+    for (const auto& s : req.stop) stop.emplace_back(s);
+    body["stop_sequences"] = std::move(stop);
+  }
+  if (req.stream) body["stream"] = true;
+  return json::serialize(body);
+}
+
+std::string google_body(const chat_request& req, std::int64_t max_tokens) {
+  json::object body;
+  json::array contents;
+  for (auto& [assistant, text] : turns(req))
+    contents.push_back(json::object{{"role", assistant ? "model" : "user"},
+                                    {"parts", json::array{json::object{{"text", text}}}}});
+  body["contents"] = std::move(contents);
+  auto system = system_text(req);
+  if (!system.empty())
+    body["systemInstruction"] =
+        json::object{{"parts", json::array{json::object{{"text", system}}}}};
+  json::object config;
+  if (req.temperature) config["temperature"] = *req.temperature;
+  if (req.top_p) config["topP"] = *req.top_p;
+  config["maxOutputTokens"] = max_tokens;
+  if (!req.stop.empty()) {
+    json::array stop;
+    for (const auto& s : req.stop) stop.emplace_back(s);
+    config["stopSequences"] = std::move(stop);
+  }
+  body["generationConfig"] = std::move(config);
+  return json::serialize(body);
+}
+
+}  // namespace
+
+std::variant<chat_request, request_error> parse_chat_request(std::string_view body) {
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 64;
+  auto doc = json::parse(body, ec, {}, opts);
+  if (ec) return request_error{"the body is not valid JSON: " + ec.message(), ""};
+  const auto* obj = doc.if_object();
+  if (!obj) return request_error{"the body must be a JSON object", ""};
+  chat_request req;
+  if (const auto* v = obj->if_contains("model"); v && !v->is_null()) {
+    if (!v->is_string()) return request_error{"model must be a string", "model"};
+    req.model = std::string{v->as_string()};
+  }
+  const auto* messages = obj->if_contains("messages");
+  if (!messages) return request_error{"messages is required", "messages"};
+  if (!messages->is_array()) return request_error{"messages must be an array", "messages"};
+  if (messages->as_array().empty())
+    return request_error{"messages must hold at least one message", "messages"};
+  std::size_t i = 0;
+  for (const auto& mv : messages->as_array()) {
+    auto where = "messages[" + std::to_string(i++) + "]";
+    const auto* m = mv.if_object();
+    if (!m) return request_error{where + " must be an object", where};
+    chat_message msg;
+    const auto* role = m->if_contains("role");
+    if (!role || !role->is_string() || !known_role(role->as_string()))
+      return request_error{where + ".role must be one of system, developer, user, assistant, tool",
+                           where + ".role"};
+    msg.role = std::string{role->as_string()};
+    const auto* content = m->if_contains("content");
+    if (!content && msg.role != "assistant")
+      return request_error{where + ".content is required", where + ".content"};
+    if (content)
+      if (auto e = read_content(*content, where + ".content", msg.content)) return *e;
+    if (const auto* name = m->if_contains("name"); name && !name->is_null()) {
+      if (!name->is_string())
+        return request_error{where + ".name must be a string", where + ".name"};
+      msg.name = std::string{name->as_string()};
+    }
+    req.messages.push_back(std::move(msg));
+  }
+  if (const auto* v = obj->if_contains("temperature"); v && !v->is_null()) {
+    auto t = number_of(*v);
+    if (!t || *t < 0 || *t > 2)
+      return request_error{"temperature must be a number from 0 to 2", "temperature"};
+    req.temperature = t;
+  }
+  if (const auto* v = obj->if_contains("top_p"); v && !v->is_null()) {
+    auto t = number_of(*v);
+    if (!t || *t < 0 || *t > 1) return request_error{"top_p must be a number from 0 to 1", "top_p"};
+    req.top_p = t;
+  }
+  for (const char* field : {"max_tokens", "max_completion_tokens"}) {
+    const auto* v = obj->if_contains(field);
+    if (!v || v->is_null()) continue;
+    auto n = integer_of(*v);
+    if (!n || *n < 1)
+      return request_error{std::string{field} + " must be an integer of at least 1", field};
+    req.max_tokens = n;
+  }
+  if (const auto* v = obj->if_contains("stream"); v && !v->is_null()) {
+    if (!v->is_bool()) return request_error{"stream must be a boolean", "stream"};
+    req.stream = v->as_bool();
+  }
+  if (const auto* v = obj->if_contains("stream_options"); v && !v->is_null()) {
+    const auto* o = v->if_object();
+    if (!o) return request_error{"stream_options must be an object", "stream_options"};
+    if (const auto* u = o->if_contains("include_usage"); u && !u->is_null()) {
+      if (!u->is_bool())
+        return request_error{"stream_options.include_usage must be a boolean",
+                             "stream_options.include_usage"};
+      req.include_usage = u->as_bool();
+    }
+  }
+  if (const auto* v = obj->if_contains("stop"); v && !v->is_null()) {
+    if (v->is_string()) {
+      req.stop.emplace_back(v->as_string());
+    } else if (v->is_array() && v->as_array().size() <= 4) {
+      for (const auto& s : v->as_array()) {
+        if (!s.is_string()) return request_error{"stop must hold strings", "stop"};
+        req.stop.emplace_back(s.as_string());
+      }
+    } else {
+      return request_error{"stop must be a string or an array of up to 4 strings", "stop"};
+    }
+  }
+  if (const auto* v = obj->if_contains("n"); v && !v->is_null()) {
+    auto n = integer_of(*v);
+    if (!n || *n != 1) return request_error{"only n = 1 is supported", "n"};
+  }
+  if (const auto* v = obj->if_contains("user"); v && !v->is_null()) {
+    if (!v->is_string()) return request_error{"user must be a string", "user"};
+    req.user = std::string{v->as_string()};
+  }
+  return req;
+}
+
+upstream_request build_upstream_request(std::string_view provider, std::string_view base_url,
+                                        std::string_view api_key, const chat_request& req,
+                                        std::string_view model, std::int64_t max_tokens) {
+  upstream_request out;
+  auto base = trimmed_base(base_url);
+  std::string accept = req.stream ? "text/event-stream" : "application/json";
+  if (provider == "anthropic") {
+    out.url = base + "/v1/messages";
+    out.headers = {{"x-api-key", std::string{api_key}},
+                   {"anthropic-version", "2023-06-01"},
+                   {"content-type", "application/json"},
+                   {"accept", accept}};
+    out.body = anthropic_body(req, model, max_tokens);
+  } else if (provider == "google") {
+    out.url = base + "/v1beta/models/" + std::string{model} +
+              (req.stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+    out.headers = {{"x-goog-api-key", std::string{api_key}},
+                   {"content-type", "application/json"},
+                   {"accept", accept}};
+    out.body = google_body(req, max_tokens);
+  } else {
+    out.url = base + "/v1/chat/completions";
+    out.headers = {{"authorization", "Bearer " + std::string{api_key}},
+                   {"content-type", "application/json"},
+                   {"accept", accept}};
+    out.body = openai_body(provider, req, model, max_tokens);
+  }
+  return out;
+}
+
+std::string render_completion(const chat_completion& c, std::string_view id, std::string_view model,
+                              std::int64_t created) {
+  std::string out;
+  out.reserve(c.content.size() + id.size() + model.size() + 256);
+  out.append(R"({"id":)");
+  append_json_string(out, id);
+  out.append(R"(,"object":"chat.completion","created":)").append(std::to_string(created));
+  out.append(R"(,"model":)");
+  append_json_string(out, model);
+  out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
+  append_json_string(out, c.content);
+  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)");
+  append_json_string(out, c.finish_reason.empty() ? std::string_view{"stop"} : c.finish_reason);
+  out.append(R"(}],"usage":{"prompt_tokens":)").append(std::to_string(c.usage.prompt_tokens));
+  out.append(R"(,"completion_tokens":)").append(std::to_string(c.usage.completion_tokens));
+  out.append(R"(,"total_tokens":)")
+      .append(std::to_string(c.usage.prompt_tokens + c.usage.completion_tokens));
+  out.append("}}");
+  return out;
+}
+
+std::string render_chunk(std::string_view id, std::string_view model, std::int64_t created,
+                         std::string_view content, bool role_start,
+                         std::string_view finish_reason) {
+  std::string out;
+  out.reserve(content.size() + id.size() + model.size() + 160);
+  out.append(R"({"id":)");
+  append_json_string(out, id);
+  out.append(R"(,"object":"chat.completion.chunk","created":)").append(std::to_string(created));
+  out.append(R"(,"model":)");
+  append_json_string(out, model);
+  out.append(R"(,"choices":[{"index":0,"delta":{)");
+  bool comma = false;
+  if (role_start) {
+    out.append(R"("role":"assistant")");
+    comma = true;
+  }
+  if (!content.empty() || role_start) {
+    if (comma) out += ',';
+    out.append(R"("content":)");
+    append_json_string(out, content);
+  }
+  out.append(R"(},"logprobs":null,"finish_reason":)");
+  if (finish_reason.empty())
+    out.append("null");
+  else
+    append_json_string(out, finish_reason);
+  out.append("}]}");
+  return out;
+}
+
+std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
+                               const token_usage& usage) {
+  std::string out;
+  out.append(R"({"id":)");
+  append_json_string(out, id);
+  out.append(R"(,"object":"chat.completion.chunk","created":)").append(std::to_string(created));
+  out.append(R"(,"model":)");
+  append_json_string(out, model);
+  out.append(R"(,"choices":[],"usage":{"prompt_tokens":)")
+      .append(std::to_string(usage.prompt_tokens));
+  out.append(R"(,"completion_tokens":)").append(std::to_string(usage.completion_tokens));
+  out.append(R"(,"total_tokens":)")
+      .append(std::to_string(usage.prompt_tokens + usage.completion_tokens));
+  out.append("}}");
+  return out;
+}
+
+std::string render_error(std::string_view message, std::string_view type, std::string_view code,
+                         std::string_view param) {
+  std::string out;
+  out.append(R"({"error":{"message":)");
+  append_json_string(out, message);
+  out.append(R"(,"type":)");
+  append_json_string(out, type);
+  out.append(R"(,"code":)");
+  if (code.empty())
+    out.append("null");
+  else
+    append_json_string(out, code);
+  out.append(R"(,"param":)");
+  if (param.empty())
+    out.append("null");
+  else
+    append_json_string(out, param);
+  out.append("}}");
+  return out;
+}
+
+}  // namespace nyxgate::providers

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in fuzz/ with clang (ASan + UBSan) and runs each for a bounded
+# time: ./scripts/fuzz.sh [seconds per target, default 15]. Exits non-zero on a finding.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+seconds="${1:-15}"
+out="$root/build/fuzz"
+mkdir -p "$out"
+cxx="${FUZZ_CXX:-clang++-14}"
+flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
+sources=(providers/chat_wire.cpp providers/chat_answers.cpp providers/sse.cpp)
+
+objects=()
+for src in "${sources[@]}"; do
+  obj="$out/$(basename "${src%.cpp}").o"
+  if [[ ! -f "$obj" || "$src" -nt "$obj" || providers/chat.hpp -nt "$obj" ]]; then
+    "$cxx" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$src" -o "$obj"
+  fi
+  objects+=("$obj")
+done
+
+status=0
+for target in sse adapters; do
+  bin="$out/${target}_fuzz"
+  if [[ ! -x "$bin" || "fuzz/${target}_fuzz.cpp" -nt "$bin" || "${objects[0]}" -nt "$bin" ]]; then
+    "$cxx" "${flags[@]}" "fuzz/${target}_fuzz.cpp" "${objects[@]}" -lboost_json -o "$bin"
+  fi
+  corpus="$out/corpus-$target"
+  mkdir -p "$corpus"
+  cp -n fuzz/corpus/"$target"/* "$corpus"/ 2>/dev/null || true
+  echo "fuzz: $target for ${seconds}s"
+  if ! "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$out/${target}-" -print_final_stats=1 "$corpus" 2>"$out/$target.log"; then
+    tail -40 "$out/$target.log"
+    status=1
+  else
+    grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec' "$out/$target.log" || true
+  fi
+done
+exit "$status"
