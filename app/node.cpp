@@ -21,6 +21,7 @@
 #include "net/trpc_router.hpp"
 #include "security/key_vault.hpp"
 #include "storage/detail/pg_connection.hpp"
+#include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::app {
@@ -99,9 +100,9 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
 }
 
 /// The gateway's fixed parts: one provider actor (and connection pool) per chat provider.
-std::shared_ptr<actors::gateway_services> make_gateway(const config::settings& s, runtime& rt,
-                                                       actors::tenant_directory& tenants,
-                                                       actors::provider_directory& providers) {
+std::shared_ptr<actors::gateway_services> make_gateway(
+    const config::settings& s, runtime& rt, actors::tenant_directory& tenants,
+    actors::provider_directory& providers, std::shared_ptr<storage::usage_recorder> usage) {
   net::tls_options tls{s.tls.ca_file, true};
   const std::pair<const char*, const config::provider_settings*> upstreams[] = {
       {"openai", &s.providers.openai},
@@ -116,6 +117,7 @@ std::shared_ptr<actors::gateway_services> make_gateway(const config::settings& s
   auto g = std::make_shared<actors::gateway_services>();
   g->tenants = &tenants;
   g->providers = &providers;
+  g->usage = std::move(usage);
   g->options.retry.retries = s.gateway.retries;
   g->options.retry.backoff_base_ms = s.gateway.backoff_base_ms;
   g->options.retry.backoff_cap_ms = s.gateway.backoff_cap_ms;
@@ -136,6 +138,7 @@ struct node::impl {
   identity::authenticator auth;
   net::trpc_router trpc;
   actors::provider_directory providers;
+  std::shared_ptr<storage::usage_recorder> usage;
   std::shared_ptr<actors::gateway_services> gateway;
   net::data_plane data;
   net::router routes;
@@ -150,7 +153,8 @@ struct node::impl {
         tenants(std::make_unique<actors::tenant_directory>(rt.actors(), rt.db(), vault)),
         auth(rt.db(), rt.io(), identity::authenticator::options{}),
         trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
-        gateway(make_gateway(s, rt, *tenants, providers)),
+        usage(storage::usage_recorder::create(rt.io(), rt.db())),
+        gateway(make_gateway(s, rt, *tenants, providers, usage)),
         data(rt.io(), auth, rt.actors(), gateway),
         routes(rt.io(), rt.db(), trpc, &data) {}
 };
@@ -214,6 +218,10 @@ actors::tenant_directory& node::tenants() {
   return *impl_->tenants;
 }
 
+storage::usage_recorder& node::usage() {
+  return *impl_->usage;
+}
+
 caf::actor_system& node::actor_system() {
   return impl_->rt.actors();
 }
@@ -230,6 +238,8 @@ void node::shutdown() {
   }
   impl_->auth.stop();
   impl_->auth.flush_blocking();
+  // In-flight calls have drained (or the grace period is over): their rows are queued.
+  impl_->usage->flush_and_stop(std::chrono::seconds(10));
   if (impl_->listener) impl_->listener->close();
   impl_->providers.stop_all();
   impl_->tenants->stop_all();

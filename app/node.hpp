@@ -11,7 +11,8 @@ class actor_system;
 }
 namespace nyxgate::storage {
 class database;
-}
+class usage_recorder;
+}  // namespace nyxgate::storage
 namespace nyxgate::identity {
 class authenticator;
 }
@@ -35,6 +36,7 @@ class node {
   identity::authenticator& authenticator();
   actors::tenant_directory& tenants();
   caf::actor_system& actor_system();
+  storage::usage_recorder& usage();
 
   /// Stops accepting, drains in-flight requests up to the grace period, flushes pending
   /// writes, stops storage and the embedded database. Idempotent.

@@ -33,4 +33,7 @@ std::string new_request_id();
 /// A random (version 4) UUID, lower-case 8-4-4-4-12, from RAND_bytes.
 std::string new_uuid();
 
+/// True for 8-4-4-4-12 hex digits (either case), the text form PostgreSQL accepts for uuid.
+bool is_uuid(std::string_view s);
+
 }  // namespace nyxgate::identity

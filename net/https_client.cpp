@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <array>
 #include <cctype>
 #include <deque>
 #include <map>
@@ -44,7 +45,10 @@ std::string outbound_response::header(std::string_view lower_name) const {
 
 namespace {
 
-constexpr std::size_t max_idle_per_upstream = 8;
+/// Enough idle connections to carry a busy gateway's concurrency without new handshakes.
+constexpr std::size_t max_idle_per_upstream = 256;
+/// Each streamed read delivers at most this much.
+constexpr std::size_t stream_window = 16 << 10;
 constexpr std::chrono::seconds idle_expiry{30};
 constexpr std::uint32_t max_response_header_bytes = 64 << 10;
 
@@ -225,6 +229,51 @@ class exchange : public std::enable_shared_from_this<exchange> {
         req_(std::move(req)),
         done_(std::move(done)) {}
 
+  /// A streamed exchange: the body goes to `handlers` piece by piece.
+  exchange(asio::io_context& io, std::shared_ptr<ssl::context> tls_context, bool verify,
+           std::shared_ptr<connection_pool> pool, outbound_request req,
+           std::chrono::milliseconds idle_timeout, stream_handlers handlers)
+      : exchange(io, std::move(tls_context), verify, std::move(pool), std::move(req), nullptr) {
+    streaming_ = true;
+    idle_timeout_ = idle_timeout;
+    handlers_ = std::move(handlers);
+  }
+
+  // -- control from any thread (streamed exchanges) -------------------------------------
+
+  void cancel() {
+    asio::post(strand_, [self = shared_from_this()] {
+      if (self->ended_) return;
+      self->resolver_.cancel();
+      self->resolve_timer_.cancel();
+      // Close, but keep the connection: an operation may be pending on it, and it still
+      // refers to the stream, buffer and parser. Its handler sees ended_ and does nothing;
+      // the connection dies with the exchange.
+      if (self->conn_) self->conn_->close();
+      if (!self->head_sent_) {
+        self->head_sent_ = true;
+        outbound_response head;
+        head.error = "cancelled";
+        if (self->handlers_.on_head) self->handlers_.on_head(head);
+      }
+      self->end_stream("cancelled");
+    });
+  }
+
+  void pause() {
+    asio::post(strand_, [self = shared_from_this()] { self->paused_ = true; });
+  }
+
+  void resume() {
+    asio::post(strand_, [self = shared_from_this()] {
+      self->paused_ = false;
+      if (self->read_wanted_) {
+        self->read_wanted_ = false;
+        self->read_body();
+      }
+    });
+  }
+
   /// Never completes inline: `done` always runs on an I/O thread.
   void run() {
     asio::post(strand_, [self = shared_from_this()] { self->start(); });
@@ -289,6 +338,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void on_resolve(error_code ec, tcp::resolver::results_type results) {
     resolve_timer_.cancel();
+    if (ended_) return;
     if (resolve_timed_out_) return fail("timeout");
     if (ec) return fail("resolve: " + ec.message());
 
@@ -316,6 +366,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void on_connect(error_code ec) {
+    if (ended_) return;
     if (ec) return fail(ec == beast::error::timeout ? "timeout" : "connect: " + ec.message());
     error_code ignored;
     conn_->tcp().socket().set_option(tcp::no_delay(true), ignored);
@@ -327,6 +378,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void on_handshake(error_code ec) {
+    if (ended_) return;
     if (ec == beast::error::timeout) return fail("timeout");
     if (ec) return fail("tls: " + describe_tls_failure(ec, conn_->tls->native_handle()));
     do_write();
@@ -344,10 +396,107 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void on_write(error_code ec) {
+    if (ended_) return;
     if (ec && may_retry(ec)) return retry();
     if (ec == beast::error::timeout) return fail("timeout");
     if (ec) return fail("write: " + ec.message());
+    if (streaming_) return read_head();
     do_read();
+  }
+
+  // -- a streamed answer -------------------------------------------------------------
+
+  void read_head() {
+    stream_parser_.emplace();
+    stream_parser_->header_limit(max_response_header_bytes);
+    stream_parser_->body_limit(req_.max_response_bytes);
+    conn_->tcp().expires_at(deadline_);
+    conn_->with_stream([&](auto& stream) {
+      http::async_read_header(
+          stream, conn_->buffer, *stream_parser_,
+          [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+    });
+  }
+
+  void on_head(error_code ec) {
+    if (ended_) return;
+    if (ec && !stream_parser_->got_some() && may_retry(ec)) return retry();
+    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec == http::error::header_limit) return fail("response header too large");
+    if (ec) return fail("read: " + ec.message());
+    const auto& msg = stream_parser_->get();
+    outbound_response head;
+    head.status = msg.result_int();
+    for (const auto& field : msg) {
+      std::string name{field.name_string()};
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      head.headers.emplace_back(std::move(name), std::string{field.value()});
+    }
+    head_sent_ = true;
+    if (handlers_.on_head) handlers_.on_head(head);
+    if (ended_) return;  // cancelled from inside on_head
+    read_body();
+  }
+
+  void read_body() {
+    if (ended_) return;
+    if (paused_) {
+      read_wanted_ = true;
+      return;
+    }
+    if (stream_parser_->is_done()) return body_done();
+    auto& body = stream_parser_->get().body();
+    body.data = window_.data();
+    body.size = window_.size();
+    conn_->tcp().expires_after(idle_timeout_);
+    conn_->with_stream([&](auto& stream) {
+      http::async_read_some(
+          stream, conn_->buffer, *stream_parser_,
+          [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+    });
+  }
+
+  void on_body(error_code ec) {
+    if (ended_) return;
+    if (ec == http::error::need_buffer) ec = {};
+    auto n = window_.size() - stream_parser_->get().body().size;
+    if (n > 0 && handlers_.on_data) handlers_.on_data(std::string_view{window_.data(), n});
+    if (ended_) return;  // cancelled from inside on_data
+    if (ec) {
+      close_connection();
+      if (ec == beast::error::timeout) return end_stream("timeout");
+      if (ec == http::error::body_limit) return end_stream("response too large");
+      return end_stream(ec == http::error::partial_message || ec == asio::error::eof
+                            ? std::string{"connection closed mid-body"}
+                            : "read: " + ec.message());
+    }
+    if (stream_parser_->is_done()) return body_done();
+    read_body();
+  }
+
+  void body_done() {
+    bool reusable =
+        stream_parser_->keep_alive() && !stream_parser_->need_eof() && conn_->buffer.size() == 0;
+    if (reusable) {
+      conn_->tcp().expires_never();
+      pool_->put(url_.pool_key, std::move(conn_));
+    } else {
+      close_connection();
+    }
+    end_stream("");
+  }
+
+  void end_stream(std::string error) {
+    if (ended_) return;
+    ended_ = true;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_).count();
+    telemetry::log(
+        telemetry::log_level::debug, "outbound stream",
+        {{"host", url_.host}, {"path", url_.path}, {"duration_ms", ms}, {"error", error}});
+    auto on_end = std::move(handlers_.on_end);
+    handlers_ = {};
+    if (on_end) on_end(error);
   }
 
   void do_read() {
@@ -364,6 +513,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void on_read(error_code ec) {
+    if (ended_) return;
     if (ec && !parser_->got_some() && may_retry(ec)) return retry();
     if (ec == beast::error::timeout) return fail("timeout");
     if (ec == http::error::body_limit)
@@ -399,7 +549,9 @@ class exchange : public std::enable_shared_from_this<exchange> {
   bool may_retry(error_code ec) const {
     if (!reused_ || retried_) return false;
     auto verb = message_.method();
-    if (verb != http::verb::get && verb != http::verb::head) return false;
+    // A streamed provider call is retried too: nothing of its answer arrived, and a pooled
+    // connection the upstream closed while idle never reached it.
+    if (verb != http::verb::get && verb != http::verb::head && !streaming_) return false;
     return ec == http::error::end_of_stream || ec == asio::error::eof ||
            ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
            ec == ssl::error::stream_truncated;
@@ -420,6 +572,16 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void fail(std::string error) {
     close_connection();
+    if (streaming_) {
+      if (ended_) return;
+      if (!head_sent_) {
+        head_sent_ = true;
+        outbound_response head;
+        head.error = error;
+        if (handlers_.on_head) handlers_.on_head(head);
+      }
+      return end_stream(std::move(error));
+    }
     outbound_response out;
     out.error = std::move(error);
     finish(std::move(out));
@@ -460,6 +622,30 @@ class exchange : public std::enable_shared_from_this<exchange> {
   bool resolve_timed_out_ = false;
   bool reused_ = false;
   bool retried_ = false;
+
+  // Streamed exchanges only; all touched on the strand.
+  bool streaming_ = false;
+  std::chrono::milliseconds idle_timeout_{0};
+  stream_handlers handlers_;
+  std::optional<http::response_parser<http::buffer_body>> stream_parser_;
+  std::array<char, stream_window> window_{};
+  bool head_sent_ = false;
+  bool ended_ = false;
+  bool paused_ = false;
+  bool read_wanted_ = false;
+};
+
+/// The caller's handle; it keeps the exchange alive (a paused exchange has no pending
+/// operation of its own). Dropping it does not cancel the exchange.
+class stream_handle final : public outbound_stream {
+ public:
+  explicit stream_handle(std::shared_ptr<exchange> x) : x_(std::move(x)) {}
+  void cancel() override { x_->cancel(); }
+  void pause() override { x_->pause(); }
+  void resume() override { x_->resume(); }
+
+ private:
+  std::shared_ptr<exchange> x_;
 };
 
 class client_impl final : public https_client {
@@ -485,16 +671,13 @@ class client_impl final : public https_client {
         ->run();
   }
 
-  std::shared_ptr<outbound_stream> open_stream(outbound_request, std::chrono::milliseconds,
+  std::shared_ptr<outbound_stream> open_stream(outbound_request req,
+                                               std::chrono::milliseconds idle_timeout,
                                                stream_handlers handlers) override {
-    // Placeholder until streamed exchanges land: reports a transport failure.
-    outbound_response head;
-    head.error = "streaming not available";
-    asio::post(io_, [handlers = std::move(handlers), head]() {
-      if (handlers.on_head) handlers.on_head(head);
-      if (handlers.on_end) handlers.on_end(head.error);
-    });
-    return nullptr;
+    auto x = std::make_shared<exchange>(io_, tls_context_, verify_, pool_, std::move(req),
+                                        idle_timeout, std::move(handlers));
+    x->run();
+    return std::make_shared<stream_handle>(std::move(x));
   }
   std::size_t pooled_connections() const override { return pool_->size(); }
 

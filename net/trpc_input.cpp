@@ -7,6 +7,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include "identity/token.hpp"
+
 namespace nyxgate::net {
 
 namespace detail {
@@ -59,19 +61,6 @@ std::string ascii_lower(std::string_view s) {
   for (auto& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
-}
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool is_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !is_hex(s[i])) return false;
-  }
-  return true;
 }
 
 bool is_email(std::string_view s) {
@@ -246,7 +235,7 @@ std::string input_reader::required_uuid(std::string_view key) {
     return {};
   }
   const auto* s = v->if_string();
-  if (s == nullptr || !is_uuid(std::string_view(s->data(), s->size()))) {
+  if (s == nullptr || !identity::is_uuid(std::string_view(s->data(), s->size()))) {
     fail_type(key, "a UUID");
     return {};
   }

@@ -74,8 +74,31 @@ CREATE TABLE llm_defaults (
 );
 )SQL";
 
-constexpr std::array<migration, 1> all_migrations{{
+/// One row per completion call (SPEC §2). No foreign keys: usage is an audit trail that
+/// outlives the keys and users it names, and inserts stay cheap.
+constexpr std::string_view v2_usage = R"SQL(
+CREATE TABLE usage_events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant_id uuid NOT NULL,
+  user_id uuid,
+  request_id text NOT NULL,
+  provider text NOT NULL DEFAULT '',
+  model text NOT NULL DEFAULT '',
+  key_id uuid,
+  key_scope text CHECK (key_scope IN ('personal', 'tenant')),
+  fallback boolean NOT NULL DEFAULT false,
+  status text NOT NULL CHECK (status IN ('ok', 'error', 'truncated', 'cancelled')),
+  prompt_tokens bigint NOT NULL DEFAULT 0 CHECK (prompt_tokens >= 0),
+  completion_tokens bigint NOT NULL DEFAULT 0 CHECK (completion_tokens >= 0),
+  latency_ms bigint NOT NULL DEFAULT 0 CHECK (latency_ms >= 0),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX usage_events_by_tenant ON usage_events (tenant_id, created_at);
+)SQL";
+
+constexpr std::array<migration, 2> all_migrations{{
     {1, "identity", v1_identity},
+    {2, "usage", v2_usage},
 }};
 
 /// Any constant works as long as every nyxgate node uses the same one.

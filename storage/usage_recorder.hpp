@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-namespace caf {
-class actor_system;
+namespace boost::asio {
+class io_context;
 }
 
 namespace nyxgate::storage {
@@ -27,7 +27,12 @@ struct usage_event {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t latency_ms = 0;
+  std::int64_t at_us = 0;  ///< microseconds since the epoch; 0: when `record` runs
 };
+
+/// True when the row can be written: a uuid tenant, uuid or empty user and key ids, a known
+/// status and scope. Rows that fail are dropped (and logged) instead of poisoning a batch.
+bool valid_usage_event(const usage_event& e);
 
 struct usage_settings {
   std::size_t batch_rows = 500;                    ///< flush when this many wait
@@ -36,11 +41,12 @@ struct usage_settings {
 };
 
 /// Collects usage rows off the request path and writes them in batches (one multi-row
-/// INSERT per batch) through a storage actor of its own schedule. `record` never blocks and
-/// never touches the database itself.
+/// INSERT per batch, at most one batch in flight) through the storage actors, on a timer of
+/// the I/O context. `record` never blocks and never touches the database itself. A batch the
+/// database refuses for a transient reason goes back to the queue: delivery is at least once.
 class usage_recorder {
  public:
-  static std::shared_ptr<usage_recorder> create(caf::actor_system& sys, database& db,
+  static std::shared_ptr<usage_recorder> create(boost::asio::io_context& io, database& db,
                                                 usage_settings settings = {});
   virtual ~usage_recorder() = default;
   /// Thread-safe, O(1), non-blocking.

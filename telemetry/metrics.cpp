@@ -118,6 +118,11 @@ std::string metric_set::render() const {
   scalar(out, "nyxgate_calls_cancelled_total", "counter",
          "Calls whose client went away before the answer was complete.",
          static_cast<long long>(calls_cancelled.value()));
+  scalar(out, "nyxgate_usage_rows_written_total", "counter", "usage_events rows written.",
+         static_cast<long long>(usage_written.value()));
+  scalar(out, "nyxgate_usage_rows_dropped_total", "counter",
+         "usage_events rows lost: invalid, queue full, or refused by the database.",
+         static_cast<long long>(usage_dropped.value()));
   return out;
 }
 

@@ -85,6 +85,8 @@ struct metric_set {
   counter key_failures;
   counter calls_truncated;
   counter calls_cancelled;
+  counter usage_written;
+  counter usage_dropped;
 
   void count_request(route_kind route, unsigned status, std::uint64_t micros);
   /// Prometheus text exposition format 0.0.4.

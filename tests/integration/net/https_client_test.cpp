@@ -4,22 +4,28 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
@@ -88,7 +94,29 @@ enum class behaviour {
   silent,             ///< reads the request, never answers
   oversize,           ///< a 64 KiB body
   drop_after_answer,  ///< answers with keep-alive, then closes the connection at once
+  /// A chunked event stream shaped by the query: `chunks`, `delay` (ms between chunks),
+  /// `status`, and `stall` (stop writing after the first chunk without ending the body).
+  stream,
 };
+
+/// `name=value` from a request target's query; `fallback` when absent.
+int query_int(std::string_view target, std::string_view name, int fallback) {
+  auto q = target.find('?');
+  while (q != std::string_view::npos) {
+    auto start = q + 1;
+    auto end = target.find('&', start);
+    auto pair = target.substr(start, end == std::string_view::npos ? end : end - start);
+    if (pair.substr(0, name.size()) == name && pair.size() > name.size() &&
+        pair[name.size()] == '=')
+      return std::atoi(std::string{pair.substr(name.size() + 1)}.c_str());
+    q = end;
+  }
+  return fallback;
+}
+
+std::string stream_chunk(int i) {
+  return "data: {\"n\":" + std::to_string(i) + "}\n\n";
+}
 
 /// A local HTTP/1.1 server on 127.0.0.1:0 on its own thread; TLS when given a certificate name.
 class test_server {
@@ -113,6 +141,9 @@ class test_server {
            std::to_string(acceptor_.local_endpoint().port()) + path;
   }
   int connections() const { return accepted_.load(); }
+  /// Streams whose client went away before the last chunk.
+  int aborted_streams() const { return aborted_.load(); }
+  int finished_streams() const { return finished_.load(); }
 
  private:
   asio::awaitable<void> accept_loop() {
@@ -147,6 +178,10 @@ class test_server {
         asio::steady_timer never{ioc_, std::chrono::hours(1)};
         co_await never.async_wait(asio::use_awaitable);
       }
+      if (behaviour_ == behaviour::stream) {
+        if (!co_await write_stream(stream, req.target())) co_return;
+        continue;
+      }
       http::response<http::string_body> res{http::status::ok, 11};
       res.set(http::field::content_type, "application/json");
       if (behaviour_ == behaviour::oversize) {
@@ -164,11 +199,59 @@ class test_server {
     }
   }
 
+  /// Writes the chunked answer by hand so each chunk leaves at its own time; false when the
+  /// connection is finished (client gone, or a stall).
+  template <class Stream>
+  asio::awaitable<bool> write_stream(Stream& stream, std::string_view target) {
+    int chunks = query_int(target, "chunks", 5);
+    int delay = query_int(target, "delay", 20);
+    int status = query_int(target, "status", 200);
+    bool stall = query_int(target, "stall", 0) != 0;
+    auto send = [&](std::string bytes) -> asio::awaitable<bool> {
+      boost::system::error_code ec;
+      co_await asio::async_write(stream, asio::buffer(bytes),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_return !ec;
+    };
+    auto chunk = [](const std::string& data) {
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+      return size + data + "\r\n";
+    };
+    std::string head = "HTTP/1.1 " + std::to_string(status) +
+                       " Status\r\nContent-Type: text/event-stream\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n";
+    if (!co_await send(head)) co_return false;
+    if (status != 200) {
+      bool ok = co_await send(chunk(R"({"error":{"message":"slow down"}})") + "0\r\n\r\n");
+      co_return ok;
+    }
+    for (int i = 0; i < chunks; ++i) {
+      if (i > 0 && delay > 0) {
+        asio::steady_timer pause{ioc_, std::chrono::milliseconds(delay)};
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+      if (!co_await send(chunk(stream_chunk(i)))) {
+        ++aborted_;
+        co_return false;
+      }
+      if (stall) {
+        asio::steady_timer never{ioc_, std::chrono::hours(1)};
+        co_await never.async_wait(asio::use_awaitable);
+      }
+    }
+    if (!co_await send("0\r\n\r\n")) co_return false;
+    ++finished_;
+    co_return true;
+  }
+
   behaviour behaviour_;
   std::optional<ssl::context> tls_;  // before ioc_: sessions destroyed with ioc_ still use it
   asio::io_context ioc_;
   tcp::acceptor acceptor_{ioc_, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}};
   std::atomic<int> accepted_{0};
+  std::atomic<int> aborted_{0};
+  std::atomic<int> finished_{0};
   std::thread thread_;
 };
 
@@ -195,6 +278,58 @@ struct client_env {
     return result.get();
   }
 };
+
+/// Records what a streamed exchange delivers; thread-safe.
+struct stream_probe {
+  std::mutex mutex;
+  std::optional<net::outbound_response> head;
+  std::vector<std::string> pieces;
+  std::promise<std::string> ended;
+  std::function<void(stream_probe&)> after_piece;  ///< runs on the I/O thread
+
+  net::stream_handlers handlers() {
+    net::stream_handlers h;
+    h.on_head = [this](const net::outbound_response& r) {
+      std::lock_guard lock(mutex);
+      head = r;
+    };
+    h.on_data = [this](std::string_view piece) {
+      {
+        std::lock_guard lock(mutex);
+        pieces.emplace_back(piece);
+      }
+      if (after_piece) after_piece(*this);
+    };
+    h.on_end = [this](const std::string& error) { ended.set_value(error); };
+    return h;
+  }
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return pieces.size();
+  }
+  std::string body() {
+    std::lock_guard lock(mutex);
+    std::string out;
+    for (const auto& p : pieces) out += p;
+    return out;
+  }
+};
+
+std::string expected_stream(int chunks) {
+  std::string out;
+  for (int i = 0; i < chunks; ++i) out += stream_chunk(i);
+  return out;
+}
+
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
 
 net::tls_options trusting_test_ca() {
   return net::tls_options{pki().ca(), true};
@@ -345,6 +480,157 @@ BOOST_AUTO_TEST_CASE(bad_url_and_unloadable_ca_file_are_errors) {
   auto res = env.fetch(get("ftp://example.com/file"));
   BOOST_TEST(res.status == 0u);
   BOOST_TEST(res.error.rfind("url:", 0) == 0u, res.error);
+}
+
+BOOST_AUTO_TEST_CASE(streamed_answer_arrives_in_pieces_and_the_connection_is_reused) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  for (int round = 0; round < 2; ++round) {
+    stream_probe probe;
+    auto ended = probe.ended.get_future();
+    auto req = get(server.url("127.0.0.1", "/v1/chat/completions?chunks=6&delay=30"));
+    req.method = "POST";
+    req.body = R"({"stream":true})";
+    auto handle = env.client->open_stream(std::move(req), 2s, probe.handlers());
+    BOOST_REQUIRE(ended.wait_for(10s) == std::future_status::ready);
+    BOOST_TEST(ended.get() == "");
+    BOOST_REQUIRE(probe.head.has_value());
+    BOOST_TEST(probe.head->status == 200u);
+    BOOST_TEST(probe.head->header("content-type") == "text/event-stream");
+    BOOST_TEST(probe.body() == expected_stream(6));
+    BOOST_TEST(probe.count() >= 3u);  // 30 ms apart: not one buffered piece
+    BOOST_TEST(env.client->pooled_connections() == 1u);
+  }
+  BOOST_TEST(server.connections() == 1);
+  BOOST_TEST(server.finished_streams() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_mid_stream_frees_the_upstream_connection) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  auto req = get(server.url("127.0.0.1", "/v1/chat/completions?chunks=500&delay=10"));
+  auto handle = env.client->open_stream(std::move(req), 2s, probe.handlers());
+  BOOST_REQUIRE(eventually([&] { return probe.count() >= 2; }));
+  handle->cancel();
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  BOOST_TEST(ended.get() == "cancelled");
+  BOOST_TEST(eventually([&] { return server.aborted_streams() == 1; }));
+  BOOST_TEST(env.client->pooled_connections() == 0u);
+  handle->cancel();  // a second cancel is harmless
+}
+
+BOOST_AUTO_TEST_CASE(cancel_from_inside_a_handler_stops_delivery) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  std::shared_ptr<net::outbound_stream> handle;
+  std::mutex handle_mutex;
+  probe.after_piece = [&](stream_probe& p) {
+    if (p.count() != 1) return;
+    std::lock_guard lock(handle_mutex);
+    handle->cancel();
+  };
+  {
+    std::lock_guard lock(handle_mutex);
+    handle = env.client->open_stream(
+        get(server.url("127.0.0.1", "/v1/chat/completions?chunks=50&delay=10")), 2s,
+        probe.handlers());
+  }
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  BOOST_TEST(ended.get() == "cancelled");
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(probe.count() <= 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_quiet_upstream_hits_the_idle_timeout) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  auto started = std::chrono::steady_clock::now();
+  auto handle =
+      env.client->open_stream(get(server.url("127.0.0.1", "/v1/chat/completions?chunks=5&stall=1")),
+                              250ms, probe.handlers());
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(ended.get() == "timeout");
+  BOOST_TEST(probe.body() == expected_stream(1));
+  BOOST_TEST(elapsed >= 200ms);
+  BOOST_TEST(elapsed < 2s);
+  BOOST_TEST(env.client->pooled_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pause_holds_delivery_until_resume) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  auto handle = env.client->open_stream(
+      get(server.url("127.0.0.1", "/v1/chat/completions?chunks=10&delay=40")), 2s,
+      probe.handlers());
+  BOOST_REQUIRE(eventually([&] { return probe.count() >= 1; }));
+  handle->pause();
+  std::this_thread::sleep_for(50ms);  // a read already under way may still deliver
+  auto held = probe.count();
+  BOOST_TEST(eventually([&] { return server.finished_streams() == 1; }));
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(probe.count() == held);
+  BOOST_TEST((ended.wait_for(0s) == std::future_status::timeout));
+  handle->resume();
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  BOOST_TEST(ended.get() == "");
+  BOOST_TEST(probe.body() == expected_stream(10));
+  BOOST_TEST(env.client->pooled_connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(error_status_streams_its_body) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  auto handle = env.client->open_stream(
+      get(server.url("127.0.0.1", "/v1/chat/completions?status=429")), 2s, probe.handlers());
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  BOOST_TEST(ended.get() == "");
+  BOOST_REQUIRE(probe.head.has_value());
+  BOOST_TEST(probe.head->status == 429u);
+  BOOST_TEST(probe.body() == R"({"error":{"message":"slow down"}})");
+}
+
+BOOST_AUTO_TEST_CASE(stream_over_the_limit_ends_with_an_error) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  auto req = get(server.url("127.0.0.1", "/v1/chat/completions?chunks=50&delay=0"));
+  req.max_response_bytes = 100;
+  auto handle = env.client->open_stream(std::move(req), 2s, probe.handlers());
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  BOOST_TEST(ended.get() == "response too large");
+  BOOST_TEST(probe.body().size() <= 100u);
+  BOOST_TEST(env.client->pooled_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(refused_connection_reports_head_and_end) {
+  std::string url;
+  {
+    test_server gone{behaviour::answer};
+    url = gone.url("127.0.0.1", "/v1/chat/completions");
+  }  // nothing listens on the port any more
+  client_env env{net::tls_options{}};
+  stream_probe probe;
+  auto ended = probe.ended.get_future();
+  auto handle = env.client->open_stream(get(url), 2s, probe.handlers());
+  BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+  auto error = ended.get();
+  BOOST_TEST(error.rfind("connect:", 0) == 0u, error);
+  BOOST_REQUIRE(probe.head.has_value());
+  BOOST_TEST(probe.head->status == 0u);
+  BOOST_TEST(probe.head->error == error);
+  BOOST_TEST(probe.count() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

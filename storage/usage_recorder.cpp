@@ -1,0 +1,266 @@
+#include "storage/usage_recorder.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "identity/token.hpp"
+#include "storage/database.hpp"
+#include "telemetry/log.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace nyxgate::storage {
+
+namespace asio = boost::asio;
+
+bool valid_usage_event(const usage_event& e) {
+  auto uuid_or_empty = [](const std::string& s) { return s.empty() || identity::is_uuid(s); };
+  auto one_of = [](const std::string& s, std::initializer_list<std::string_view> allowed) {
+    return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
+  };
+  return identity::is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
+         !e.request_id.empty() && one_of(e.status, {"ok", "error", "truncated", "cancelled"}) &&
+         one_of(e.key_scope, {"", "personal", "tenant"}) && e.prompt_tokens >= 0 &&
+         e.completion_tokens >= 0 && e.latency_ms >= 0;
+}
+
+namespace {
+
+constexpr int columns = 13;
+
+std::optional<std::string> nullable(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+/// One multi-row INSERT for `rows` (13 parameters each; 500 rows stay far below libpq's
+/// 65535-parameter limit).
+statement insert_statement(const std::vector<usage_event>& rows) {
+  std::string sql =
+      "INSERT INTO usage_events (tenant_id, user_id, request_id, provider, model, key_id, "
+      "key_scope, fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at) "
+      "VALUES ";
+  statement st;
+  int n = 0;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    sql.append(r == 0 ? "(" : ",(");
+    for (int c = 0; c < columns; ++c) {
+      if (c > 0) sql.push_back(',');
+      ++n;
+      if (c == columns - 1) {
+        sql.append("to_timestamp($").append(std::to_string(n)).append("::float8 / 1e6)");
+      } else {
+        sql.push_back('$');
+        sql.append(std::to_string(n));
+      }
+    }
+    sql.push_back(')');
+    const auto& e = rows[r];
+    st.bind(e.tenant_id)
+        .bind(nullable(e.user_id))
+        .bind(e.request_id)
+        .bind(e.provider)
+        .bind(e.model)
+        .bind(nullable(e.key_id))
+        .bind(nullable(e.key_scope))
+        .bind(e.fallback)
+        .bind(e.status)
+        .bind(e.prompt_tokens)
+        .bind(e.completion_tokens)
+        .bind(e.latency_ms)
+        .bind(e.at_us);
+  }
+  st.sql = std::move(sql);
+  return st;
+}
+
+/// Transient failures put the batch back; anything else (a constraint the validation missed)
+/// would fail again forever, so the batch is dropped and logged.
+bool transient(db_errc e) {
+  return e == db_errc::unavailable || e == db_errc::connection_lost || e == db_errc::timeout ||
+         e == db_errc::overloaded || e == db_errc::serialization_failure;
+}
+
+class recorder final : public usage_recorder, public std::enable_shared_from_this<recorder> {
+ public:
+  recorder(asio::io_context& io, database& db, usage_settings s)
+      : strand_(asio::make_strand(io)), db_(db), settings_(s), timer_(strand_) {}
+
+  void start() { arm(); }
+
+  void record(usage_event e) override {
+    if (e.at_us == 0)
+      e.at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    if (!valid_usage_event(e)) {
+      telemetry::log_warn("usage row refused", {{"request_id", e.request_id}});
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      telemetry::metrics().usage_dropped.inc();
+      return;
+    }
+    bool kick = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_ || pending_.size() >= settings_.max_pending) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        telemetry::metrics().usage_dropped.inc();
+        return;
+      }
+      pending_.push_back(std::move(e));
+      kick = pending_.size() == settings_.batch_rows && !in_flight_;
+    }
+    if (kick) asio::post(strand_, [self = shared_from_this()] { self->flush(); });
+  }
+
+  void flush_and_stop(std::chrono::milliseconds timeout) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Wait for a batch in flight, then write the rest synchronously.
+    for (;;) {
+      std::vector<usage_event> batch;
+      {
+        std::unique_lock lock(mutex_);
+        idle_.wait_until(lock, deadline, [&] { return !in_flight_; });
+        if (in_flight_ || pending_.empty()) break;
+        take(batch);
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      auto reply = db_.execute_blocking(single(insert_statement(batch)), left);
+      if (!reply.ok()) {
+        telemetry::log_error("usage flush at shutdown failed",
+                             {{"rows", static_cast<long long>(batch.size())},
+                              {"error", std::string{to_string(reply.error)}}});
+        break;
+      }
+      note_written(batch.size());
+    }
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty()) {
+      telemetry::log_error("usage rows lost at shutdown",
+                           {{"rows", static_cast<long long>(pending_.size())}});
+      dropped_.fetch_add(pending_.size(), std::memory_order_relaxed);
+      telemetry::metrics().usage_dropped.inc(pending_.size());
+      pending_.clear();
+    }
+  }
+
+  std::uint64_t written() const override { return written_.load(); }
+  std::uint64_t dropped() const override { return dropped_.load(); }
+
+ private:
+  void arm() {
+    timer_.expires_after(settings_.flush_interval);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->flush();
+    });
+  }
+
+  /// Takes up to one batch; called with the mutex held.
+  void take(std::vector<usage_event>& batch) {
+    auto n = std::min(pending_.size(), settings_.batch_rows);
+    batch.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+  }
+
+  void note_written(std::size_t n) {
+    written_.fetch_add(n, std::memory_order_relaxed);
+    telemetry::metrics().usage_written.inc(n);
+  }
+
+  /// On the strand: sends one batch unless one is in flight; re-arms the timer.
+  void flush() {
+    auto batch = std::make_shared<std::vector<usage_event>>();
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_ || in_flight_) return;
+      if (pending_.empty()) return arm();
+      take(*batch);
+      in_flight_ = true;
+    }
+    timer_.cancel();
+    db_.execute(single(insert_statement(*batch)), [self = shared_from_this(), batch](db_reply r) {
+      asio::post(self->strand_, [self, batch, r = std::move(r)] { self->done(*batch, r); });
+    });
+  }
+
+  void done(std::vector<usage_event>& batch, const db_reply& r) {
+    bool more = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (r.ok()) {
+        note_written(batch.size());
+      } else if (transient(r.error) && !stopped_) {
+        // Back to the front, oldest first, as far as the queue bound allows.
+        auto room =
+            settings_.max_pending > pending_.size() ? settings_.max_pending - pending_.size() : 0;
+        auto keep = std::min(room, batch.size());
+        pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.begin() + static_cast<long>(keep)));
+        dropped_.fetch_add(batch.size() - keep, std::memory_order_relaxed);
+        telemetry::metrics().usage_dropped.inc(batch.size() - keep);
+      } else {
+        dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
+        telemetry::metrics().usage_dropped.inc(batch.size());
+      }
+      in_flight_ = false;
+      more = r.ok() && pending_.size() >= settings_.batch_rows && !stopped_;
+    }
+    idle_.notify_all();
+    if (!r.ok())
+      telemetry::log_warn("usage batch not written",
+                          {{"rows", static_cast<long long>(batch.size())},
+                           {"error", std::string{to_string(r.error)}}});
+    if (more) return flush();
+    bool stopped;
+    {
+      std::lock_guard lock(mutex_);
+      stopped = stopped_;
+    }
+    if (!stopped) arm();
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  database& db_;
+  usage_settings settings_;
+  asio::steady_timer timer_;  ///< touched on strand_ only
+
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::deque<usage_event> pending_;
+  bool in_flight_ = false;
+  bool stopped_ = false;
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+};
+
+}  // namespace
+
+std::shared_ptr<usage_recorder> usage_recorder::create(asio::io_context& io, database& db,
+                                                       usage_settings settings) {
+  settings.batch_rows = std::max<std::size_t>(1, std::min<std::size_t>(settings.batch_rows, 2000));
+  auto r = std::make_shared<recorder>(io, db, settings);
+  r->start();
+  return r;
+}
+
+}  // namespace nyxgate::storage
