@@ -1,0 +1,177 @@
+// The usage recorder against the real PostgreSQL: rows land in batches off the caller's
+// thread, a timer flushes a partial batch, shutdown flushes the rest, and bad rows or an
+// overfull queue drop rows instead of blocking or poisoning a batch.
+#include <boost/test/unit_test.hpp>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/messages.hpp"
+#include "app/runtime.hpp"
+#include "identity/token.hpp"
+#include "net/io_runtime.hpp"
+#include "storage/database.hpp"
+#include "storage/usage_recorder.hpp"
+#include "tests/integration/pg_fixture.hpp"
+
+using namespace nyxgate;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct usage_env {
+  std::string conninfo = testing::fresh_database();
+  net::io_runtime io{2};
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<storage::database> db;
+
+  usage_env() {
+    cfg.add_message_types<caf::id_block::nyxgate>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+    io.start();
+    storage::database_options o;
+    o.conninfo = conninfo;
+    o.pool_size = 2;
+    db = std::make_unique<storage::database>(*sys, io.context(), o);
+    BOOST_REQUIRE(db->wait_connected(20s));
+    app::migrate(*db);
+  }
+  ~usage_env() {
+    db->close();
+    sys->await_all_actors_done();
+    sys.reset();
+    io.stop();
+    io.join();
+  }
+
+  long rows(const std::string& where = "true") {
+    return std::stol(
+        testing::sql(conninfo, "SELECT count(*) FROM usage_events WHERE " + where).at(0).at(0));
+  }
+};
+
+storage::usage_event event(const std::string& tenant, int i) {
+  storage::usage_event e;
+  e.tenant_id = tenant;
+  e.request_id = "req-" + std::to_string(i);
+  e.provider = "openai";
+  e.model = "gpt-4o-mini";
+  e.key_id = identity::new_uuid();
+  e.key_scope = "tenant";
+  e.status = "ok";
+  e.prompt_tokens = i;
+  e.completion_tokens = 2;
+  e.latency_ms = 7;
+  return e;
+}
+
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return condition();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(usage_recorder_test)
+
+BOOST_AUTO_TEST_CASE(full_batches_land_and_shutdown_flushes_the_rest) {
+  usage_env env;
+  storage::usage_settings s;
+  s.batch_rows = 100;
+  s.flush_interval = std::chrono::hours(1);  // only full batches and shutdown write
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 5; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) recorder->record(event(tenant, t * 50 + i));
+    });
+  for (auto& w : writers) w.join();
+  BOOST_TEST(eventually([&] { return recorder->written() == 200u; }));
+  BOOST_TEST(env.rows() == 200);
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(recorder->written() == 250u);
+  BOOST_TEST(recorder->dropped() == 0u);
+  BOOST_TEST(env.rows("tenant_id = '" + tenant + "'") == 250);
+  BOOST_TEST(env.rows("prompt_tokens BETWEEN 0 AND 249") == 250);
+  // Empty ids become NULL; the timestamp is the time of the call, not of the flush.
+  auto row = testing::sql(env.conninfo,
+                          "SELECT user_id IS NULL, key_scope, fallback, status, "
+                          "abs(extract(epoch FROM now() - created_at)) < 60 "
+                          "FROM usage_events WHERE request_id = 'req-0'");
+  BOOST_REQUIRE(row.size() == 1u);
+  BOOST_TEST(row[0][0] == "t");
+  BOOST_TEST(row[0][1] == "tenant");
+  BOOST_TEST(row[0][2] == "f");
+  BOOST_TEST(row[0][3] == "ok");
+  BOOST_TEST(row[0][4] == "t");
+  // After the stop, rows are refused (and counted), never written.
+  recorder->record(event(tenant, 999));
+  BOOST_TEST(recorder->dropped() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_timer_writes_a_partial_batch) {
+  usage_env env;
+  storage::usage_settings s;
+  s.batch_rows = 500;
+  s.flush_interval = 100ms;
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  for (int i = 0; i < 3; ++i) recorder->record(event(tenant, i));
+  BOOST_TEST(eventually([&] { return env.rows() == 3; }, 3s));
+  recorder->record(event(tenant, 3));
+  BOOST_TEST(eventually([&] { return env.rows() == 4; }, 3s));
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(env.rows() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_rows_are_dropped_without_poisoning_the_batch) {
+  usage_env env;
+  storage::usage_settings s;
+  s.flush_interval = std::chrono::hours(1);
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  auto bad_tenant = event(tenant, 1);
+  bad_tenant.tenant_id = "acme";
+  auto bad_key = event(tenant, 2);
+  bad_key.key_id = "key-1'; DROP TABLE usage_events; --";
+  auto bad_status = event(tenant, 3);
+  bad_status.status = "maybe";
+  auto negative = event(tenant, 4);
+  negative.completion_tokens = -1;
+  for (auto* e : {&bad_tenant, &bad_key, &bad_status, &negative}) {
+    BOOST_TEST(!storage::valid_usage_event(*e));
+    recorder->record(*e);
+  }
+  recorder->record(event(tenant, 5));
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(recorder->dropped() == 4u);
+  BOOST_TEST(recorder->written() == 1u);
+  BOOST_TEST(env.rows() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_queue_drops_instead_of_blocking) {
+  usage_env env;
+  storage::usage_settings s;
+  s.batch_rows = 1000;
+  s.max_pending = 10;
+  s.flush_interval = std::chrono::hours(1);
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 15; ++i) recorder->record(event(tenant, i));
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 1s));
+  BOOST_TEST(recorder->dropped() == 5u);
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(env.rows() == 10);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
