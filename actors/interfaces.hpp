@@ -1,9 +1,11 @@
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <functional>
+
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
-
-#include <chrono>
 
 #include "actors/messages.hpp"
 
@@ -50,6 +52,10 @@ struct attempt_spec {
   std::chrono::milliseconds head_timeout{0};  ///< connect + head
   std::chrono::milliseconds idle_timeout{0};  ///< each wait for the next body piece
   request_actor reply_to;
+  /// Streams: content bytes reported to `reply_to` and not yet handled by it, and the check
+  /// the upstream read asks before each read (back-pressure from the client's queue).
+  std::shared_ptr<std::atomic<std::int64_t>> in_flight;
+  std::function<bool()> hold;
 };
 using attempt_ptr = std::shared_ptr<const attempt_spec>;
 

@@ -130,6 +130,7 @@ struct upstream_event {
   std::uint32_t attempt = 0;
   kind what = kind::steps;
   std::vector<providers::stream_step> steps;
+  std::int64_t content_bytes = 0;  ///< of `steps`, counted in the attempt's in_flight
   providers::chat_completion completion;
   providers::failure fail;
   std::string error;

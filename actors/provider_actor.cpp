@@ -65,9 +65,12 @@ struct attempt_run {
     for (const auto& e : events) {
       auto step = translator.on_event(e);
       if (!step.content.empty() || step.role_start || !step.finish_reason.empty() || step.usage ||
-          step.done || step.error)
+          step.done || step.error) {
+        ev.content_bytes += static_cast<std::int64_t>(step.content.size());
         ev.steps.push_back(std::move(step));
+      }
     }
+    if (spec->in_flight && ev.content_bytes > 0) spec->in_flight->fetch_add(ev.content_bytes);
     if (!ev.steps.empty()) report(upstream_event::kind::steps, std::move(ev));
     if (!fits) {
       broken = true;
@@ -133,6 +136,7 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
         h.on_head = [run](const net::outbound_response& head) { run->on_head(head); };
         h.on_data = [run](std::string_view piece) { run->on_data(piece); };
         h.on_end = [run](const std::string& error) { run->on_end(error); };
+        h.hold = spec->hold;
         auto stream = ep.client->open_stream(std::move(req), spec->idle_timeout, std::move(h));
         self->send(spec->reply_to, started_atom_v, spec->attempt, outbound_stream_ptr{stream});
       },

@@ -70,6 +70,8 @@ struct request_state {
   bool committed = false;
   bool finished = false;  ///< the answer is complete or abandoned
   std::shared_ptr<std::atomic<bool>> paused = std::make_shared<std::atomic<bool>>(false);
+  /// Content bytes the current attempt reported and this actor has not handled yet.
+  std::shared_ptr<std::atomic<std::int64_t>> in_flight;
   std::string completion_id;
   std::int64_t created = 0;
   std::string finish_reason;
@@ -303,6 +305,19 @@ void start_attempt(request_pointer self) {
   spec->head_timeout = remaining;
   spec->idle_timeout = std::min(remaining, st.services->options.idle_timeout);
   spec->reply_to = caf::actor_cast<request_actor>(self);
+  if (st.call.sink) {
+    // Before each upstream read: hold it while the client is behind (its queue plus what is
+    // on its way to this actor). The drained callback resumes.
+    st.in_flight = std::make_shared<std::atomic<std::int64_t>>(0);
+    spec->in_flight = st.in_flight;
+    spec->hold = [sink = st.call.sink, paused = st.paused, in_flight = st.in_flight,
+                  bound = static_cast<std::int64_t>(st.services->options.max_queued_bytes)] {
+      if (static_cast<std::int64_t>(sink->queued_bytes()) + in_flight->load() <= bound)
+        return false;
+      paused->store(true);
+      return true;
+    };
+  }
   st.attempt_started = steady::now();
   st.waiting_upstream = true;
   st.attempt_open = true;
@@ -335,8 +350,16 @@ void on_upstream(request_pointer self, upstream_event& ev) {
   switch (ev.what) {
     case upstream_event::kind::failed:
       return on_failure(self, ev.fail);
-    case upstream_event::kind::steps:
-      return on_steps(self, ev);
+    case upstream_event::kind::steps: {
+      if (st.in_flight) st.in_flight->fetch_sub(ev.content_bytes);
+      on_steps(self, ev);
+      // Held for what was on its way here, with nothing left to write: no drained callback
+      // will come, so resume now.
+      if (!st.finished && st.upstream && st.call.sink && st.call.sink->queued_bytes() == 0 &&
+          st.paused->exchange(false))
+        st.upstream->resume();
+      return;
+    }
     case upstream_event::kind::ended:
       st.upstream.reset();
       if (st.committed) {
@@ -410,6 +433,10 @@ request_actor::behavior_type request_fun(request_pointer self,
           return;
         }
         st.upstream = std::move(stream);
+        // Held before this handle arrived, with nothing queued: no drained callback will come.
+        if (st.upstream && st.call.sink && st.call.sink->queued_bytes() == 0 &&
+            st.paused->exchange(false))
+          st.upstream->resume();
       },
       [self](retry_atom, std::uint32_t attempt) {
         auto& st = self->state;
@@ -435,7 +462,7 @@ request_actor::behavior_type request_fun(request_pointer self,
       },
       [self](drained_atom) {
         auto& st = self->state;
-        if (st.paused->exchange(false) && st.upstream) st.upstream->resume();
+        if (st.upstream && st.paused->exchange(false)) st.upstream->resume();
       },
   };
 }

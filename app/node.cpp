@@ -155,7 +155,9 @@ struct node::impl {
         trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
         usage(storage::usage_recorder::create(rt.io(), rt.db())),
         gateway(make_gateway(s, rt, *tenants, providers, usage)),
-        data(rt.io(), auth, rt.actors(), gateway),
+        data(rt.io(), auth, rt.actors(), gateway,
+             net::ws_chat_options{static_cast<std::size_t>(s.websocket.max_streams),
+                                  s.limits.max_json_depth}),
         routes(rt.io(), rt.db(), trpc, &data) {}
 };
 
@@ -184,6 +186,11 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
   limits.idle_timeout = std::chrono::milliseconds(s.server.idle_timeout_ms);
   limits.body_timeout = std::chrono::milliseconds(s.server.request_timeout_ms);
   limits.max_connections = static_cast<std::size_t>(s.server.max_connections);
+  limits.ws_max_message_bytes = static_cast<std::size_t>(s.limits.ws_max_message_bytes);
+  limits.ws_auth_timeout = std::chrono::milliseconds(s.websocket.auth_timeout_ms);
+  limits.ws_idle_timeout = std::chrono::milliseconds(s.websocket.idle_timeout_ms);
+  limits.ws_max_queued_bytes = static_cast<std::size_t>(s.websocket.max_queued_bytes);
+  limits.ws_stuck_timeout = std::chrono::milliseconds(s.websocket.stuck_timeout_ms);
   try {
     impl_->server =
         net::http_server::create(impl_->rt.io(), s.server.listen, limits, impl_->routes.handler());

@@ -321,6 +321,22 @@ const std::vector<key_descriptor>& keys() {
       describe("limits.ws_max_message_bytes", "<bytes>", between(kib, gib),
                "largest WebSocket message", &S::limits, &limits_settings::ws_max_message_bytes),
 
+      describe("websocket.max_streams", "<n>", between(1, 1024),
+               "chat streams one WebSocket may run at once", &S::websocket,
+               &websocket_settings::max_streams),
+      describe("websocket.auth_timeout_ms", "<ms>", between(100, 600000),
+               "time a WebSocket has to authenticate by its first message", &S::websocket,
+               &websocket_settings::auth_timeout_ms),
+      describe("websocket.idle_timeout_ms", "<ms>", between(1000, day_ms),
+               "a silent WebSocket peer is pinged after half of this and closed after all",
+               &S::websocket, &websocket_settings::idle_timeout_ms),
+      describe("websocket.max_queued_bytes", "<bytes>", between(64 * kib, gib),
+               "outbound bytes one WebSocket may queue before it is closed as a stuck reader",
+               &S::websocket, &websocket_settings::max_queued_bytes),
+      describe("websocket.stuck_timeout_ms", "<ms>", between(100, day_ms),
+               "a back-pressured WebSocket reader that does not read for this long is closed",
+               &S::websocket, &websocket_settings::stuck_timeout_ms),
+
       describe("log.level", "<level>", one_of({"debug", "info", "warn", "error"}),
                "least severe log level written", &S::log, &log_settings::level),
   };

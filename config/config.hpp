@@ -69,6 +69,14 @@ struct limits_settings {
   std::int64_t ws_max_message_bytes = 1048576;
 };
 
+struct websocket_settings {
+  int max_streams = 16;                     // concurrent chat streams per socket
+  std::int64_t auth_timeout_ms = 5000;      // first-message auth deadline
+  std::int64_t idle_timeout_ms = 60000;     // silent peer: pinged at half, closed at all
+  std::int64_t max_queued_bytes = 4194304;  // outbound queue hard limit per socket
+  std::int64_t stuck_timeout_ms = 10000;    // back-pressured this long: closed (1008)
+};
+
 struct log_settings {
   std::string level = "info";  // debug|info|warn|error
 };
@@ -81,6 +89,7 @@ struct settings {
   providers_settings providers;
   gateway_settings gateway;
   limits_settings limits;
+  websocket_settings websocket;
   log_settings log;
 };
 

@@ -1,5 +1,8 @@
 #include "net/chat_handler.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -112,11 +115,50 @@ asio::awaitable<void> run_models(identity::authenticator& auth,
   respond(std::move(out));
 }
 
+asio::awaitable<void> run_websocket(identity::authenticator& auth,
+                                    std::shared_ptr<const ws_chat_context> ws, http_request request,
+                                    respond_fn respond) {
+  auto upgrade = request.header("upgrade");
+  if (upgrade.size() != 9 || !std::equal(upgrade.begin(), upgrade.end(), "websocket",
+                                         [](char a, char b) { return std::tolower(a) == b; })) {
+    auto out = error_answer(426, "invalid_request_error", "upgrade_required",
+                            "GET /v1/ws needs a WebSocket upgrade (Upgrade: websocket)");
+    out.headers.emplace_back("upgrade", "websocket");
+    respond(std::move(out));
+    co_return;
+  }
+  // Browsers cannot set headers: without one, the socket opens and must authenticate by its
+  // first message. A header that is there must be valid.
+  std::optional<identity::principal> who;
+  if (!request.header("authorization").empty()) {
+    who = co_await authenticated(auth, request, respond);
+    if (!who) co_return;
+  }
+  http_response out;
+  out.route = telemetry::route_kind::data_plane;
+  out.websocket = make_ws_chat(std::move(ws), std::move(who));
+  respond(std::move(out));
+}
+
 }  // namespace
 
 data_plane::data_plane(asio::io_context& io, identity::authenticator& auth, caf::actor_system& sys,
-                       std::shared_ptr<const actors::gateway_services> services)
-    : io_(io), auth_(auth), sys_(sys), services_(std::move(services)) {}
+                       std::shared_ptr<const actors::gateway_services> services,
+                       ws_chat_options ws_options)
+    : io_(io), auth_(auth), sys_(sys), services_(std::move(services)) {
+  auto ws = std::make_shared<ws_chat_context>();
+  ws->io = &io_;
+  ws->auth = &auth_;
+  ws->sys = &sys_;
+  ws->services = services_;
+  ws->options = ws_options;
+  ws_ = std::move(ws);
+}
+
+void data_plane::websocket(http_request request, respond_fn respond) {
+  asio::co_spawn(asio::make_strand(io_),
+                 run_websocket(auth_, ws_, std::move(request), std::move(respond)), asio::detached);
+}
 
 void data_plane::chat_completions(http_request request, respond_fn respond) {
   asio::co_spawn(asio::make_strand(io_),

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "net/http_types.hpp"
+#include "net/ws_chat.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -24,18 +25,22 @@ namespace nyxgate::net {
 class data_plane {
  public:
   data_plane(boost::asio::io_context& io, identity::authenticator& auth, caf::actor_system& sys,
-             std::shared_ptr<const actors::gateway_services> services);
+             std::shared_ptr<const actors::gateway_services> services,
+             ws_chat_options ws_options = {});
 
   /// POST /v1/chat/completions
   void chat_completions(http_request request, respond_fn respond);
   /// GET /v1/models
   void models(http_request request, respond_fn respond);
+  /// GET /v1/ws: a WebSocket upgrade (authenticated now by header, or later by message).
+  void websocket(http_request request, respond_fn respond);
 
  private:
   boost::asio::io_context& io_;
   identity::authenticator& auth_;
   caf::actor_system& sys_;
   std::shared_ptr<const actors::gateway_services> services_;
+  std::shared_ptr<const ws_chat_context> ws_;
 };
 
 }  // namespace nyxgate::net

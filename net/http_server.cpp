@@ -19,7 +19,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
+#include "net/detail/server_core.hpp"
+#include "net/detail/ws_session.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -84,15 +87,8 @@ class chunk_writer final : public response_writer {
   std::shared_ptr<stream_state> state_;
 };
 
-/// What sessions share with the listener: limits, handler, and the set of live sessions.
-struct server_core {
-  server_limits limits;
-  http_handler handler;
-  std::atomic<std::size_t> open{0};
-  std::atomic<bool> draining{false};
-  std::mutex mutex;
-  std::list<std::weak_ptr<session>> sessions;
-};
+using detail::server_connection;
+using detail::server_core;
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -138,7 +134,7 @@ bool safe_header(std::string_view s) {
 
 /// One client connection. Kept alive by its pending operation (a read, a wait, a write, or the
 /// watch on the socket while the handler works); every step runs on the connection's strand.
-class session : public std::enable_shared_from_this<session> {
+class session final : public server_connection, public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, std::shared_ptr<server_core> core)
       : stream_(std::move(socket)), deadline_(stream_.get_executor()), core_(std::move(core)) {
@@ -150,7 +146,7 @@ class session : public std::enable_shared_from_this<session> {
     telemetry::metrics().http_open_connections.add();
   }
 
-  ~session() {
+  ~session() override {
     core_->open.fetch_sub(1);
     telemetry::metrics().http_open_connections.sub();
   }
@@ -165,7 +161,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   /// Shutdown began: idle connections close now, busy ones after their answer.
-  void drain() {
+  void drain() override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->close_after_response_ = true;
       if (self->phase_ == phase::waiting || self->phase_ == phase::lingering) self->close();
@@ -179,7 +175,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   /// The grace period is over.
-  void force_close() {
+  void force_close() override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->close(503); });
   }
 
@@ -308,6 +304,7 @@ class session : public std::enable_shared_from_this<session> {
     auto msg = parser_->release();
     parser_.reset();
     keep_alive_ = msg.keep_alive();
+    if (beast::websocket::is_upgrade(msg)) upgrade_ = msg;
 
     http_request req;
     req.method = method_;
@@ -386,6 +383,8 @@ class session : public std::enable_shared_from_this<session> {
   // -- writing -----------------------------------------------------------------
 
   void send(http_response response) {
+    if (response.websocket) return hand_over(std::move(response));
+    upgrade_.reset();
     auto& res = res_.emplace();
     res.version(version_);
     res.result(response.status);
@@ -424,6 +423,25 @@ class session : public std::enable_shared_from_this<session> {
     if (close_after_write_ || close_after_response_) return do_linger();
     reset_request();
     do_read_request(false);
+  }
+
+  /// The application accepted a WebSocket upgrade: the socket leaves this session.
+  void hand_over(http_response response) {
+    if (!upgrade_) {
+      return send_error(400, "this endpoint needs a WebSocket upgrade request",
+                        "websocket_upgrade_required");
+    }
+    route_ = response.route;
+    status_ = 101;
+    log_request();
+    disarm();
+    phase_ = phase::closed;
+    self_.reset();
+    disconnected_.reset();
+    stream_.expires_never();  // the WebSocket stream runs its own timeouts
+    detail::start_ws_session(std::move(stream_), std::move(*upgrade_),
+                             std::move(response.websocket), core_, request_id_);
+    upgrade_.reset();
   }
 
   // -- streaming ---------------------------------------------------------------
@@ -700,7 +718,8 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
   std::optional<http_response> pending_;  ///< answer that arrived while the watch was pending
-  std::shared_ptr<disconnect_signal> disconnected_;  ///< of the request being handled
+  std::optional<http::request<http::string_body>> upgrade_;  ///< a WebSocket upgrade request
+  std::shared_ptr<disconnect_signal> disconnected_;          ///< of the request being handled
   // A streamed answer: its head while being written, its queue, the batch on the wire.
   std::optional<http::response<http::empty_body>> head_;
   std::optional<http::response_serializer<http::empty_body>> head_sr_;
@@ -819,15 +838,15 @@ class http_server_impl final : public http_server,
   }
 
  private:
-  std::vector<std::shared_ptr<session>> live_sessions() {
-    std::vector<std::shared_ptr<session>> out;
+  std::vector<std::shared_ptr<server_connection>> live_sessions() {
+    std::vector<std::shared_ptr<server_connection>> out;
     std::lock_guard lock(core_->mutex);
-    for (auto it = core_->sessions.begin(); it != core_->sessions.end();) {
+    for (auto it = core_->connections.begin(); it != core_->connections.end();) {
       if (auto s = it->lock()) {
         out.push_back(std::move(s));
         ++it;
       } else {
-        it = core_->sessions.erase(it);
+        it = core_->connections.erase(it);
       }
     }
     return out;
@@ -871,8 +890,9 @@ class http_server_impl final : public http_server,
     {
       std::lock_guard lock(core_->mutex);
       if (++accepted_ % 256 == 0)
-        core_->sessions.remove_if([](const std::weak_ptr<session>& w) { return w.expired(); });
-      core_->sessions.push_back(s);
+        core_->connections.remove_if(
+            [](const std::weak_ptr<server_connection>& w) { return w.expired(); });
+      core_->connections.push_back(s);
     }
     s->run(over);
     do_accept();

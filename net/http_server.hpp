@@ -23,6 +23,17 @@ struct server_limits {
   std::chrono::milliseconds body_timeout{30000};    ///< whole body: 408
   std::chrono::milliseconds write_timeout{30000};   ///< a client that does not read is dropped
   std::size_t max_connections = 10000;              ///< beyond: 503 and close
+  /// WebSockets (GET /v1/ws): largest message (beyond: close 1009), a silent peer is pinged
+  /// after half the idle timeout and closed after all of it, an unauthenticated socket is
+  /// closed (1008) after the auth timeout.
+  std::size_t ws_max_message_bytes = 1 << 20;
+  std::chrono::milliseconds ws_idle_timeout{60000};
+  std::chrono::milliseconds ws_auth_timeout{5000};
+  /// Producers pause on the socket's queue (see ws_connection::queued_bytes); a socket whose
+  /// writes make no progress for `ws_stuck_timeout`, or whose queue exceeds
+  /// `ws_max_queued_bytes`, has a stuck reader: closed (1008).
+  std::size_t ws_max_queued_bytes = 4 << 20;
+  std::chrono::milliseconds ws_stuck_timeout{10000};
 };
 
 /// HTTP/1.1 server on Beast: keep-alive, limits and timeouts, request ids, one JSON log line

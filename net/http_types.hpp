@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -86,6 +87,40 @@ class response_writer {
   virtual void on_drained(std::function<void()> fn) = 0;
 };
 
+/// The server side of an accepted WebSocket, free of Beast types. Thread-safe: messages go
+/// out in order from any thread; a bounded queue and the drained callback carry back-pressure.
+class ws_connection {
+ public:
+  virtual ~ws_connection() = default;
+  /// Queues a text message. False once the socket is closing or closed.
+  virtual bool send(std::string text) = 0;
+  /// Bytes queued and not yet written.
+  virtual std::size_t queued_bytes() const = 0;
+  /// Adds a callback run (on the socket's strand) each time the queue has been written out;
+  /// kept until the socket closes.
+  virtual void on_drained(std::function<void()> fn) = 0;
+  /// The first message authenticated the socket: the auth deadline no longer applies.
+  virtual void authenticated() = 0;
+  /// Sends a close frame with `code` and `reason`, then closes.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// Runs `fn` on the socket's strand, where the endpoint's calls happen (in order with them).
+  virtual void dispatch(std::function<void()> fn) = 0;
+};
+
+/// The application side of a WebSocket. Called on the socket's strand, one call at a time:
+/// `on_open` first, then messages, then `on_close` exactly once.
+class ws_endpoint {
+ public:
+  virtual ~ws_endpoint() = default;
+  virtual void on_open(std::shared_ptr<ws_connection> conn) = 0;
+  virtual void on_text(std::string message) = 0;
+  /// A binary message (not part of the protocol): its content is dropped.
+  virtual void on_binary() = 0;
+  /// The server is shutting down: finish what runs, start nothing new, then close (1001).
+  virtual void on_shutdown() {}
+  virtual void on_close() = 0;
+};
+
 struct http_response {
   unsigned status = 200;
   std::string content_type = "application/json";
@@ -96,6 +131,9 @@ struct http_response {
   /// Set for a streamed answer: the session writes status and headers (Transfer-Encoding:
   /// chunked, no Content-Length; `body` is ignored), then calls `stream` with the writer.
   std::function<void(std::shared_ptr<response_writer>)> stream;
+  /// Set to accept a WebSocket upgrade: the session answers 101 and hands the socket over
+  /// (status, body and headers are ignored). Only for a valid upgrade request.
+  std::shared_ptr<ws_endpoint> websocket;
 };
 
 /// Completes a request. Call exactly once, from any thread: the session posts the write onto

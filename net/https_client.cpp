@@ -440,6 +440,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void read_body() {
     if (ended_) return;
+    if (!paused_ && handlers_.hold && handlers_.hold()) paused_ = true;
     if (paused_) {
       read_wanted_ = true;
       return;

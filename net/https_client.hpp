@@ -53,6 +53,9 @@ struct stream_handlers {
   std::function<void(const outbound_response& head)> on_head;
   std::function<void(std::string_view piece)> on_data;
   std::function<void(const std::string& error)> on_end;
+  /// Asked (on the I/O thread) before each body read: true holds the exchange as `pause()`
+  /// would, until `resume()`. Lets a consumer stop the reads before it falls behind.
+  std::function<bool()> hold;
 };
 
 /// Handle of a running streamed exchange.

@@ -69,6 +69,18 @@ http_response router::error_response(unsigned status, std::string_view type, std
   return out;
 }
 
+namespace {
+
+http_response method_not_allowed(std::string_view path, std::string_view allowed) {
+  auto out = router::error_response(405, "invalid_request_error", "method_not_allowed",
+                                    "use " + std::string{allowed} + " for " + std::string{path});
+  out.headers.emplace_back("allow", std::string{allowed});
+  out.route = telemetry::route_kind::data_plane;
+  return out;
+}
+
+}  // namespace
+
 void router::handle(http_request request, respond_fn respond) {
   auto path = path_of(request.target);
   if (path.starts_with("/trpc/")) {
@@ -79,19 +91,15 @@ void router::handle(http_request request, respond_fn respond) {
   if (data_ && path == "/v1/chat/completions") {
     if (request.method == "POST")
       return data_->chat_completions(std::move(request), std::move(respond));
-    auto out = error_response(405, "invalid_request_error", "method_not_allowed",
-                              "use POST for /v1/chat/completions");
-    out.headers.emplace_back("allow", "POST");
-    out.route = telemetry::route_kind::data_plane;
-    return respond(std::move(out));
+    return respond(method_not_allowed(path, "POST"));
   }
   if (data_ && path == "/v1/models") {
     if (request.method == "GET") return data_->models(std::move(request), std::move(respond));
-    auto out = error_response(405, "invalid_request_error", "method_not_allowed",
-                              "use GET for /v1/models");
-    out.headers.emplace_back("allow", "GET");
-    out.route = telemetry::route_kind::data_plane;
-    return respond(std::move(out));
+    return respond(method_not_allowed(path, "GET"));
+  }
+  if (data_ && path == "/v1/ws") {
+    if (request.method == "GET") return data_->websocket(std::move(request), std::move(respond));
+    return respond(method_not_allowed(path, "GET"));
   }
   if (path == "/healthz") {
     http_response out;

@@ -123,6 +123,15 @@ std::string metric_set::render() const {
   scalar(out, "nyxgate_usage_rows_dropped_total", "counter",
          "usage_events rows lost: invalid, queue full, or refused by the database.",
          static_cast<long long>(usage_dropped.value()));
+  scalar(out, "nyxgate_ws_open_sockets", "gauge", "Open WebSocket connections.",
+         ws_open_sockets.value());
+  scalar(out, "nyxgate_ws_queued_bytes", "gauge",
+         "Bytes queued for WebSocket clients and not yet written.", ws_queued_bytes.value());
+  scalar(out, "nyxgate_ws_streams", "gauge", "Chat streams running over WebSockets.",
+         ws_streams.value());
+  scalar(out, "nyxgate_ws_slow_reader_closes_total", "counter",
+         "WebSockets closed because their reader stopped reading.",
+         static_cast<long long>(ws_slow_reader_closes.value()));
   return out;
 }
 

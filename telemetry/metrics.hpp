@@ -87,6 +87,10 @@ struct metric_set {
   counter calls_cancelled;
   counter usage_written;
   counter usage_dropped;
+  gauge ws_open_sockets;
+  gauge ws_queued_bytes;
+  gauge ws_streams;
+  counter ws_slow_reader_closes;
 
   void count_request(route_kind route, unsigned status, std::uint64_t micros);
   /// Prometheus text exposition format 0.0.4.

@@ -61,6 +61,7 @@ import {
   anthropicMessage,
   anthropicStreamEvents,
   chunkText,
+  countWords,
   generate,
   googleErrorBody,
   googleErrorInfo,
@@ -168,6 +169,7 @@ const DEFAULT_GITHUB_USERS = [
  *   wordsPerChunk    words per streamed piece when streamChunks is null (2)
  *   slowStreamChunks pieces of a "slowstream" answer (10)
  *   chunkDelayMs     delay between the events of a "slowstream" answer (250 ms)
+ *   echoRepeat       each answer's text repeated this many times (1): large answers
  *   dropAfterChunks  content pieces a "dropped" stream sends before the cut (1; 0: none)
  *   maxBodyBytes     larger request bodies get 413 (10 MiB)
  *   githubUsers      [{match, login, id, name}]: the first whose `match` is in the key answers /user
@@ -182,6 +184,7 @@ export async function startMockProviders({
   streamChunks = null,
   wordsPerChunk = 2,
   slowStreamChunks = 10,
+  echoRepeat = 1,
   chunkDelayMs = 250,
   dropAfterChunks = 1,
   maxBodyBytes = 10 * 1024 * 1024,
@@ -194,7 +197,7 @@ export async function startMockProviders({
   const requests = [];
   const timers = new Set();
   const sockets = new Set();
-  const config = { slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks };
+  const config = { slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks, echoRepeat };
   const flaky1Calls = new Map(); // key fingerprint → chat calls seen
   const pendingByResponse = new Map(); // response → its pending timers
   const stats = {
@@ -685,7 +688,7 @@ export async function startMockProviders({
         dropConnection(res, rec);
         return;
       }
-      res.write(e.data);
+      const flowing = res.write(e.data);
       if (e.content) contentSent += 1;
       rec.eventsSent += 1;
       i += 1;
@@ -693,7 +696,10 @@ export async function startMockProviders({
         res.end();
         return;
       }
-      later(res, delayMs > 0 && firstContent >= 0 && i > firstContent ? delayMs : 0, step);
+      const next = () => later(res, delayMs > 0 && firstContent >= 0 && i > firstContent ? delayMs : 0, step);
+      // A reader that does not read holds us back, as a real server's socket would.
+      if (flowing) next();
+      else res.once('drain', next);
     };
     step();
   }
@@ -804,6 +810,10 @@ export async function startMockProviders({
     if (effective === 'badreq') return reply(chatFailure(provider, 'badreq', key));
 
     const g = generate(parsed.input);
+    if (config.echoRepeat > 1) {
+      g.text = Array(config.echoRepeat).fill(g.text).join(' ');
+      g.completionTokens = countWords(g.text);
+    }
     const model = parsed.model;
     const stream = rec.stream;
     const slowstream = behaviour === 'slowstream';

@@ -56,6 +56,11 @@ const std::vector<expected_key> all_keys{
     {"limits.max_url_bytes", "NYXGATE_LIMITS_MAX_URL_BYTES", "8192"},
     {"limits.max_json_depth", "NYXGATE_LIMITS_MAX_JSON_DEPTH", "64"},
     {"limits.ws_max_message_bytes", "NYXGATE_LIMITS_WS_MAX_MESSAGE_BYTES", "1048576"},
+    {"websocket.max_streams", "NYXGATE_WEBSOCKET_MAX_STREAMS", "16"},
+    {"websocket.auth_timeout_ms", "NYXGATE_WEBSOCKET_AUTH_TIMEOUT_MS", "5000"},
+    {"websocket.idle_timeout_ms", "NYXGATE_WEBSOCKET_IDLE_TIMEOUT_MS", "60000"},
+    {"websocket.max_queued_bytes", "NYXGATE_WEBSOCKET_MAX_QUEUED_BYTES", "4194304"},
+    {"websocket.stuck_timeout_ms", "NYXGATE_WEBSOCKET_STUCK_TIMEOUT_MS", "10000"},
     {"log.level", "NYXGATE_LOG_LEVEL", "info"},
 };
 
