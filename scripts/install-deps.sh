@@ -11,6 +11,8 @@ packages=(
   ca-certificates
   # libFuzzer targets (scripts/fuzz.sh) and the gateway benchmark (benchmarks/gateway_bench.sh)
   clang-14 libclang-rt-14-dev wrk nginx
+  # the browser test of GET /v1/ws (tests/e2e/browser.test.mjs)
+  chromium
 )
 
 installed() {
