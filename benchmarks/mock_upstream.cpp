@@ -8,8 +8,10 @@
 //                         [--chunks 8] [--chunk-delay-ms 0]
 //
 // A request may override the stream shape with `x-mock-chunks: N` (0..10000) and
-// `x-mock-chunk-delay-ms: MS` (0..60000). A request without an Authorization header gets
-// OpenAI's 401, so a proxy that forgets the key shows up as non-2xx answers.
+// `x-mock-chunk-delay-ms: MS` (0..60000). Paced chunks carry their send time in their content
+// ("...@<microseconds since the epoch>") for per-chunk latency measurements. A request without an
+// Authorization header gets OpenAI's 401, so a proxy that forgets the key shows up as non-2xx
+// answers.
 #include <sys/socket.h>
 
 #include <atomic>
@@ -251,14 +253,21 @@ void append_chunk_prefix(writer& w, const call_shape& s, std::uint64_t id, std::
 }
 
 /// One SSE event (one content delta, index i of n) as one HTTP chunk.
+/// `stamp`: the content ends with "@<microseconds since the epoch>" of the moment it is
+/// written, so a client on the same machine can measure each chunk's delivery latency.
 void append_delta_event(writer& w, const call_shape& s, std::uint64_t id, std::time_t created,
-                        int i, int n) {
+                        int i, int n, bool stamp = false) {
   append_chunk_prefix(w, s, id, created);
   auto& b = w.part();
   b.append(R"("choices":[{"index":0,"delta":{)");
   if (i == 0) b.append(R"("role":"assistant",)");
   b.append(R"("content":")");
   b.append(token_text);
+  if (stamp) {
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    b.append("@").append(std::to_string(now.count()));
+  }
   b.append(i + 1 == n ? R"("},"finish_reason":"stop"}]})" : R"("},"finish_reason":null}]})");
   b.append("\n\n");
   w.chunk();
@@ -359,7 +368,7 @@ asio::awaitable<void> serve_requests(Stream& stream, const options& opt) {
               w.clear();
               delay.expires_after(std::chrono::milliseconds(delay_ms));
               co_await delay.async_wait(tok);
-              append_delta_event(w, shape, id, created, i, n);
+              append_delta_event(w, shape, id, created, i, n, true);
             }
           }
           append_stream_tail(w, shape, id, created, n);

@@ -438,8 +438,11 @@ describe('GET /v1/ws through the ws client', () => {
     }
     // Producers pause at 256 KiB queued (counting what is on its way to the socket).
     assert.ok(peak > 0 && peak < 1024 * 1024, `queued ${peak} bytes`);
-    // The 15 MB of answers stay upstream (in the provider's and the kernel's buffers).
-    assert.ok(rssPeak - rssBefore < 8 * 1024 * 1024, `RSS grew ${rssPeak - rssBefore} bytes`);
+    // The 15 MB of answers stay upstream (in the provider's and the kernel's buffers). Under
+    // AddressSanitizer RSS measures its quarantine of freed memory, not nyxgate's.
+    if (!process.env.ASAN_OPTIONS) {
+      assert.ok(rssPeak - rssBefore < 8 * 1024 * 1024, `RSS grew ${rssPeak - rssBefore} bytes`);
+    }
     // Stuck past the deadline: the server gives up on the reader. Reading again shows why.
     await sleep(2 * STUCK_TIMEOUT_MS + 500 - (Date.now() - started));
     const { code, reason, frames } = await within(stuck.readUntilClose(), 10_000, 'the close frame');
