@@ -40,7 +40,7 @@ using request_actor =
     caf::typed_actor<caf::reacts_to<upstream_atom, upstream_event_ptr>,
                      caf::reacts_to<started_atom, std::uint32_t, outbound_stream_ptr>,
                      caf::reacts_to<retry_atom, std::uint32_t>, caf::reacts_to<gone_atom>,
-                     caf::reacts_to<deadline_atom>, caf::reacts_to<drained_atom>>;
+                     caf::reacts_to<drained_atom>>;
 
 /// One upstream attempt as the request actor hands it to a provider actor.
 struct attempt_spec {

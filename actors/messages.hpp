@@ -172,7 +172,6 @@ CAF_ADD_ATOM(nyxgate, nyxgate::actors, upstream_atom, "ng_up")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, started_atom, "ng_started")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, retry_atom, "ng_retry")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, gone_atom, "ng_gone")
-CAF_ADD_ATOM(nyxgate, nyxgate::actors, deadline_atom, "ng_dline")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, drained_atom, "ng_drained")
 
 CAF_END_TYPE_ID_BLOCK(nyxgate)

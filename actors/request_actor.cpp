@@ -343,10 +343,29 @@ void on_steps(request_pointer self, upstream_event& ev) {
   }
 }
 
+/// The call's deadline is checked when something happens, not by a timer per call (a timer
+/// on CAF's clock costs a thread wake-up per call): each attempt's head timeout is the
+/// remaining time, and a stream's idle timeout bounds how late this check can be.
+bool past_deadline(request_pointer self) {
+  auto& st = self->state;
+  if (steady::now() < st.deadline) return false;
+  if (st.committed) {
+    break_stream(self, "the call's deadline passed");
+    return true;
+  }
+  if (st.has_element())
+    st.attempts.push_back(
+        attempt_record{st.current().provider, std::string{st.current().scope()}, 0, "timeout"});
+  answer_error(self, 504, "upstream_error", "upstream_timeout",
+               "no provider answered within the call's deadline", true);
+  return true;
+}
+
 void on_upstream(request_pointer self, upstream_event& ev) {
   auto& st = self->state;
   // A settled, cancelled or superseded attempt has nothing more to say.
   if (st.finished || !st.attempt_open || ev.attempt != st.attempt) return;
+  if (past_deadline(self)) return;
   switch (ev.what) {
     case upstream_event::kind::failed:
       return on_failure(self, ev.fail);
@@ -397,9 +416,10 @@ request_actor::behavior_type request_fun(request_pointer self,
   st.tenant = st.services->tenants->get(st.call.tenant_id);
   auto handle = caf::actor_cast<request_actor>(self);
   st.call.disconnected->subscribe([handle] { caf::anon_send(handle, gone_atom_v); });
-  self->delayed_send(self, st.deadline - steady::now(), deadline_atom_v);
   resolve_query q{st.call.user_id, "", st.request().model};
-  self->request(st.tenant, std::chrono::seconds(10), chain_atom_v, std::move(q))
+  // No timeout (a timeout would cost a clock wake-up per call): the tenant actor answers from
+  // memory, or after a load bounded by the database timeouts; a dead one answers with an error.
+  self->request(st.tenant, caf::infinite, chain_atom_v, std::move(q))
       .then(
           [self](chain_answer_ptr& answer) {
             auto& st = self->state;
@@ -449,16 +469,6 @@ request_actor::behavior_type request_fun(request_pointer self,
         telemetry::metrics().calls_cancelled.inc();
         st.client_gone = true;
         end_call(self, "cancelled");
-      },
-      [self](deadline_atom) {
-        auto& st = self->state;
-        if (st.finished) return;
-        if (st.committed) return break_stream(self, "the call's deadline passed");
-        if (st.has_element())
-          st.attempts.push_back(attempt_record{st.current().provider,
-                                               std::string{st.current().scope()}, 0, "timeout"});
-        answer_error(self, 504, "upstream_error", "upstream_timeout",
-                     "no provider answered within the call's deadline", true);
       },
       [self](drained_atom) {
         auto& st = self->state;

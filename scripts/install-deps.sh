@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsimdjson-dev libpq-dev postgresql-15 libssl-dev libtomlplusplus-dev
+  libsimdjson-dev libpq-dev postgresql-15 libssl-dev libtomlplusplus-dev libjemalloc-dev
   ca-certificates
   # libFuzzer targets (scripts/fuzz.sh) and the gateway benchmark (benchmarks/gateway_bench.sh)
   clang-14 libclang-rt-14-dev wrk nginx
