@@ -17,6 +17,11 @@ namespace {
 caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads) {
   cfg.add_message_types<caf::id_block::nyxgate>();
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
+  // Work sharing: an idle worker waits on a condition variable and wakes at once. Work
+  // stealing's idle workers spin, then sleep 50 us at a time, and each call crosses between
+  // I/O threads and actors several times: on 2 cores sharing gave +60 % req/s at
+  // concurrency 1 and +10 % at 64 (benchmarks/README.md).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
   return cfg;
 }
 }  // namespace
@@ -54,7 +59,7 @@ runtime::runtime(const config::settings& settings, int pool_size) {
     conninfo = embedded->conninfo();
   }
   conninfo_ = conninfo;
-  impl_ = std::make_unique<impl>(std::max(2, settings.server.threads), settings.server.threads);
+  impl_ = std::make_unique<impl>(settings.server.actor_threads, settings.server.threads);
   impl_->embedded = std::move(embedded);
   impl_->io.start();
   storage::database_options dbo;
