@@ -629,7 +629,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   std::chrono::milliseconds idle_timeout_{0};
   stream_handlers handlers_;
   std::optional<http::response_parser<http::buffer_body>> stream_parser_;
-  std::array<char, stream_window> window_{};
+  std::array<char, stream_window> window_;  ///< not cleared: only read after a read filled it
   bool head_sent_ = false;
   bool ended_ = false;
   bool paused_ = false;

@@ -163,8 +163,6 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
   ws_chat(std::shared_ptr<const ws_chat_context> ctx, std::optional<identity::principal> who)
       : ctx_(std::move(ctx)), who_(std::move(who)) {}
 
-  ~ws_chat() override { telemetry::metrics().ws_streams.sub(static_cast<std::int64_t>(live_)); }
-
   // -- ws_endpoint (the socket's strand) -------------------------------------------------
 
   void on_open(std::shared_ptr<ws_connection> conn) override {
@@ -222,7 +220,6 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
     auto it = streams_.find(id);
     if (it == streams_.end() || it->second.sink.get() != sink) return false;
     streams_.erase(it);
-    --live_;
     telemetry::metrics().ws_streams.sub();
     return draining_ && streams_.empty() && !closed_;
   }
@@ -236,7 +233,6 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
   void cancel_entry(entry& e) {
     e.sink->silence();
     e.cancel->fire();
-    --live_;
     telemetry::metrics().ws_streams.sub();
   }
 
@@ -366,7 +362,6 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
                           "at most " + std::to_string(ctx_->options.max_streams) +
                               " streams may run at once on one socket");
       streams_.emplace(id, entry{sink, cancel});
-      ++live_;
       telemetry::metrics().ws_streams.add();
     }
     call.sink = sink;
@@ -408,7 +403,6 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
   std::map<std::string, entry> streams_;
   bool draining_ = false;
   bool closed_ = false;
-  std::atomic<std::int64_t> live_{0};
 };
 
 void ws_stream_sink::end() {

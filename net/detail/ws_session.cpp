@@ -88,7 +88,9 @@ class ws_session final : public server_connection,
     }
     if (over_limit) {
       telemetry::metrics().ws_slow_reader_closes.inc();
-      close(1008, "slow reader: outbound queue limit reached");
+      asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+        self->begin_close(1008, "slow reader: outbound queue limit reached", true);
+      });
       return false;
     }
     if (start_write)
@@ -258,7 +260,7 @@ class ws_session final : public server_connection,
       auto quiet = clock::now() - self->last_progress_;
       if (quiet < limit) return self->arm_stuck(limit - quiet);
       telemetry::metrics().ws_slow_reader_closes.inc();
-      self->begin_close(1008, "slow reader: not reading for too long");
+      self->begin_close(1008, "slow reader: not reading for too long", true);
     });
   }
 
@@ -269,9 +271,10 @@ class ws_session final : public server_connection,
     return closing_;
   }
 
-  /// Stops new messages, drops the unsent ones (the one on the wire finishes), then sends
-  /// the close frame. A peer that does not complete the handshake in time is cut off.
-  void begin_close(std::uint16_t code, std::string reason) {
+  /// Stops new messages, then sends the close frame after what is queued (a stuck reader's
+  /// queue is dropped instead: only the frame on the wire finishes). A peer that does not
+  /// complete the close in time is cut off.
+  void begin_close(std::uint16_t code, std::string reason, bool drop_unsent = false) {
     if (finished_ || close_pending_) return;
     if (!open_) return finish_socket();
     bool idle = false;
@@ -279,7 +282,7 @@ class ws_session final : public server_connection,
       std::lock_guard lock(mutex_);
       closing_ = true;
       std::size_t dropped = 0;
-      while (queue_.size() > (writing_ ? 1u : 0u)) {
+      while (drop_unsent && queue_.size() > (writing_ ? 1u : 0u)) {
         dropped += queue_.back().size();
         queue_.pop_back();
       }
