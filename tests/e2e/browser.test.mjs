@@ -77,9 +77,11 @@ async function launchChromium(url, profile) {
 }
 
 /** The DevTools WebSocket URL of the page showing `url`, once Chromium has it. */
-async function pageTarget(devtoolsPort, url) {
+async function pageTarget(devtoolsPort, url, chrome) {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
+    if (chrome.proc.exitCode !== null || chrome.proc.signalCode !== null)
+      throw new Error(`Chromium exited (${chrome.proc.exitCode ?? chrome.proc.signalCode}): ${tail(chrome.stderr(), 20)}`);
     try {
       const list = await (await fetch(`http://127.0.0.1:${devtoolsPort}/json/list`)).json();
       const target = list.find((t) => t.type === 'page' && t.url.startsWith(url));
@@ -89,7 +91,7 @@ async function pageTarget(devtoolsPort, url) {
     }
     await sleep(100);
   }
-  throw new Error('Chromium did not open the page');
+  throw new Error(`Chromium did not open the page: ${tail(chrome.stderr(), 20)}`);
 }
 
 /** Runtime.evaluate over the DevTools protocol; resolves the expression's value. */
@@ -109,12 +111,25 @@ function evaluator(debuggerUrl) {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
+  // Chromium going away must fail the test, not leave it waiting.
+  ws.on('close', () => {
+    for (const p of pending.values()) p.reject(new Error('the DevTools connection closed'));
+    pending.clear();
+  });
   return {
     async eval(expression) {
       await opened;
       const id = next++;
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`no DevTools answer to ${expression}`));
+        }, 5_000);
+        const settle = (fn) => (v) => {
+          clearTimeout(timer);
+          fn(v);
+        };
+        pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
         ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }));
       });
     },
@@ -153,20 +168,21 @@ describe('GET /v1/ws from headless Chromium', () => {
 
   after(async () => {
     pageServer?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     if (srv) {
       const stopped = await srv.stop();
       assert.equal(stopped.code, 0, tail(srv.stderr(), 30));
       assert.deepEqual(leakedSecrets(srv.stderr(), secrets), [], 'a key or token reached the log');
     }
     await mock?.close();
+    // Last: Chromium's helpers may still be writing to the profile for a moment.
+    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   it('a page streams an answer into its DOM', async () => {
     const chrome = await launchChromium(pageUrl, profile);
     let devtools;
     try {
-      devtools = evaluator(await pageTarget(chrome.port, pageUrl));
+      devtools = evaluator(await pageTarget(chrome.port, pageUrl, chrome));
       const deadline = Date.now() + 20_000;
       let status = '';
       while (Date.now() < deadline) {
@@ -182,7 +198,9 @@ describe('GET /v1/ws from headless Chromium', () => {
       assert.match(await devtools.eval("document.getElementById('meta').textContent"), /^openai\/.+/);
     } finally {
       devtools?.close();
+      const exited = new Promise((resolve) => chrome.proc.once('exit', resolve));
       chrome.proc.kill('SIGKILL');
+      await exited;
     }
   });
 });
