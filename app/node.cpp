@@ -57,26 +57,28 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
   o.conninfo = conninfo;
   o.name = "listener";
   auto conn = storage::detail::pg_connection::create(io, o);
-  auto ups = std::make_shared<std::atomic<int>>(0);
   std::weak_ptr<storage::detail::pg_connection> weak = conn;
   auto reload = [](const actors::tenant_actor& a) {
     caf::anon_send(a, actors::reload_atom_v,
                    std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
   };
   conn->start(
-      [weak, ups, &tenants, reload](bool up) {
+      [weak, &tenants, reload](bool up) {
         if (!up) return;
-        if (auto c = weak.lock()) {
-          storage::db_batch b;
-          b.statements.emplace_back(std::string{"LISTEN "} + net::tenant_change_channel);
-          b.statements.emplace_back(std::string{"LISTEN "} + master_key_channel);
-          c->execute(std::move(b), [](storage::db_reply r) {
-            if (!r.ok())
-              telemetry::log_warn("LISTEN failed", {{"error", storage::to_string(r.error)}});
-          });
-        }
-        if (ups->fetch_add(1) > 0)
+        auto c = weak.lock();
+        if (!c) return;
+        storage::db_batch b;
+        b.statements.emplace_back(std::string{"LISTEN "} + net::tenant_change_channel);
+        b.statements.emplace_back(std::string{"LISTEN "} + master_key_channel);
+        c->execute(std::move(b), [&tenants, reload](storage::db_reply r) {
+          if (!r.ok()) {
+            telemetry::log_warn("LISTEN failed", {{"error", storage::to_string(r.error)}});
+            return;
+          }
+          // Changes made before LISTEN took effect were not heard: at start-up (a tenant
+          // actor may have loaded meanwhile) and after every reconnect. Reload what is cached.
           for (auto& a : tenants.all()) reload(a);
+        });
       },
       [&tenants, reload, vault, key_file](std::string channel, std::string payload) {
         if (channel == net::tenant_change_channel) {

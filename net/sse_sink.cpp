@@ -1,5 +1,7 @@
 #include "net/sse_sink.hpp"
 
+#include <utility>
+
 #include "providers/chat.hpp"
 
 namespace nyxgate::net {
@@ -40,22 +42,13 @@ void sse_sink::commit(const served_by& who) {
 }
 
 void sse_sink::attach(std::shared_ptr<response_writer> writer) {
-  std::function<void()> drained;
-  {
-    std::lock_guard lock(mutex_);
-    writer_ = writer;
-    drained = drained_;
-  }
-  if (drained) writer->on_drained(std::move(drained));
-  std::string pending;
-  bool finish_now = false;
-  {
-    std::lock_guard lock(mutex_);
-    pending.swap(pending_);
-    finish_now = finish_pending_;
-  }
-  if (!pending.empty()) writer->write(std::move(pending));
-  if (finish_now) writer->finish();
+  // Under the lock, so that a chunk produced meanwhile cannot overtake the pending ones: it
+  // either joined `pending_` (written here) or finds `writer_` set after these writes.
+  std::lock_guard lock(mutex_);
+  writer_ = writer;
+  if (drained_) writer->on_drained(drained_);
+  if (!pending_.empty()) writer->write(std::exchange(pending_, {}));
+  if (finish_pending_) writer->finish();
 }
 
 bool sse_sink::write(std::string piece) {
