@@ -481,7 +481,10 @@ request_actor::behavior_type request_fun(request_pointer self,
 
 void spawn_request_actor(caf::actor_system& sys, std::shared_ptr<const gateway_services> services,
                          chat_call call) {
-  sys.spawn(request_fun, std::move(services), std::move(call));
+  auto live = services->live_calls;
+  live->fetch_add(1);
+  auto actor = sys.spawn(request_fun, std::move(services), std::move(call));
+  actor->attach_functor([live] { live->fetch_sub(1); });
 }
 
 }  // namespace nyxgate::actors

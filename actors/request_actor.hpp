@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -38,6 +39,9 @@ struct gateway_services {
   const provider_directory* providers = nullptr;
   std::shared_ptr<storage::usage_recorder> usage;  ///< may be null (tests)
   gateway_options options;
+  /// Request actors alive; shutdown waits for zero before the last usage flush.
+  std::shared_ptr<std::atomic<std::int64_t>> live_calls =
+      std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 /// One completion call as the HTTP handler hands it over.

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include <caf/send.hpp>
 
@@ -247,7 +248,9 @@ void node::shutdown() {
   }
   impl_->auth.stop();
   impl_->auth.flush_blocking();
-  // In-flight calls have drained (or the grace period is over): their rows are queued.
+  // Answers are out; give their request actors a moment to record usage, then flush.
+  for (int i = 0; i < 200 && impl_->gateway->live_calls->load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   impl_->usage->flush_and_stop(std::chrono::seconds(10));
   if (impl_->listener) impl_->listener->close();
   impl_->providers.stop_all();

@@ -19,9 +19,12 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads) 
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
   // Work sharing: an idle worker waits on a condition variable and wakes at once. Work
   // stealing's idle workers spin, then sleep 50 us at a time, and each call crosses between
-  // I/O threads and actors several times: on 2 cores sharing gave +60 % req/s at
-  // concurrency 1 and +10 % at 64 (benchmarks/README.md).
+  // I/O threads and actors several times: on 2 cores sharing gave +40 % req/s at
+  // concurrency 1 (benchmarks/README.md).
   cfg.set("scheduler.policy", caf::atom("sharing"));
+  // An actor gives its thread back after this many messages: a flooded actor (a hot tenant)
+  // must not starve the others, the storage actors included (CAF's default is unbounded).
+  cfg.set("scheduler.max-throughput", std::size_t{100});
   return cfg;
 }
 }  // namespace
