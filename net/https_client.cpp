@@ -424,14 +424,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec == beast::error::timeout) return fail("timeout");
     if (ec == http::error::header_limit) return fail("response header too large");
     if (ec) return fail("read: " + ec.message());
-    const auto& msg = stream_parser_->get();
-    outbound_response head;
-    head.status = msg.result_int();
-    for (const auto& field : msg) {
-      std::string name{field.name_string()};
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      head.headers.emplace_back(std::move(name), std::string{field.value()});
-    }
+    auto head = head_of(stream_parser_->get());
     head_sent_ = true;
     if (handlers_.on_head) handlers_.on_head(head);
     if (ended_) return;  // cancelled from inside on_head
@@ -476,14 +469,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void body_done() {
-    bool reusable =
-        stream_parser_->keep_alive() && !stream_parser_->need_eof() && conn_->buffer.size() == 0;
-    if (reusable) {
-      conn_->tcp().expires_never();
-      pool_->put(url_.pool_key, std::move(conn_));
-    } else {
-      close_connection();
-    }
+    release_connection(*stream_parser_);
     end_stream("");
   }
 
@@ -522,24 +508,10 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec == http::error::header_limit) return fail("response header too large");
     if (ec) return fail("read: " + ec.message());
 
-    bool reusable = parser_->keep_alive() && !parser_->need_eof() && conn_->buffer.size() == 0;
-    auto msg = parser_->release();
-    outbound_response out;
-    out.status = msg.result_int();
-    for (const auto& field : msg) {
-      std::string name{field.name_string()};
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers.emplace_back(std::move(name), std::string{field.value()});
-    }
-    out.body = std::move(msg.body());
-
+    auto out = head_of(parser_->get());
+    out.body = std::move(parser_->get().body());
     // Pooled before `done` runs, so a caller's next request can already reuse it.
-    if (reusable) {
-      conn_->tcp().expires_never();
-      pool_->put(url_.pool_key, std::move(conn_));
-    } else {
-      close_connection();
-    }
+    release_connection(*parser_);
     finish(std::move(out));
   }
 
@@ -563,6 +535,31 @@ class exchange : public std::enable_shared_from_this<exchange> {
     reused_ = false;
     close_connection();
     do_resolve();
+  }
+
+  /// Status and headers (names lower-cased) of an answer.
+  template <class Message>
+  static outbound_response head_of(const Message& msg) {
+    outbound_response out;
+    out.status = msg.result_int();
+    for (const auto& field : msg) {
+      std::string name{field.name_string()};
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers.emplace_back(std::move(name), std::string{field.value()});
+    }
+    return out;
+  }
+
+  /// After a complete answer: back to the pool when the connection can carry another
+  /// request, closed otherwise.
+  template <class Parser>
+  void release_connection(const Parser& parser) {
+    if (parser.keep_alive() && !parser.need_eof() && conn_->buffer.size() == 0) {
+      conn_->tcp().expires_never();
+      pool_->put(url_.pool_key, std::move(conn_));
+    } else {
+      close_connection();
+    }
   }
 
   void close_connection() {

@@ -32,8 +32,10 @@
 
 #include "net/https_client.hpp"
 #include "net/io_runtime.hpp"
+#include "tests/integration/eventually.hpp"
 
 using namespace nyxgate;
+using nyxgate::testing::eventually;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -319,16 +321,6 @@ std::string expected_stream(int chunks) {
   std::string out;
   for (int i = 0; i < chunks; ++i) out += stream_chunk(i);
   return out;
-}
-
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
 }
 
 net::tls_options trusting_test_ca() {

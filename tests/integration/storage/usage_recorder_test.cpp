@@ -14,9 +14,11 @@
 #include "net/io_runtime.hpp"
 #include "storage/database.hpp"
 #include "storage/usage_recorder.hpp"
+#include "tests/integration/eventually.hpp"
 #include "tests/integration/pg_fixture.hpp"
 
 using namespace nyxgate;
+using nyxgate::testing::eventually;
 using namespace std::chrono_literals;
 
 namespace {
@@ -66,16 +68,6 @@ storage::usage_event event(const std::string& tenant, int i) {
   e.completion_tokens = 2;
   e.latency_ms = 7;
   return e;
-}
-
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds limit = 5s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
 }
 
 }  // namespace
