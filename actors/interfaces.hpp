@@ -9,6 +9,10 @@
 
 #include "actors/messages.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace nyxgate::actors {
 
 /// Owns one database connection and runs one batch at a time, in arrival order.
@@ -56,6 +60,9 @@ struct attempt_spec {
   /// the upstream read asks before each read (back-pressure from the client's queue).
   std::shared_ptr<std::atomic<std::int64_t>> in_flight;
   std::function<bool()> hold;
+  /// The I/O shard of the client's connection: the exchange runs there, next to the session
+  /// its answer goes to (null: the calling thread's shard).
+  boost::asio::io_context* home = nullptr;
 };
 using attempt_ptr = std::shared_ptr<const attempt_spec>;
 

@@ -14,7 +14,7 @@ namespace {
 constexpr std::size_t max_error_body = 64 << 10;
 
 /// One attempt's translation state. Lives in the exchange's handlers, so it runs on the
-/// connection's I/O strand, one callback at a time.
+/// connection's I/O thread, one callback at a time.
 struct attempt_run {
   attempt_ptr spec;
   std::string provider;
@@ -131,6 +131,7 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
         req.body = std::move(up.body);
         req.timeout = spec->head_timeout;
         req.max_response_bytes = ep.max_response_bytes;
+        req.context = spec->home;
         auto run = std::make_shared<attempt_run>(spec, ep.provider, ep.max_response_bytes);
         net::stream_handlers h;
         h.on_head = [run](const net::outbound_response& head) { run->on_head(head); };

@@ -305,6 +305,7 @@ void start_attempt(request_pointer self) {
   spec->head_timeout = remaining;
   spec->idle_timeout = std::min(remaining, st.services->options.idle_timeout);
   spec->reply_to = caf::actor_cast<request_actor>(self);
+  spec->home = st.call.home;
   if (st.call.sink) {
     // Before each upstream read: hold it while the client is behind (its queue plus what is
     // on its way to this actor). The drained callback resumes.

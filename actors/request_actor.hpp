@@ -13,6 +13,9 @@
 #include "providers/chat.hpp"
 #include "providers/failover.hpp"
 
+namespace boost::asio {
+class io_context;
+}
 namespace nyxgate::net {
 class stream_sink;
 }
@@ -57,6 +60,8 @@ struct chat_call {
   std::shared_ptr<net::stream_sink> sink;
   /// Fired when the client goes away (HTTP) or cancels the id (WebSocket).
   std::shared_ptr<net::disconnect_signal> disconnected;
+  /// The I/O shard of the client's connection; upstream exchanges run there.
+  boost::asio::io_context* home = nullptr;
 };
 
 /// Spawns the call's request actor; it answers through `call.respond` and then ends.

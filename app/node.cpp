@@ -195,8 +195,8 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
   limits.ws_max_queued_bytes = static_cast<std::size_t>(s.websocket.max_queued_bytes);
   limits.ws_stuck_timeout = std::chrono::milliseconds(s.websocket.stuck_timeout_ms);
   try {
-    impl_->server =
-        net::http_server::create(impl_->rt.io(), s.server.listen, limits, impl_->routes.handler());
+    impl_->server = net::http_server::create(impl_->rt.io(), s.server.listen, limits,
+                                             impl_->routes.handler(), impl_->rt.io_shards());
   } catch (...) {
     impl_->rt.stop();
     throw;

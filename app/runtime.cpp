@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/io_scheduler.hpp"
 #include "actors/messages.hpp"
 #include "net/io_runtime.hpp"
 #include "storage/embedded_postgres.hpp"
@@ -14,17 +15,22 @@
 namespace nyxgate::app {
 
 namespace {
-caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads) {
+caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads,
+                                    net::io_runtime& io) {
   cfg.add_message_types<caf::id_block::nyxgate>();
+  // An actor gives its thread back after this many messages: a flooded actor (a hot tenant)
+  // must not starve the others, the storage actors included (CAF's default is unbounded).
+  cfg.set("scheduler.max-throughput", std::size_t{100});
+  if (threads == 0) {
+    actors::run_actors_on(cfg, io);
+    return cfg;
+  }
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
   // Work sharing: an idle worker waits on a condition variable and wakes at once. Work
   // stealing's idle workers spin, then sleep 50 us at a time, and each call crosses between
   // I/O threads and actors several times: on 2 cores sharing gave +40 % req/s at
   // concurrency 1 (benchmarks/README.md).
   cfg.set("scheduler.policy", caf::atom("sharing"));
-  // An actor gives its thread back after this many messages: a flooded actor (a hot tenant)
-  // must not starve the others, the storage actors included (CAF's default is unbounded).
-  cfg.set("scheduler.max-throughput", std::size_t{100});
   return cfg;
 }
 }  // namespace
@@ -40,7 +46,7 @@ struct runtime::impl {
   bool stopped = false;
 
   impl(int threads, int io_threads)
-      : io(io_threads), actor_system(configure(actor_config, threads)) {}
+      : io(io_threads), actor_system(configure(actor_config, threads, io)) {}
 };
 
 int migrate(storage::database& db) {
@@ -100,6 +106,9 @@ caf::actor_system& runtime::actors() {
 }
 boost::asio::io_context& runtime::io() {
   return impl_->io.context();
+}
+std::vector<boost::asio::io_context*> runtime::io_shards() {
+  return impl_->io.shards();
 }
 storage::database& runtime::db() {
   return *impl_->database;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "storage/database.hpp"
@@ -25,7 +26,10 @@ class runtime {
   ~runtime();
 
   caf::actor_system& actors();
+  /// The first I/O shard (timers, database connections, listener).
   boost::asio::io_context& io();
+  /// Every I/O shard, one thread each; client connections are spread over them.
+  std::vector<boost::asio::io_context*> io_shards();
   storage::database& db();
   /// The libpq connection string in use (the embedded cluster's socket, or database.url).
   const std::string& conninfo() const { return conninfo_; }

@@ -16,7 +16,7 @@ struct server_settings {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./var";
   int threads = 2;        // I/O threads
-  int actor_threads = 2;  // actor scheduler threads
+  int actor_threads = 0;  // actor scheduler threads; 0: actors run on the I/O threads
   std::int64_t max_connections = 10000;
   std::int64_t header_timeout_ms = 10000;
   std::int64_t idle_timeout_ms = 60000;

@@ -106,28 +106,32 @@ void authenticator::invalidate_tenant(std::string_view tenant_id) {
   std::erase_if(impl_->cache, [&](const auto& kv) { return kv.second.who.tenant_id == tenant_id; });
 }
 
-asio::awaitable<auth_result> authenticator::authenticate(std::string_view authorization) {
-  auto& metrics = telemetry::metrics();
-  if (authorization.empty()) co_return auth_result{auth_status::missing, {}};
+std::optional<auth_result> authenticator::authenticate_cached(std::string_view authorization) {
+  if (authorization.empty()) return auth_result{auth_status::missing, {}};
   auto token = parse_bearer(authorization);
   if (!token || !looks_like_token(*token)) {
-    metrics.auth_failures.inc();
-    co_return auth_result{auth_status::invalid, {}};
+    telemetry::metrics().auth_failures.inc();
+    return auth_result{auth_status::invalid, {}};
   }
   auto hash = sha256_hex(*token);
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->cache.find(hash);
+  if (it == impl_->cache.end() || it->second.expires <= clock::now()) return std::nullopt;
+  telemetry::metrics().token_cache_hits.inc();
+  auto who = it->second.who;
+  impl_->last_used[who.token_id] = {who.tenant_id,
+                                    std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()};
+  return auth_result{auth_status::ok, std::move(who)};
+}
+
+asio::awaitable<auth_result> authenticator::authenticate(std::string_view authorization) {
+  auto& metrics = telemetry::metrics();
+  if (auto known = authenticate_cached(authorization)) co_return std::move(*known);
+  auto token = parse_bearer(authorization);
+  auto hash = sha256_hex(*token);
   auto now = clock::now();
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (auto it = impl_->cache.find(hash); it != impl_->cache.end() && it->second.expires > now) {
-      metrics.token_cache_hits.inc();
-      auto who = it->second.who;
-      impl_->last_used[who.token_id] = {who.tenant_id,
-                                        std::chrono::duration_cast<std::chrono::seconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count()};
-      co_return auth_result{auth_status::ok, std::move(who)};
-    }
-  }
   metrics.token_cache_misses.inc();
   storage::statement st{
       "SELECT t.tenant_id, t.user_id, t.id, m.role, t.token_hash FROM access_tokens t "

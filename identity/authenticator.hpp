@@ -50,6 +50,9 @@ class authenticator {
 
   /// `authorization` is the raw header value.
   boost::asio::awaitable<auth_result> authenticate(std::string_view authorization);
+  /// The answer when it needs no database query (no or malformed token, or a cached one);
+  /// nothing when only `authenticate` can tell. Lets the hot path skip the coroutine.
+  std::optional<auth_result> authenticate_cached(std::string_view authorization);
 
   /// Drops cached principals of a tenant (role changes, removals, revocations on this node).
   void invalidate_tenant(std::string_view tenant_id);

@@ -13,6 +13,7 @@
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
 #include "identity/authenticator.hpp"
+#include "net/io_runtime.hpp"
 #include "net/sse_sink.hpp"
 #include "net/tenant_calls.hpp"
 #include "providers/chat.hpp"
@@ -63,25 +64,24 @@ asio::awaitable<std::optional<identity::principal>> authenticated(identity::auth
   co_return std::move(who.who);
 }
 
-asio::awaitable<void> run_chat(identity::authenticator& auth, caf::actor_system& sys,
-                               std::shared_ptr<const actors::gateway_services> services,
-                               http_request request, respond_fn respond) {
-  auto who = co_await authenticated(auth, request, respond);
-  if (!who) co_return;
+/// Everything after authentication: synchronous, so a call with a cached token runs from the
+/// session's handler straight into its request actor.
+void start_chat(caf::actor_system& sys, std::shared_ptr<const actors::gateway_services> services,
+                identity::principal who, http_request request, respond_fn respond) {
   auto content_type = request.header("content-type");
   if (!content_type.empty() && content_type.find("json") == std::string_view::npos) {
     respond(error_answer(415, "invalid_request_error", "unsupported_media_type",
                          "the body must be application/json"));
-    co_return;
+    return;
   }
   auto parsed = providers::parse_chat_request(request.body);
   if (auto* e = std::get_if<providers::request_error>(&parsed)) {
     respond(error_answer(400, "invalid_request_error", "invalid_request", e->message, e->param));
-    co_return;
+    return;
   }
   actors::chat_call call;
-  call.tenant_id = std::move(who->tenant_id);
-  call.user_id = std::move(who->user_id);
+  call.tenant_id = std::move(who.tenant_id);
+  call.user_id = std::move(who.user_id);
   call.request_id = request.request_id;
   call.request = std::make_shared<const providers::chat_request>(
       std::get<providers::chat_request>(std::move(parsed)));
@@ -89,7 +89,16 @@ asio::awaitable<void> run_chat(identity::authenticator& auth, caf::actor_system&
   if (call.request->stream) call.sink = std::make_shared<sse_sink>(respond);
   call.respond = std::move(respond);
   call.disconnected = request.disconnected;
+  call.home = current_context();
   actors::spawn_request_actor(sys, std::move(services), std::move(call));
+}
+
+asio::awaitable<void> run_chat(identity::authenticator& auth, caf::actor_system& sys,
+                               std::shared_ptr<const actors::gateway_services> services,
+                               http_request request, respond_fn respond) {
+  auto who = co_await authenticated(auth, request, respond);
+  if (!who) co_return;
+  start_chat(sys, std::move(services), std::move(*who), std::move(request), std::move(respond));
 }
 
 asio::awaitable<void> run_models(identity::authenticator& auth,
@@ -156,18 +165,23 @@ data_plane::data_plane(asio::io_context& io, identity::authenticator& auth, caf:
 }
 
 void data_plane::websocket(http_request request, respond_fn respond) {
-  asio::co_spawn(asio::make_strand(io_),
+  asio::co_spawn(asio::make_strand(local_context(io_)),
                  run_websocket(auth_, ws_, std::move(request), std::move(respond)), asio::detached);
 }
 
 void data_plane::chat_completions(http_request request, respond_fn respond) {
-  asio::co_spawn(asio::make_strand(io_),
+  if (auto known = auth_.authenticate_cached(request.header("authorization"))) {
+    if (auto failed = auth_failure(known->status)) return respond(std::move(*failed));
+    return start_chat(sys_, services_, std::move(known->who), std::move(request),
+                      std::move(respond));
+  }
+  asio::co_spawn(asio::make_strand(local_context(io_)),
                  run_chat(auth_, sys_, services_, std::move(request), std::move(respond)),
                  asio::detached);
 }
 
 void data_plane::models(http_request request, respond_fn respond) {
-  asio::co_spawn(asio::make_strand(io_),
+  asio::co_spawn(asio::make_strand(local_context(io_)),
                  run_models(auth_, services_, std::move(request), std::move(respond)),
                  asio::detached);
 }

@@ -39,8 +39,10 @@ namespace {
 
 /// After a final answer we stop sending and read (and drop) what the client still sends for a
 /// moment, so its unread request bytes do not turn our close into a RST that eats the answer.
+/// A client uploading an oversize body may have a few socket buffers' worth in flight when
+/// the 413 reaches it (64 KiB was too little: its answer was lost about every other time).
 constexpr std::chrono::milliseconds linger_timeout{500};
-constexpr std::size_t linger_bytes = 64 << 10;
+constexpr std::size_t linger_bytes = 4 << 20;
 /// While a request is with the handler, pipelined bytes are buffered up to this much.
 constexpr std::size_t max_pipelined_bytes = 64 << 10;
 constexpr char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -126,6 +128,23 @@ std::string error_body(std::string_view message, std::string_view code) {
 /// Errors of Beast's HTTP parser (as opposed to socket errors).
 bool is_http_error(const error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+/// A head as it goes on the wire, so it can share one gathered write with the first chunks.
+std::string head_text(const http::response<http::empty_body>& head) {
+  std::string out = head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(head.result_int());
+  out += ' ';
+  out += head.reason();
+  out += "\r\n";
+  for (const auto& field : head) {
+    out += field.name_string();
+    out += ": ";
+    out += field.value();
+    out += "\r\n";
+  }
+  out += "\r\n";
+  return out;
 }
 
 bool safe_header(std::string_view s) {
@@ -456,7 +475,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     close_after_write_ =
         !keep_alive_ || close_after_response_ || core_->draining.load() || !chunked_;
 
-    auto& head = head_.emplace();
+    http::response<http::empty_body> head;
     head.version(version_);
     head.result(response.status);
     for (auto& [k, v] : response.headers)
@@ -477,19 +496,14 @@ class session final : public server_connection, public std::enable_shared_from_t
     wrote_since_drain_ = false;
     ending_ = false;
     batch_bytes_ = 0;
-    stream_writing_ = true;
+    head_text_ = head_text(head);
     last_progress_ = clock::now();
     arm_write_watch();
-    head_sr_.emplace(head);
-    http::async_write_header(stream_.socket(), *head_sr_,
-                             [self = shared_from_this()](error_code ec, std::size_t n) {
-                               self->head_sr_.reset();
-                               self->head_.reset();
-                               self->on_stream_write(ec, n);
-                             });
-    // Called after the head went on its way: what the handler writes at once joins the queue.
+    // The handler first, then the head: what it writes at once (often the whole answer of a
+    // fast upstream) goes out with the head in one write.
     auto stream = std::move(response.stream);
     stream(std::make_shared<chunk_writer>(std::move(state)));
+    pump();
   }
 
   /// A writer's wake-up: the queue had been idle and has something again.
@@ -513,13 +527,14 @@ class session final : public server_connection, public std::enable_shared_from_t
         ending_ = st.finished;
       }
     }
-    if (writing_.empty() && !ending_) {
+    if (writing_.empty() && !ending_ && head_text_.empty()) {
       if (drained && *drained) (*drained)();
       return;
     }
     batch_bytes_ = 0;
     for (const auto& piece : writing_) batch_bytes_ += piece.size();
     gather_.clear();
+    if (!head_text_.empty()) gather_.emplace_back(head_text_.data(), head_text_.size());
     if (!head_only_ && batch_bytes_ > 0) {
       if (chunked_) {
         auto [end, ec] =
@@ -554,6 +569,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   void on_stream_write(error_code ec, std::size_t n) {
     stream_writing_ = false;
     bytes_out_ += n;
+    head_text_.clear();
     writing_.clear();  // keeps its capacity for the next batch
     if (phase_ != phase::streaming) return;
     if (ec) return close();
@@ -721,8 +737,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   std::optional<http::request<http::string_body>> upgrade_;  ///< a WebSocket upgrade request
   std::shared_ptr<disconnect_signal> disconnected_;          ///< of the request being handled
   // A streamed answer: its head while being written, its queue, the batch on the wire.
-  std::optional<http::response<http::empty_body>> head_;
-  std::optional<http::response_serializer<http::empty_body>> head_sr_;
+  std::string head_text_;  ///< a stream's head until it went out with the first batch
   std::shared_ptr<stream_state> stream_state_;
   std::vector<std::string> writing_;
   std::vector<asio::const_buffer> gather_;
@@ -791,14 +806,15 @@ class http_server_impl final : public http_server,
                                public std::enable_shared_from_this<http_server_impl> {
  public:
   http_server_impl(asio::io_context& ctx, tcp::endpoint endpoint, server_limits limits,
-                   http_handler handler)
-      : ctx_(ctx),
+                   http_handler handler, std::vector<asio::io_context*> session_contexts)
+      : session_contexts_(std::move(session_contexts)),
         acceptor_(asio::make_strand(ctx)),
         retry_timer_(acceptor_.get_executor()),
         drain_timer_(acceptor_.get_executor()),
         core_(std::make_shared<server_core>()) {
     core_->limits = limits;
     core_->handler = std::move(handler);
+    if (session_contexts_.empty()) session_contexts_.push_back(&ctx);
     error_code ec;
     acceptor_.open(endpoint.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -867,7 +883,8 @@ class http_server_impl final : public http_server,
   }
 
   void do_accept() {
-    acceptor_.async_accept(asio::make_strand(ctx_),
+    auto& shard = *session_contexts_[accepted_ % session_contexts_.size()];
+    acceptor_.async_accept(asio::make_strand(shard),
                            [self = shared_from_this()](error_code ec, tcp::socket socket) {
                              self->on_accept(ec, std::move(socket));
                            });
@@ -898,7 +915,7 @@ class http_server_impl final : public http_server,
     do_accept();
   }
 
-  asio::io_context& ctx_;
+  std::vector<asio::io_context*> session_contexts_;
   tcp::acceptor acceptor_;
   asio::steady_timer retry_timer_;
   asio::steady_timer drain_timer_;
@@ -935,8 +952,10 @@ tcp::endpoint parse_listen(const std::string& listen) {
 }  // namespace
 
 std::shared_ptr<http_server> http_server::create(asio::io_context& ctx, const std::string& listen,
-                                                 server_limits limits, http_handler handler) {
-  return std::make_shared<http_server_impl>(ctx, parse_listen(listen), limits, std::move(handler));
+                                                 server_limits limits, http_handler handler,
+                                                 std::vector<asio::io_context*> session_contexts) {
+  return std::make_shared<http_server_impl>(ctx, parse_listen(listen), limits, std::move(handler),
+                                            std::move(session_contexts));
 }
 
 }  // namespace nyxgate::net

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/http_types.hpp"
 
@@ -42,9 +43,11 @@ struct server_limits {
 class http_server {
  public:
   /// `listen` is "host:port" (port 0 picks a free one). Throws std::runtime_error on failure.
-  static std::shared_ptr<http_server> create(boost::asio::io_context& ctx,
-                                             const std::string& listen, server_limits limits,
-                                             http_handler handler);
+  /// `ctx` runs the acceptor; connections are spread over `session_contexts` in turn (the
+  /// I/O shards; empty: `ctx`).
+  static std::shared_ptr<http_server> create(
+      boost::asio::io_context& ctx, const std::string& listen, server_limits limits,
+      http_handler handler, std::vector<boost::asio::io_context*> session_contexts = {});
   virtual ~http_server() = default;
 
   virtual unsigned short port() const = 0;

@@ -18,13 +18,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "net/io_runtime.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::net {
@@ -49,6 +49,8 @@ namespace {
 constexpr std::size_t max_idle_per_upstream = 256;
 /// Each streamed read delivers at most this much.
 constexpr std::size_t stream_window = 16 << 10;
+/// Room reserved in each connection's read buffer: one TLS record's worth.
+constexpr std::size_t read_buffer_bytes = 16 << 10;
 constexpr std::chrono::seconds idle_expiry{30};
 constexpr std::uint32_t max_response_header_bytes = 64 << 10;
 
@@ -220,9 +222,9 @@ class exchange : public std::enable_shared_from_this<exchange> {
   exchange(asio::io_context& io, std::shared_ptr<ssl::context> tls_context, bool verify,
            std::shared_ptr<connection_pool> pool, outbound_request req,
            std::function<void(outbound_response)> done)
-      : strand_(asio::make_strand(io)),
-        resolver_(strand_),
-        resolve_timer_(strand_),
+      : executor_(io.get_executor()),
+        resolver_(executor_),
+        resolve_timer_(executor_),
         tls_context_(std::move(tls_context)),
         verify_(verify),
         pool_(std::move(pool)),
@@ -242,7 +244,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   // -- control from any thread (streamed exchanges) -------------------------------------
 
   void cancel() {
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(executor_, [self = shared_from_this()] {
       if (self->ended_) return;
       self->resolver_.cancel();
       self->resolve_timer_.cancel();
@@ -261,11 +263,11 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void pause() {
-    asio::post(strand_, [self = shared_from_this()] { self->paused_ = true; });
+    asio::post(executor_, [self = shared_from_this()] { self->paused_ = true; });
   }
 
   void resume() {
-    asio::post(strand_, [self = shared_from_this()] {
+    asio::post(executor_, [self = shared_from_this()] {
       self->paused_ = false;
       if (self->read_wanted_) {
         self->read_wanted_ = false;
@@ -276,7 +278,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   /// Never completes inline: `done` always runs on an I/O thread.
   void run() {
-    asio::post(strand_, [self = shared_from_this()] { self->start(); });
+    asio::post(executor_, [self = shared_from_this()] { self->start(); });
   }
 
  private:
@@ -287,6 +289,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
     auto url = parse_url(req_.url, error);
     if (!url) return fail(std::move(error));
     url_ = std::move(*url);
+    // Connections are bound to their io_context: each shard pools its own.
+    url_.pool_key += '#' + std::to_string(reinterpret_cast<std::uintptr_t>(&executor_.context()));
     if (!build_message(error)) return fail(std::move(error));
     if (auto conn = pool_->take(url_.pool_key)) {
       conn_ = std::move(conn);
@@ -343,9 +347,12 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec) return fail("resolve: " + ec.message());
 
     conn_ = std::make_shared<connection>();
+    // Beast reads at most the buffer's free capacity (512 bytes when empty): without room, a
+    // streamed answer that arrived in one TLS record is handed over in 512-byte pieces.
+    conn_->buffer.reserve(read_buffer_bytes);
     if (url_.tls) {
       conn_->tls_context = tls_context_;
-      conn_->tls.emplace(strand_, *tls_context_);
+      conn_->tls.emplace(executor_, *tls_context_);
       // RFC 6066: no IP literals in SNI.
       if (!is_ip_literal(url_.host) &&
           !SSL_set_tlsext_host_name(conn_->tls->native_handle(), url_.host.c_str()))
@@ -357,7 +364,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
         conn_->tls->set_verify_mode(ssl::verify_none);
       }
     } else {
-      conn_->plain.emplace(strand_);
+      conn_->plain.emplace(executor_);
     }
     conn_->tcp().expires_at(deadline_);
     conn_->tcp().async_connect(
@@ -453,6 +460,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   void on_body(error_code ec) {
     if (ended_) return;
     if (ec == http::error::need_buffer) ec = {};
+    if (!ec) parse_buffered(ec);
     auto n = window_.size() - stream_parser_->get().body().size;
     if (n > 0 && handlers_.on_data) handlers_.on_data(std::string_view{window_.data(), n});
     if (ended_) return;  // cancelled from inside on_data
@@ -466,6 +474,20 @@ class exchange : public std::enable_shared_from_this<exchange> {
     }
     if (stream_parser_->is_done()) return body_done();
     read_body();
+  }
+
+  /// A read hands over one chunk of a chunked body; what else arrived with it (a provider's
+  /// events often come together, one chunk each) is parsed here into the same window, so the
+  /// consumer gets one piece to translate and write to its client, not one per chunk. Parsing
+  /// only: never waits for more bytes.
+  void parse_buffered(error_code& ec) {
+    auto& parser = *stream_parser_;
+    while (conn_->buffer.size() > 0 && !parser.is_done() && parser.get().body().size > 0) {
+      auto used = parser.put(conn_->buffer.data(), ec);
+      conn_->buffer.consume(used);
+      if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
+      if (ec || used == 0) return;
+    }
   }
 
   void body_done() {
@@ -602,7 +624,9 @@ class exchange : public std::enable_shared_from_this<exchange> {
     done(std::move(out));
   }
 
-  asio::strand<asio::io_context::executor_type> strand_;
+  /// The exchange's io_context is run by one thread (an io_runtime shard): its handlers never
+  /// run concurrently, without a strand.
+  asio::io_context::executor_type executor_;
   tcp::resolver resolver_;
   asio::steady_timer resolve_timer_;
   std::shared_ptr<ssl::context> tls_context_;
@@ -621,7 +645,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   bool reused_ = false;
   bool retried_ = false;
 
-  // Streamed exchanges only; all touched on the strand.
+  // Streamed exchanges only; all touched on the executor's thread.
   bool streaming_ = false;
   std::chrono::milliseconds idle_timeout_{0};
   stream_handlers handlers_;
@@ -665,14 +689,16 @@ class client_impl final : public https_client {
   }
 
   void send(outbound_request req, std::function<void(outbound_response)> done) override {
-    std::make_shared<exchange>(io_, tls_context_, verify_, pool_, std::move(req), std::move(done))
+    auto& io = context_for(req);
+    std::make_shared<exchange>(io, tls_context_, verify_, pool_, std::move(req), std::move(done))
         ->run();
   }
 
   std::shared_ptr<outbound_stream> open_stream(outbound_request req,
                                                std::chrono::milliseconds idle_timeout,
                                                stream_handlers handlers) override {
-    auto x = std::make_shared<exchange>(io_, tls_context_, verify_, pool_, std::move(req),
+    auto& io = context_for(req);
+    auto x = std::make_shared<exchange>(io, tls_context_, verify_, pool_, std::move(req),
                                         idle_timeout, std::move(handlers));
     x->run();
     return std::make_shared<stream_handle>(std::move(x));
@@ -680,6 +706,10 @@ class client_impl final : public https_client {
   std::size_t pooled_connections() const override { return pool_->size(); }
 
  private:
+  asio::io_context& context_for(const outbound_request& req) {
+    return req.context ? *req.context : local_context(io_);
+  }
+
   asio::io_context& io_;
   bool verify_;
   std::shared_ptr<ssl::context> tls_context_;

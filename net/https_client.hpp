@@ -29,6 +29,9 @@ struct outbound_request {
   std::string body;
   std::chrono::milliseconds timeout{10000};  ///< whole exchange: resolve to the last body byte
   std::size_t max_response_bytes = 8 << 20;
+  /// Where the exchange runs (an I/O shard); null: the calling thread's shard, else the
+  /// client's io_context. Each io_context has its own pool of idle connections.
+  boost::asio::io_context* context = nullptr;
 };
 
 struct outbound_response {
@@ -74,7 +77,8 @@ class outbound_stream {
 /// exchange, a small keep-alive pool per (scheme, host, port). Never logs header values.
 class https_client {
  public:
-  /// Throws std::runtime_error if the CA file cannot be loaded.
+  /// Throws std::runtime_error if the CA file cannot be loaded. `io` (and every request's
+  /// `context`) must be run by a single thread: exchanges rely on it instead of strands.
   static std::shared_ptr<https_client> create(boost::asio::io_context& io, tls_options tls);
   virtual ~https_client() = default;
 

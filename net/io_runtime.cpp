@@ -4,23 +4,48 @@
 
 namespace nyxgate::net {
 
-io_runtime::io_runtime(int threads) : threads_(threads < 1 ? 1 : threads), ctx_(threads_) {}
+namespace {
+thread_local boost::asio::io_context* this_thread_shard = nullptr;
+}
+
+boost::asio::io_context* current_context() {
+  return this_thread_shard;
+}
+
+boost::asio::io_context& local_context(boost::asio::io_context& fallback) {
+  return this_thread_shard ? *this_thread_shard : fallback;
+}
+
+io_runtime::io_runtime(int threads) {
+  auto n = threads < 1 ? 1 : threads;
+  for (int i = 0; i < n; ++i)
+    shards_.push_back(std::make_unique<boost::asio::io_context>(1));  // one thread each
+}
 
 io_runtime::~io_runtime() {
   stop();
   join();
 }
 
+std::vector<boost::asio::io_context*> io_runtime::shards() const {
+  std::vector<boost::asio::io_context*> out;
+  for (const auto& s : shards_) out.push_back(s.get());
+  return out;
+}
+
+boost::asio::io_context& io_runtime::next() {
+  return *shards_[next_.fetch_add(1, std::memory_order_relaxed) % shards_.size()];
+}
+
 void io_runtime::start() {
   if (!pool_.empty()) return;
-  guard_ =
-      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-          ctx_.get_executor());
-  for (int i = 0; i < threads_; ++i)
-    pool_.emplace_back([this] {
+  for (auto& shard : shards_) {
+    guards_.emplace_back(shard->get_executor());
+    pool_.emplace_back([ctx = shard.get()] {
+      this_thread_shard = ctx;
       for (;;) {
         try {
-          ctx_.run();
+          ctx->run();
           return;
         } catch (const std::exception& e) {
           // A handler that throws must not take the process down with it.
@@ -28,11 +53,12 @@ void io_runtime::start() {
         }
       }
     });
+  }
 }
 
 void io_runtime::stop() {
-  guard_.reset();
-  ctx_.stop();
+  guards_.clear();
+  for (auto& shard : shards_) shard->stop();
 }
 
 void io_runtime::join() {

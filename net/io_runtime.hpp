@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -9,7 +11,10 @@
 
 namespace nyxgate::net {
 
-/// A pool of threads running one io_context.
+/// The I/O threads: one io_context per thread (a shard). A connection lives on one shard, and
+/// so does everything its calls do (actors included, see actors/io_scheduler.hpp): a call's
+/// steps queue behind each other on one thread instead of waking another, and no io_context
+/// lock is shared between threads.
 class io_runtime {
  public:
   explicit io_runtime(int threads);
@@ -17,17 +22,29 @@ class io_runtime {
   io_runtime(const io_runtime&) = delete;
   io_runtime& operator=(const io_runtime&) = delete;
 
-  boost::asio::io_context& context() { return ctx_; }
+  /// The first shard: timers, the database connections, the listener.
+  boost::asio::io_context& context() { return *shards_.front(); }
+  /// Every shard, for spreading connections.
+  std::vector<boost::asio::io_context*> shards() const;
+  /// Shards in turn.
+  boost::asio::io_context& next();
   /// Launches the threads; a work guard keeps them alive until stop().
   void start();
   void stop();
   void join();
 
  private:
-  int threads_;
-  boost::asio::io_context ctx_;
-  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
+  using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<boost::asio::io_context>> shards_;
+  std::vector<guard> guards_;
   std::vector<std::thread> pool_;
+  std::atomic<std::size_t> next_{0};
 };
+
+/// The io_context the calling thread runs (an io_runtime shard), or `fallback` on any other
+/// thread.
+boost::asio::io_context& local_context(boost::asio::io_context& fallback);
+/// The calling thread's shard, or null.
+boost::asio::io_context* current_context();
 
 }  // namespace nyxgate::net

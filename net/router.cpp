@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "net/chat_handler.hpp"
+#include "net/io_runtime.hpp"
 #include "storage/async.hpp"
 #include "storage/migrations.hpp"
 #include "telemetry/log.hpp"
@@ -84,8 +85,8 @@ http_response method_not_allowed(std::string_view path, std::string_view allowed
 void router::handle(http_request request, respond_fn respond) {
   auto path = path_of(request.target);
   if (path.starts_with("/trpc/")) {
-    asio::co_spawn(asio::make_strand(io_), run_trpc(trpc_, std::move(request), std::move(respond)),
-                   asio::detached);
+    asio::co_spawn(asio::make_strand(local_context(io_)),
+                   run_trpc(trpc_, std::move(request), std::move(respond)), asio::detached);
     return;
   }
   if (data_ && path == "/v1/chat/completions") {
@@ -108,8 +109,8 @@ void router::handle(http_request request, respond_fn respond) {
     return respond(std::move(out));
   }
   if (path == "/readyz") {
-    asio::co_spawn(asio::make_strand(io_), run_readyz(db_, std::move(request), std::move(respond)),
-                   asio::detached);
+    asio::co_spawn(asio::make_strand(local_context(io_)),
+                   run_readyz(db_, std::move(request), std::move(respond)), asio::detached);
     return;
   }
   if (path == "/metrics") {

@@ -17,6 +17,7 @@
 #include "actors/request_actor.hpp"
 #include "identity/authenticator.hpp"
 #include "identity/token.hpp"
+#include "net/io_runtime.hpp"
 #include "net/stream_sink.hpp"
 #include "providers/chat.hpp"
 #include "telemetry/json_escape.hpp"
@@ -367,6 +368,7 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
     call.sink = sink;
     call.respond = [sink](http_response answer) { sink->failed(answer); };
     call.disconnected = std::move(cancel);
+    call.home = current_context();
     actors::spawn_request_actor(*ctx_->sys, ctx_->services, std::move(call));
   }
 

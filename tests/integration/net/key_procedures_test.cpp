@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -162,9 +164,16 @@ BOOST_AUTO_TEST_CASE(resolve_prefers_personal_then_tenant_then_fallback) {
 BOOST_AUTO_TEST_CASE(resolution_after_warm_up_makes_no_database_query) {
   create(owner, "openai", tenant_openai, false);
   BOOST_REQUIRE(query("providers.resolve", member).status == 200u);  // warms token cache too
-  auto before = nyxgate::telemetry::metrics().db_queries.value();
-  for (int i = 0; i < 200; ++i) BOOST_REQUIRE(query("providers.resolve", member).status == 200u);
-  BOOST_TEST(nyxgate::telemetry::metrics().db_queries.value() == before);
+  // Background work (the batched last_used_at flush, a listener's reload) may land in one
+  // window; a query per call would show in every window, so the quietest of three must be 0.
+  auto fewest = std::numeric_limits<std::int64_t>::max();
+  for (int window = 0; window < 3 && fewest > 0; ++window) {
+    auto before = nyxgate::telemetry::metrics().db_queries.value();
+    for (int i = 0; i < 200; ++i) BOOST_REQUIRE(query("providers.resolve", member).status == 200u);
+    fewest =
+        std::min<std::int64_t>(fewest, nyxgate::telemetry::metrics().db_queries.value() - before);
+  }
+  BOOST_TEST(fewest == 0);
 }
 
 BOOST_AUTO_TEST_CASE(llm_defaults_get_update_and_permissions) {

@@ -25,7 +25,7 @@ const std::vector<expected_key> all_keys{
     {"server.listen", "NYXGATE_SERVER_LISTEN", "127.0.0.1:8080"},
     {"server.data_dir", "NYXGATE_SERVER_DATA_DIR", "./var"},
     {"server.threads", "NYXGATE_SERVER_THREADS", "2"},
-    {"server.actor_threads", "NYXGATE_SERVER_ACTOR_THREADS", "2"},
+    {"server.actor_threads", "NYXGATE_SERVER_ACTOR_THREADS", "0"},
     {"server.max_connections", "NYXGATE_SERVER_MAX_CONNECTIONS", "10000"},
     {"server.header_timeout_ms", "NYXGATE_SERVER_HEADER_TIMEOUT_MS", "10000"},
     {"server.idle_timeout_ms", "NYXGATE_SERVER_IDLE_TIMEOUT_MS", "60000"},
