@@ -19,6 +19,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -300,26 +301,38 @@ class exchange : public std::enable_shared_from_this<exchange> {
     do_resolve();
   }
 
+  /// The request as it goes on the wire, in one buffer (one TLS record, one write).
   bool build_message(std::string& error) {
-    message_.version(11);
-    message_.method_string(req_.method);
-    message_.target(url_.target);
-    message_.set(http::field::host, url_.host_header);
-    message_.set(http::field::user_agent, "nyxgate");
+    verb_ = http::string_to_verb(req_.method);
+    if (verb_ == http::verb::unknown) {
+      error = "request: unknown method";
+      return false;
+    }
+    auto& out = message_;
+    out.reserve(256 + req_.body.size());
+    out.append(req_.method).append(" ").append(url_.target).append(" HTTP/1.1\r\n");
+    out.append("Host: ").append(url_.host_header).append("\r\n");
+    bool agent = false;
     for (const auto& [name, value] : req_.headers) {
-      if (name.empty() || has_line_break(name) || has_line_break(value)) {
+      if (name.empty() || has_line_break(name) || has_line_break(value) ||
+          name.find_first_of(" :") != std::string::npos) {
         error = "request: invalid header";  // never echo the value: it may be a key
         return false;
       }
-      message_.set(name, value);
+      if (beast::iequals(name, "host") || beast::iequals(name, "content-length") ||
+          beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding"))
+        continue;  // ours to set
+      agent = agent || beast::iequals(name, "user-agent");
+      out.append(name).append(": ").append(value).append("\r\n");
     }
-    auto verb = message_.method();
-    if (!req_.body.empty() || verb == http::verb::post || verb == http::verb::put ||
-        verb == http::verb::patch) {
-      message_.body() = std::move(req_.body);
-      message_.prepare_payload();
-    }
-    message_.keep_alive(true);
+    if (!agent) out.append("User-Agent: nyxgate\r\n");
+    bool body = !req_.body.empty() || verb_ == http::verb::post || verb_ == http::verb::put ||
+                verb_ == http::verb::patch;
+    if (body)
+      out.append("Content-Length: ").append(std::to_string(req_.body.size())).append("\r\n");
+    out.append("\r\n");
+    if (body) out.append(req_.body);
+    req_.body = {};
     return true;
   }
 
@@ -396,9 +409,9 @@ class exchange : public std::enable_shared_from_this<exchange> {
   void do_write() {
     conn_->tcp().expires_at(deadline_);
     conn_->with_stream([&](auto& stream) {
-      http::async_write(stream, message_, [self = shared_from_this()](error_code ec, std::size_t) {
-        self->on_write(ec);
-      });
+      asio::async_write(
+          stream, asio::buffer(message_),
+          [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
     });
   }
 
@@ -512,7 +525,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     parser_.emplace();
     parser_->header_limit(max_response_header_bytes);
     parser_->body_limit(req_.max_response_bytes);
-    if (message_.method() == http::verb::head) parser_->skip(true);
+    if (verb_ == http::verb::head) parser_->skip(true);
     conn_->tcp().expires_at(deadline_);
     conn_->with_stream([&](auto& stream) {
       http::async_read(
@@ -543,7 +556,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   /// that are safe to send twice get a fresh connection.
   bool may_retry(error_code ec) const {
     if (!reused_ || retried_) return false;
-    auto verb = message_.method();
+    auto verb = verb_;
     // A streamed provider call is retried too: nothing of its answer arrived, and a pooled
     // connection the upstream closed while idle never reached it.
     if (verb != http::verb::get && verb != http::verb::head && !streaming_) return false;
@@ -636,7 +649,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
   std::function<void(outbound_response)> done_;
 
   parsed_url url_;
-  http::request<http::string_body> message_;
+  std::string message_;  ///< head and body as written
+  http::verb verb_ = http::verb::unknown;
   std::optional<http::response_parser<http::string_body>> parser_;
   std::shared_ptr<connection> conn_;
   clock::time_point started_;
