@@ -26,7 +26,7 @@ class runtime {
   ~runtime();
 
   caf::actor_system& actors();
-  /// The first I/O shard (timers, database connections, listener).
+  /// The background I/O context (database connections, acceptor, timers, batch writers).
   boost::asio::io_context& io();
   /// Every I/O shard, one thread each; client connections are spread over them.
   std::vector<boost::asio::io_context*> io_shards();

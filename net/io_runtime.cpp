@@ -16,7 +16,7 @@ boost::asio::io_context& local_context(boost::asio::io_context& fallback) {
   return this_thread_shard ? *this_thread_shard : fallback;
 }
 
-io_runtime::io_runtime(int threads) {
+io_runtime::io_runtime(int threads) : background_(std::make_unique<boost::asio::io_context>(1)) {
   auto n = threads < 1 ? 1 : threads;
   for (int i = 0; i < n; ++i)
     shards_.push_back(std::make_unique<boost::asio::io_context>(1));  // one thread each
@@ -39,9 +39,11 @@ boost::asio::io_context& io_runtime::next() {
 
 void io_runtime::start() {
   if (!pool_.empty()) return;
-  for (auto& shard : shards_) {
-    guards_.emplace_back(shard->get_executor());
-    pool_.emplace_back([ctx = shard.get()] {
+  std::vector<boost::asio::io_context*> all{background_.get()};
+  for (auto& shard : shards_) all.push_back(shard.get());
+  for (auto* context : all) {
+    guards_.emplace_back(context->get_executor());
+    pool_.emplace_back([ctx = context] {
       this_thread_shard = ctx;
       for (;;) {
         try {
@@ -58,6 +60,7 @@ void io_runtime::start() {
 
 void io_runtime::stop() {
   guards_.clear();
+  background_->stop();
   for (auto& shard : shards_) shard->stop();
 }
 

@@ -14,7 +14,9 @@ namespace nyxgate::net {
 /// The I/O threads: one io_context per thread (a shard). A connection lives on one shard, and
 /// so does everything its calls do (actors included, see actors/io_scheduler.hpp): a call's
 /// steps queue behind each other on one thread instead of waking another, and no io_context
-/// lock is shared between threads.
+/// lock is shared between threads. One more thread runs the background context: database
+/// connections, the acceptor, timers and batch writers, so that building a large batch never
+/// stalls a shard's clients.
 class io_runtime {
  public:
   explicit io_runtime(int threads);
@@ -22,8 +24,8 @@ class io_runtime {
   io_runtime(const io_runtime&) = delete;
   io_runtime& operator=(const io_runtime&) = delete;
 
-  /// The first shard: timers, the database connections, the listener.
-  boost::asio::io_context& context() { return *shards_.front(); }
+  /// The background context (not a shard).
+  boost::asio::io_context& context() { return *background_; }
   /// Every shard, for spreading connections.
   std::vector<boost::asio::io_context*> shards() const;
   /// Shards in turn.
@@ -35,16 +37,17 @@ class io_runtime {
 
  private:
   using guard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  std::unique_ptr<boost::asio::io_context> background_;
   std::vector<std::unique_ptr<boost::asio::io_context>> shards_;
   std::vector<guard> guards_;
   std::vector<std::thread> pool_;
   std::atomic<std::size_t> next_{0};
 };
 
-/// The io_context the calling thread runs (an io_runtime shard), or `fallback` on any other
-/// thread.
+/// The io_context the calling thread runs (an io_runtime shard or background context), or
+/// `fallback` on any other thread.
 boost::asio::io_context& local_context(boost::asio::io_context& fallback);
-/// The calling thread's shard, or null.
+/// The calling thread's io_context (shard or background), or null.
 boost::asio::io_context* current_context();
 
 }  // namespace nyxgate::net
