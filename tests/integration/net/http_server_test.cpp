@@ -9,6 +9,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -44,7 +45,9 @@ net::server_limits small_limits() {
 
 /// A server whose handler echoes the request as JSON. Special paths: /thread answers from
 /// another thread after 50 ms, /slow after 200 ms, /never parks the answer, /twice answers twice,
-/// /stream answers with a stream (SSE) whose writer the test drives.
+/// /stream answers with a stream (SSE) whose writer the test drives, /where answers with the
+/// index of the I/O shard that handled it. Connections are spread over the shards, as in
+/// `nyxgate serve`.
 struct server_env {
   net::io_runtime io{2};
   std::shared_ptr<net::http_server> server;
@@ -58,7 +61,8 @@ struct server_env {
   explicit server_env(net::server_limits limits = small_limits()) {
     server = net::http_server::create(
         io.context(), "127.0.0.1:0", limits,
-        [this](net::http_request req, net::respond_fn respond) { handle(req, respond); });
+        [this](net::http_request req, net::respond_fn respond) { handle(req, respond); },
+        io.shards());
     server->start();
     io.start();
   }
@@ -89,7 +93,12 @@ struct server_env {
     std::string path = req.target.substr(0, req.target.find('?'));
     std::lock_guard lock(mutex);
     signals.push_back(req.disconnected);
-    if (path == "/stream") {
+    if (path == "/where") {
+      auto shards = io.shards();
+      auto at = std::find(shards.begin(), shards.end(), net::current_context());
+      r.body = std::to_string(at - shards.begin());  // shards.size() when on no shard
+      respond(r);
+    } else if (path == "/stream") {
       net::http_response s;
       s.content_type = "text/event-stream";
       s.headers.emplace_back("cache-control", "no-cache");
@@ -384,6 +393,23 @@ BOOST_AUTO_TEST_CASE(simple_get_answers_200_with_a_generated_request_id) {
   BOOST_TEST(is_generated_request_id(r.header("x-request-id")));
   BOOST_TEST(r.body.find(R"("method":"GET","target":"/hello?x=1")") != std::string::npos);
   BOOST_TEST(r.body.find(r.header("x-request-id")) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(connections_are_spread_over_the_shards_and_stay_on_theirs) {
+  server_env env;
+  std::set<std::string> used;
+  for (int i = 0; i < 4; ++i) {
+    client c(env.server->port());
+    std::set<std::string> seen;
+    for (int k = 0; k < 3; ++k) {
+      c.send(get("/where"));
+      seen.insert(c.read().body);
+    }
+    BOOST_TEST(seen.size() == 1u);  // a connection keeps its shard
+    BOOST_TEST((*seen.begin() == "0" || *seen.begin() == "1"), *seen.begin());
+    used.insert(*seen.begin());
+  }
+  BOOST_TEST(used.size() == 2u);  // in turn: both shards serve
 }
 
 BOOST_AUTO_TEST_CASE(keep_alive_serves_two_requests_on_one_connection) {

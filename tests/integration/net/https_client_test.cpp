@@ -401,6 +401,29 @@ BOOST_AUTO_TEST_CASE(sequential_requests_reuse_one_pooled_connection) {
   BOOST_TEST(server.connections() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(each_shard_pools_its_own_connections_and_the_exchange_runs_there) {
+  test_server server{behaviour::answer, "localhost"};
+  client_env env{trusting_test_ca()};
+  auto shards = env.io.shards();
+  for (int round = 0; round < 2; ++round) {
+    for (auto* shard : shards) {
+      auto req = get(server.url("127.0.0.1", "/v1/models"));
+      req.context = shard;
+      std::promise<asio::io_context*> ran_on;
+      std::promise<net::outbound_response> answer;
+      env.client->send(std::move(req), [&](net::outbound_response res) {
+        ran_on.set_value(net::current_context());
+        answer.set_value(std::move(res));
+      });
+      BOOST_TEST(ran_on.get_future().get() == shard);
+      BOOST_TEST(answer.get_future().get().status == 200u);
+    }
+  }
+  // One connection per shard, each reused in the second round.
+  BOOST_TEST(server.connections() == static_cast<int>(shards.size()));
+  BOOST_TEST(env.client->pooled_connections() == shards.size());
+}
+
 BOOST_AUTO_TEST_CASE(dead_pooled_connection_is_retried_for_get_only) {
   test_server server{behaviour::drop_after_answer, "localhost"};
   client_env env{trusting_test_ca()};
