@@ -894,8 +894,13 @@ class http_server_impl final : public http_server,
   }
 
   void wait_drained(clock::time_point deadline) {
-    if (core_->open.load() == 0 || clock::now() >= deadline) {
+    if (core_->open.load() > 0 && clock::now() >= deadline && !forced_) {
+      // Sessions close on their own shards: `done` waits (briefly) until they have.
+      forced_ = true;
       for (auto& s : live_sessions()) s->force_close();
+      deadline = clock::now() + std::chrono::seconds(1);
+    }
+    if (core_->open.load() == 0 || clock::now() >= deadline) {
       drained_ = true;
       auto done = std::move(done_);
       done_.clear();
@@ -948,6 +953,7 @@ class http_server_impl final : public http_server,
   std::vector<std::function<void()>> done_;
   bool shutting_down_ = false;
   bool drained_ = false;
+  bool forced_ = false;  ///< the grace ran out and every session was told to close
   unsigned short port_ = 0;
   std::uint64_t accepted_ = 0;
 };

@@ -1,10 +1,12 @@
 #include "storage/usage_recorder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -34,51 +36,75 @@ bool valid_usage_event(const usage_event& e) {
 
 namespace {
 
-constexpr int columns = 13;
+/// A PostgreSQL array literal, one element per row: text elements double-quoted with `\\`
+/// and `"` escaped, NULL bare.
+class array_literal {
+ public:
+  void add(std::string_view text) {
+    next();
+    out_.push_back('"');
+    for (char c : text) {
+      if (c == '"' || c == '\\') out_.push_back('\\');
+      out_.push_back(c);
+    }
+    out_.push_back('"');
+  }
+  void add(const std::optional<std::string>& text) {
+    if (text) return add(std::string_view{*text});
+    next();
+    out_.append("NULL");
+  }
+  void add(std::int64_t n) {
+    next();
+    out_.append(std::to_string(n));
+  }
+  void add(bool b) {
+    next();
+    out_.push_back(b ? 't' : 'f');
+  }
+  std::string done() {
+    out_.push_back('}');
+    return std::move(out_);
+  }
+
+ private:
+  void next() { out_.push_back(out_.empty() ? '{' : ','); }
+  std::string out_;
+};
 
 std::optional<std::string> nullable(const std::string& s) {
   if (s.empty()) return std::nullopt;
   return s;
 }
 
-/// One multi-row INSERT for `rows` (13 parameters each; 500 rows stay far below libpq's
-/// 65535-parameter limit).
+/// One INSERT for all `rows`: 13 array parameters (one per column) unnested into rows. A
+/// statement with a parameter per value made PostgreSQL parse thousands of parameters per
+/// batch: at 23k calls/s its backends took a third of a core (benchmarks/README.md).
 statement insert_statement(const std::vector<usage_event>& rows) {
-  std::string sql =
+  std::array<array_literal, 13> cols;
+  for (const auto& e : rows) {
+    cols[0].add(std::string_view{e.tenant_id});
+    cols[1].add(nullable(e.user_id));
+    cols[2].add(std::string_view{e.request_id});
+    cols[3].add(std::string_view{e.provider});
+    cols[4].add(std::string_view{e.model});
+    cols[5].add(nullable(e.key_id));
+    cols[6].add(nullable(e.key_scope));
+    cols[7].add(e.fallback);
+    cols[8].add(std::string_view{e.status});
+    cols[9].add(e.prompt_tokens);
+    cols[10].add(e.completion_tokens);
+    cols[11].add(e.latency_ms);
+    cols[12].add(e.at_us);
+  }
+  statement st{
       "INSERT INTO usage_events (tenant_id, user_id, request_id, provider, model, key_id, "
       "key_scope, fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at) "
-      "VALUES ";
-  statement st;
-  int n = 0;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    sql.append(r == 0 ? "(" : ",(");
-    for (int c = 0; c < columns; ++c) {
-      if (c > 0) sql.push_back(',');
-      ++n;
-      if (c == columns - 1) {
-        sql.append("to_timestamp($").append(std::to_string(n)).append("::float8 / 1e6)");
-      } else {
-        sql.push_back('$');
-        sql.append(std::to_string(n));
-      }
-    }
-    sql.push_back(')');
-    const auto& e = rows[r];
-    st.bind(e.tenant_id)
-        .bind(nullable(e.user_id))
-        .bind(e.request_id)
-        .bind(e.provider)
-        .bind(e.model)
-        .bind(nullable(e.key_id))
-        .bind(nullable(e.key_scope))
-        .bind(e.fallback)
-        .bind(e.status)
-        .bind(e.prompt_tokens)
-        .bind(e.completion_tokens)
-        .bind(e.latency_ms)
-        .bind(e.at_us);
-  }
-  st.sql = std::move(sql);
+      "SELECT t, u, r, p, m, k, s, f, st, pt, ct, l, to_timestamp(a::float8 / 1e6) "
+      "FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[], "
+      "$7::text[], $8::bool[], $9::text[], $10::int8[], $11::int8[], $12::int8[], $13::int8[]) "
+      "AS x(t, u, r, p, m, k, s, f, st, pt, ct, l, a)"};
+  for (auto& c : cols) st.bind(c.done());
   return st;
 }
 

@@ -110,6 +110,38 @@ BOOST_AUTO_TEST_CASE(full_batches_land_and_shutdown_flushes_the_rest) {
   BOOST_TEST(recorder->dropped() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(values_arrive_exactly_whatever_their_characters) {
+  // The batch travels as array literals: quotes, backslashes, braces, commas, NULL-looking
+  // text and non-ASCII must come back unchanged, empty ids as NULL, the flag as a bool.
+  usage_env env;
+  storage::usage_settings s;
+  s.flush_interval = std::chrono::hours(1);
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  const std::vector<std::string> models{R"(a"b)", R"(back\slash\)", "{x,y}",    "NULL",
+                                        "",       "modèle 模型",    " spaced ", "tab\there"};
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    auto e = event(tenant, static_cast<int>(i));
+    e.model = models[i];
+    e.fallback = i % 2 == 1;
+    if (i == 2) e.key_id.clear();
+    recorder->record(std::move(e));
+  }
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(recorder->written() == models.size());
+  auto rows =
+      testing::sql(env.conninfo,
+                   "SELECT model, fallback, key_id IS NULL, prompt_tokens FROM usage_events "
+                   "ORDER BY prompt_tokens");
+  BOOST_REQUIRE(rows.size() == models.size());
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    BOOST_TEST(rows[i][0] == models[i]);
+    BOOST_TEST(rows[i][1] == (i % 2 == 1 ? "t" : "f"));
+    BOOST_TEST(rows[i][2] == (i == 2 ? "t" : "f"));
+    BOOST_TEST(rows[i][3] == std::to_string(i));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_timer_writes_a_partial_batch) {
   usage_env env;
   storage::usage_settings s;
