@@ -40,8 +40,8 @@ struct usage_settings {
   std::size_t max_pending = 100000;                ///< beyond: dropped and counted
 };
 
-/// Collects usage rows off the request path and writes them in batches (one multi-row
-/// INSERT per batch, at most one batch in flight) through the storage actors, on a timer of
+/// Collects usage rows off the request path and writes them in batches (one INSERT of
+/// unnested column arrays per batch, at most one batch in flight) through the storage actors, on a timer of
 /// the I/O context. `record` never blocks and never touches the database itself. A batch the
 /// database refuses for a transient reason goes back to the queue: delivery is at least once.
 class usage_recorder {
