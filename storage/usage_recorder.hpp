@@ -41,9 +41,9 @@ struct usage_settings {
 };
 
 /// Collects usage rows off the request path and writes them in batches (one INSERT of
-/// unnested column arrays per batch, at most one batch in flight) through the storage actors, on a timer of
-/// the I/O context. `record` never blocks and never touches the database itself. A batch the
-/// database refuses for a transient reason goes back to the queue: delivery is at least once.
+/// unnested column arrays per batch, at most one batch in flight) through the storage actors, on a
+/// timer of the I/O context. `record` never blocks and never touches the database itself. A batch
+/// the database refuses for a transient reason goes back to the queue: delivery is at least once.
 class usage_recorder {
  public:
   static std::shared_ptr<usage_recorder> create(boost::asio::io_context& io, database& db,
