@@ -47,7 +47,7 @@ struct shard_env {
 };
 
 /// Answers every integer with the io_context it was handled on (as an integer).
-caf::behavior where_am_i(caf::event_based_actor*) {
+caf::behavior where_am_i(caf::event_based_actor*, int /*tag*/) {
   return {
       [](int) {
         return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(net::current_context()));
@@ -85,19 +85,22 @@ BOOST_AUTO_TEST_CASE(io_runtime_has_one_context_per_shard_and_a_background_one) 
 
 BOOST_AUTO_TEST_CASE(a_message_from_a_shard_is_handled_on_that_shard) {
   shard_env env;
-  auto actor = env.sys->spawn(where_am_i);
+  auto actor = env.sys->spawn(where_am_i, 0);
   for (auto* shard : env.io.shards()) {
     for (int i = 0; i < 20; ++i) {
       std::promise<std::pair<std::uintptr_t, std::uintptr_t>> answer;
       // The request goes out from an actor spawned on the shard: its reply comes back there,
       // and the idle target runs where the message was sent.
       asio::post(*shard, [&, shard] {
-        env.sys->spawn([&, shard, actor](caf::event_based_actor* self) {
-          self->request(actor, caf::infinite, i).then([&, shard, self](std::int64_t where) {
-            answer.set_value({static_cast<std::uintptr_t>(where), address(net::current_context())});
-            self->quit();
-          });
-        });
+        env.sys->spawn(
+            [&, shard, actor](caf::event_based_actor* self, int) {
+              self->request(actor, caf::infinite, i).then([&, shard, self](std::int64_t where) {
+                answer.set_value(
+                    {static_cast<std::uintptr_t>(where), address(net::current_context())});
+                self->quit();
+              });
+            },
+            0);
       });
       auto [handled_on, reply_on] = answer.get_future().get();
       BOOST_TEST(handled_on == address(shard));
@@ -109,7 +112,7 @@ BOOST_AUTO_TEST_CASE(a_message_from_a_shard_is_handled_on_that_shard) {
 
 BOOST_AUTO_TEST_CASE(a_message_from_another_thread_runs_on_some_shard) {
   shard_env env;
-  auto actor = env.sys->spawn(where_am_i);
+  auto actor = env.sys->spawn(where_am_i, 0);
   caf::scoped_actor self{*env.sys};
   std::set<std::uintptr_t> shards;
   for (auto* s : env.io.shards()) shards.insert(address(s));
@@ -125,29 +128,33 @@ BOOST_AUTO_TEST_CASE(timeouts_and_delayed_messages_still_fire) {
   shard_env env;
   // A target that never answers (it keeps the promises): the requester's timeout must fire
   // (CAF's clock thread), and so must a delayed message.
-  auto silent = env.sys->spawn([](caf::event_based_actor* self) -> caf::behavior {
-    auto kept = std::make_shared<std::vector<caf::response_promise>>();
-    return {[self, kept](int) -> caf::response_promise {
-      kept->push_back(self->make_response_promise());
-      return kept->back();
-    }};
-  });
+  auto silent = env.sys->spawn(
+      [](caf::event_based_actor* self, int) -> caf::behavior {
+        auto kept = std::make_shared<std::vector<caf::response_promise>>();
+        return {[self, kept](int) -> caf::response_promise {
+          kept->push_back(self->make_response_promise());
+          return kept->back();
+        }};
+      },
+      0);
   std::promise<bool> timed_out;
   std::promise<int> delayed;
-  env.sys->spawn([&, silent](caf::event_based_actor* self) -> caf::behavior {
-    auto events = std::make_shared<int>(0);
-    auto done = [self, events] {
-      if (++*events == 2) self->quit();
-    };
-    self->request(silent, 100ms, 1)
-        .then([&, done](int) { timed_out.set_value(false), done(); },
-              [&, done](caf::error&) { timed_out.set_value(true), done(); });
-    self->delayed_send(self, 50ms, 7);
-    return {[&, done](int x) {
-      delayed.set_value(x);
-      done();
-    }};
-  });
+  env.sys->spawn(
+      [&, silent](caf::event_based_actor* self, int) -> caf::behavior {
+        auto events = std::make_shared<int>(0);
+        auto done = [self, events] {
+          if (++*events == 2) self->quit();
+        };
+        self->request(silent, 100ms, 1)
+            .then([&, done](int) { timed_out.set_value(false), done(); },
+                  [&, done](caf::error&) { timed_out.set_value(true), done(); });
+        self->delayed_send(self, 50ms, 7);
+        return {[&, done](int x) {
+          delayed.set_value(x);
+          done();
+        }};
+      },
+      0);
   auto t = timed_out.get_future();
   auto d = delayed.get_future();
   BOOST_REQUIRE(t.wait_for(5s) == std::future_status::ready);
@@ -161,16 +168,18 @@ BOOST_AUTO_TEST_CASE(thousands_of_short_lived_actors_end_and_the_system_stops) {
   std::atomic<int> answered{0};
   {
     shard_env env;
-    auto actor = env.sys->spawn(where_am_i);
+    auto actor = env.sys->spawn(where_am_i, 0);
     for (int i = 0; i < 5000; ++i) {
       // Some with a timeout (the clock tracks them), some without (it must not).
       auto timeout = i % 2 == 0 ? caf::duration{caf::infinite} : caf::duration{5s};
-      env.sys->spawn([&, actor, timeout, i](caf::event_based_actor* self) {
-        self->request(actor, timeout, i).then([&, self](std::int64_t) {
-          ++answered;
-          self->quit();
-        });
-      });
+      env.sys->spawn(
+          [&, actor, timeout, i](caf::event_based_actor* self, int) {
+            self->request(actor, timeout, i).then([&, self](std::int64_t) {
+              ++answered;
+              self->quit();
+            });
+          },
+          0);
     }
     BOOST_TEST(testing::eventually([&] { return answered.load() == 5000; }, 20s));
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
