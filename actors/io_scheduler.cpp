@@ -1,6 +1,7 @@
 #include "actors/io_scheduler.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -79,11 +80,14 @@ class io_coordinator final : public caf::scheduler::abstract_coordinator {
   /// woken, the message is handled where it was sent. From any other thread (CAF's clock,
   /// the main thread) it is posted to the shards in turn.
   void schedule(caf::resumable* job) {
+    auto* here = net::current_context();
+    auto& target = here ? *here : io_.next();
+    if (target.stopped()) return run_here(job);
     auto run = [this, job] { resume(job); };
-    if (auto* here = net::current_context())
-      asio::defer(*here, std::move(run));
+    if (here)
+      asio::defer(target, std::move(run));
     else
-      asio::post(io_.next(), std::move(run));
+      asio::post(target, std::move(run));
   }
 
  protected:
@@ -114,15 +118,34 @@ class io_coordinator final : public caf::scheduler::abstract_coordinator {
 
   void resume(caf::resumable* job) {
     switch (job->resume(&unit_, max_throughput())) {
-      case caf::resumable::resume_later:
+      case caf::resumable::resume_later: {
         // It used up its share of messages: behind everything queued meanwhile.
-        return asio::post(net::local_context(io_.next()), [this, job] { resume(job); });
+        auto& target = net::local_context(io_.next());
+        if (target.stopped()) return run_here(job);
+        return asio::post(target, [this, job] { resume(job); });
+      }
       case caf::resumable::done:
       case caf::resumable::awaiting_message:
         return caf::intrusive_ptr_release(job);
       case caf::resumable::shutdown_execution_unit:
         return;
     }
+  }
+
+  /// After the I/O threads stopped (shutdown: the actor system's destructor still sends exit
+  /// messages to CAF's own actors), a job runs on the sending thread, or it would never run and
+  /// its actor would leak. Jobs scheduled meanwhile queue behind it: no recursion.
+  void run_here(caf::resumable* job) {
+    thread_local std::deque<caf::resumable*>* draining = nullptr;
+    if (draining) return draining->push_back(job);
+    std::deque<caf::resumable*> queue{job};
+    draining = &queue;
+    while (!queue.empty()) {
+      auto* next = queue.front();
+      queue.pop_front();
+      resume(next);
+    }
+    draining = nullptr;
   }
 
   net::io_runtime& io_;
