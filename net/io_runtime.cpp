@@ -25,6 +25,10 @@ io_runtime::io_runtime(int threads) : background_(std::make_unique<boost::asio::
 io_runtime::~io_runtime() {
   stop();
   join();
+  // The background context first: a pending accept there holds a socket of a shard (its
+  // peer), which must still exist when the accept operation is destroyed.
+  background_.reset();
+  shards_.clear();
 }
 
 std::vector<boost::asio::io_context*> io_runtime::shards() const {
