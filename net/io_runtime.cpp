@@ -5,15 +5,15 @@
 namespace nyxgate::net {
 
 namespace {
-thread_local boost::asio::io_context* this_thread_shard = nullptr;
+thread_local boost::asio::io_context* this_thread_context = nullptr;
 }
 
 boost::asio::io_context* current_context() {
-  return this_thread_shard;
+  return this_thread_context;
 }
 
 boost::asio::io_context& local_context(boost::asio::io_context& fallback) {
-  return this_thread_shard ? *this_thread_shard : fallback;
+  return this_thread_context ? *this_thread_context : fallback;
 }
 
 io_runtime::io_runtime(int threads) : background_(std::make_unique<boost::asio::io_context>(1)) {
@@ -48,7 +48,7 @@ void io_runtime::start() {
   for (auto* context : all) {
     guards_.emplace_back(context->get_executor());
     pool_.emplace_back([ctx = context] {
-      this_thread_shard = ctx;
+      this_thread_context = ctx;
       for (;;) {
         try {
           ctx->run();
