@@ -130,23 +130,6 @@ bool is_http_error(const error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
 
-/// A head as it goes on the wire, so it can share one gathered write with the first chunks.
-std::string head_text(const http::response<http::empty_body>& head) {
-  std::string out = head.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(head.result_int());
-  out += ' ';
-  out += head.reason();
-  out += "\r\n";
-  for (const auto& field : head) {
-    out += field.name_string();
-    out += ": ";
-    out += field.value();
-    out += "\r\n";
-  }
-  out += "\r\n";
-  return out;
-}
-
 /// Headers the session writes itself; a handler's copy of one is dropped.
 bool reserved_header(std::string_view name) {
   for (std::string_view r : {"server", "content-type", "x-request-id", "content-length",
@@ -164,6 +147,32 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 bool safe_header(std::string_view s) {
   return s.find_first_of("\r\n") == std::string_view::npos;
+}
+
+/// An answer's status line and headers as they go on the wire, blank line included: the
+/// handler's headers (minus unsafe ones and those the session owns), then the session's own,
+/// then the body's framing (`Content-Length: n` or `Transfer-Encoding: chunked`; none if
+/// `framing_name` is empty). One string, so it can share one write with the body.
+std::string compose_head(unsigned version, const http_response& response,
+                         std::string_view request_id, bool close, std::string_view framing_name,
+                         std::string_view framing_value) {
+  std::string out;
+  out.reserve(256);
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out += http::obsolete_reason(http::int_to_status(response.status));
+  out += "\r\n";
+  for (const auto& [k, v] : response.headers)
+    if (safe_header(k) && safe_header(v) && !reserved_header(k)) append_field(out, k, v);
+  append_field(out, "Server", "nyxgate");
+  append_field(out, "Content-Type", response.content_type);
+  append_field(out, "x-request-id", request_id);
+  if (!framing_name.empty()) append_field(out, framing_name, framing_value);
+  if (close && version == 11) append_field(out, "Connection", "close");
+  if (!close && version == 10) append_field(out, "Connection", "keep-alive");
+  out += "\r\n";
+  return out;
 }
 
 /// One client connection. Kept alive by its pending operation (a read, a wait, a write, or the
@@ -424,25 +433,11 @@ class session final : public server_connection, public std::enable_shared_from_t
     // that is complete anyway.
     auto status = response.status;
     bool bodiless = status < 200 || status == 204 || status == 304;
-    auto& out = out_;
-    out.clear();
-    out.reserve(256 + response.body.size());
-    out += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    out += std::to_string(status);
-    out += ' ';
-    out += http::obsolete_reason(http::int_to_status(status));
-    out += "\r\n";
-    for (const auto& [k, v] : response.headers)
-      if (safe_header(k) && safe_header(v) && !reserved_header(k)) append_field(out, k, v);
-    append_field(out, "Server", "nyxgate");
-    append_field(out, "Content-Type", response.content_type);
-    append_field(out, "x-request-id", request_id_);
-    if (!bodiless) append_field(out, "Content-Length", std::to_string(response.body.size()));
-    if (close_after_write_ && version_ == 11) append_field(out, "Connection", "close");
-    if (!close_after_write_ && version_ == 10) append_field(out, "Connection", "keep-alive");
-    out += "\r\n";
+    out_ = compose_head(version_, response, request_id_, close_after_write_,
+                        bodiless ? "" : "Content-Length",
+                        bodiless ? "" : std::to_string(response.body.size()));
     // HEAD: Content-Length stays, the body does not go.
-    if (!bodiless && method_ != "HEAD") out += response.body;
+    if (!bodiless && method_ != "HEAD") out_ += response.body;
     route_ = response.route;
     status_ = response.status;
     disconnected_.reset();  // answered: a client leaving now no longer matters to the handler
@@ -500,20 +495,8 @@ class session final : public server_connection, public std::enable_shared_from_t
     close_after_write_ =
         !keep_alive_ || close_after_response_ || core_->draining.load() || !chunked_;
 
-    http::response<http::empty_body> head;
-    head.version(version_);
-    head.result(response.status);
-    for (auto& [k, v] : response.headers)
-      if (safe_header(k) && safe_header(v)) head.set(k, v);
-    head.erase(http::field::content_length);
-    head.set(http::field::server, "nyxgate");
-    head.set(http::field::content_type, response.content_type);
-    head.set("x-request-id", request_id_);
-    head.keep_alive(!close_after_write_);
-    if (chunked_)
-      head.chunked(true);
-    else
-      head.erase(http::field::transfer_encoding);
+    head_text_ = compose_head(version_, response, request_id_, close_after_write_,
+                              chunked_ ? "Transfer-Encoding" : "", chunked_ ? "chunked" : "");
 
     auto state = std::make_shared<stream_state>();
     state->owner = weak_from_this();
@@ -521,7 +504,6 @@ class session final : public server_connection, public std::enable_shared_from_t
     wrote_since_drain_ = false;
     ending_ = false;
     batch_bytes_ = 0;
-    head_text_ = head_text(head);
     last_progress_ = clock::now();
     arm_write_watch();
     // The handler first, then the head: what it writes at once (often the whole answer of a
