@@ -34,11 +34,32 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
   impl(storage::database& d, asio::io_context& io, options o) : db(d), timer(io), opts(o) {}
 
   void note_use(const principal& p) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
     std::lock_guard lock(mutex);
-    last_used[p.token_id] = {p.tenant_id, now};
+    note_use_locked(p);
+  }
+
+  void note_use_locked(const principal& p) {
+    last_used[p.token_id] = {p.tenant_id, std::chrono::duration_cast<std::chrono::seconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()};
+  }
+
+  /// The answer when no database query is needed (no or malformed token, or a cached one);
+  /// otherwise nothing, with the token's hash left in `hash` for the query.
+  std::optional<auth_result> lookup(std::string_view authorization, std::string& hash) {
+    if (authorization.empty()) return auth_result{auth_status::missing, {}};
+    auto token = parse_bearer(authorization);
+    if (!token || !looks_like_token(*token)) {
+      telemetry::metrics().auth_failures.inc();
+      return auth_result{auth_status::invalid, {}};
+    }
+    hash = sha256_hex(*token);
+    std::lock_guard lock(mutex);
+    auto it = cache.find(hash);
+    if (it == cache.end() || it->second.expires <= clock::now()) return std::nullopt;
+    telemetry::metrics().token_cache_hits.inc();
+    note_use_locked(it->second.who);
+    return auth_result{auth_status::ok, it->second.who};
   }
 
   std::optional<storage::db_batch> take_flush_batch() {
@@ -107,30 +128,14 @@ void authenticator::invalidate_tenant(std::string_view tenant_id) {
 }
 
 std::optional<auth_result> authenticator::authenticate_cached(std::string_view authorization) {
-  if (authorization.empty()) return auth_result{auth_status::missing, {}};
-  auto token = parse_bearer(authorization);
-  if (!token || !looks_like_token(*token)) {
-    telemetry::metrics().auth_failures.inc();
-    return auth_result{auth_status::invalid, {}};
-  }
-  auto hash = sha256_hex(*token);
-  std::lock_guard lock(impl_->mutex);
-  auto it = impl_->cache.find(hash);
-  if (it == impl_->cache.end() || it->second.expires <= clock::now()) return std::nullopt;
-  telemetry::metrics().token_cache_hits.inc();
-  auto who = it->second.who;
-  impl_->last_used[who.token_id] = {who.tenant_id,
-                                    std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count()};
-  return auth_result{auth_status::ok, std::move(who)};
+  std::string hash;
+  return impl_->lookup(authorization, hash);
 }
 
 asio::awaitable<auth_result> authenticator::authenticate(std::string_view authorization) {
   auto& metrics = telemetry::metrics();
-  if (auto known = authenticate_cached(authorization)) co_return std::move(*known);
-  auto token = parse_bearer(authorization);
-  auto hash = sha256_hex(*token);
+  std::string hash;
+  if (auto known = impl_->lookup(authorization, hash)) co_return std::move(*known);
   auto now = clock::now();
   metrics.token_cache_misses.inc();
   storage::statement st{
