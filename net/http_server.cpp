@@ -1,5 +1,6 @@
 #include "net/http_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <functional>
@@ -228,7 +229,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   /// piece; writing: the answer goes out (or a stream's last chunk went);
   /// lingering: answered, send side shut, dropping what the client still sends.
   enum class phase { waiting, reading, handling, streaming, writing, lingering, closed };
-  enum class timeout_kind { none, idle, header, body, linger };
+  enum class timeout_kind { none, idle, header, body, linger, write, stream };
 
   // -- reading -----------------------------------------------------------------
 
@@ -397,27 +398,44 @@ class session final : public server_connection, public std::enable_shared_from_t
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_watch(ec, n); });
   }
 
+  /// The watch ends: bytes of a next request, the client leaving, or a cancel (an upgrade
+  /// to hand over, a close to prepare, a timeout). After the answer the watch is the wait for
+  /// the next request: its bytes land in the buffer and the parser takes them from there.
   void on_watch(error_code ec, std::size_t n) {
     watching_ = false;
     buffer_.commit(n);
     if (phase_ == phase::closed) return;
-    if (ec && ec != asio::error::operation_aborted) return close(499);  // client went away
+    if (phase_ == phase::waiting) {
+      if (ec || timed_out_ != timeout_kind::none) return on_read_error(ec);
+      return do_read_request(false);
+    }
+    if (ec && ec != asio::error::operation_aborted) {
+      if (phase_ != phase::writing) return close(499);  // client went away
+      close_after_response_ = true;                     // it stopped sending: answer, then close
+    }
     if (pending_) {
       auto response = std::move(*pending_);
       pending_.reset();
       return send(std::move(response));
     }
-    if (phase_ == phase::writing) return after_response();  // a stream ended meanwhile
+    // Writing: a cancelled watch continues after the answer; bytes of a next request wait
+    // in the buffer until the answer went out.
+    if (phase_ == phase::writing) {
+      if (ec == asio::error::operation_aborted && !stream_writing_ && !answer_writing_)
+        return after_response();
+      return;
+    }
     if (phase_ == phase::handling || phase_ == phase::streaming) do_watch();
   }
 
   void on_response(std::uint64_t seq, http_response response) {
     if (seq != seq_ || phase_ != phase::handling) return;
     self_.reset();
-    // The watch goes on while a stream is written: it is how a leaving client is noticed.
+    // The watch goes on while an answer is written: it is how a leaving client is noticed,
+    // and after the answer it waits for the next request. A read and a write may be pending
+    // together; only the upgrade takes the socket away and must end the watch first.
     if (response.stream) return start_stream(std::move(response));
-    if (!watching_) return send(std::move(response));
-    // Only one read and one write at a time: end the watch first, answer from its handler.
+    if (!watching_ || !response.websocket) return send(std::move(response));
     pending_ = std::move(response);
     error_code ignored;
     stream_.socket().cancel(ignored);
@@ -443,25 +461,39 @@ class session final : public server_connection, public std::enable_shared_from_t
     disconnected_.reset();  // answered: a client leaving now no longer matters to the handler
 
     phase_ = phase::writing;
-    disarm();
-    stream_.expires_after(core_->limits.write_timeout);
+    arm(core_->limits.write_timeout, timeout_kind::write);
+    answer_writing_ = true;
     asio::async_write(
-        stream_, asio::buffer(out_),
+        stream_.socket(), asio::buffer(out_),
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
   }
 
   void on_write(error_code ec, std::size_t n) {
-    stream_.expires_never();
+    answer_writing_ = false;
+    disarm();
     bytes_out_ = n;
     log_request();
-    if (ec) return close();
+    if (ec || phase_ == phase::closed) return close();
     after_response();
   }
 
+  /// The answer went out. A pending watch becomes the wait for the next request, unless the
+  /// connection closes or a pipelined request is already buffered: the parser may not touch
+  /// the buffer while a read into it is pending, so the watch ends first and its handler
+  /// comes back here.
   void after_response() {
-    if (close_after_write_ || close_after_response_) return do_linger();
+    bool closing = close_after_write_ || close_after_response_;
+    if (watching_ && (closing || buffer_.size() > 0)) {
+      error_code ignored;
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    if (closing) return do_linger();
     reset_request();
-    do_read_request(false);
+    if (!watching_) return do_read_request(false);
+    phase_ = phase::waiting;
+    first_ = false;
+    arm(core_->limits.idle_timeout, timeout_kind::idle);
   }
 
   /// The application accepted a WebSocket upgrade: the socket leaves this session.
@@ -477,7 +509,8 @@ class session final : public server_connection, public std::enable_shared_from_t
     phase_ = phase::closed;
     self_.reset();
     disconnected_.reset();
-    stream_.expires_never();  // the WebSocket stream runs its own timeouts
+    error_code ignored;
+    deadline_.cancel();  // the WebSocket stream runs its own timeouts
     detail::start_ws_session(std::move(stream_), std::move(*upgrade_),
                              std::move(response.websocket), core_, request_id_);
     upgrade_.reset();
@@ -505,7 +538,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     ending_ = false;
     batch_bytes_ = 0;
     last_progress_ = clock::now();
-    arm_write_watch();
+    arm(core_->limits.write_timeout, timeout_kind::stream);
     // The handler first, then the head: what it writes at once (often the whole answer of a
     // fast upstream) goes out with the head in one write.
     auto stream = std::move(response.stream);
@@ -598,36 +631,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     disconnected_.reset();
     self_.reset();
     phase_ = phase::writing;
-    if (!watching_) return after_response();
-    // Only one read at a time: end the watch first, go on from its handler.
-    error_code ignored;
-    stream_.socket().cancel(ignored);
-  }
-
-  /// A stream is not bound by the idle or request timeouts, only by the client's reading: a
-  /// write that makes no progress for `write_timeout` drops the client. One lazy timer per
-  /// stream, re-armed from the time of the last progress, so writes never touch it.
-  void arm_write_watch() {
-    auto gen = ++timer_gen_;
-    deadline_.expires_after(core_->limits.write_timeout);
-    deadline_.async_wait(
-        [self = shared_from_this(), gen](error_code ec) { self->on_write_watch(ec, gen); });
-  }
-
-  void on_write_watch(error_code ec, std::uint64_t gen) {
-    if (ec || gen != timer_gen_ || phase_ != phase::streaming) return;
-    auto limit = core_->limits.write_timeout;
-    if (stream_writing_) {
-      if (clock::now() - last_progress_ >= limit) {
-        telemetry::metrics().http_timeouts.inc();
-        return close();
-      }
-      deadline_.expires_at(last_progress_ + limit);
-    } else {
-      deadline_.expires_after(limit);
-    }
-    deadline_.async_wait(
-        [self = shared_from_this(), gen](error_code ec) { self->on_write_watch(ec, gen); });
+    after_response();
   }
 
   void send_error(unsigned status, const std::string& message, std::string_view code) {
@@ -695,6 +699,8 @@ class session final : public server_connection, public std::enable_shared_from_t
     if (pending_request) log_request();  // a cut stream logs the status its head carried
     phase_ = phase::closed;
     disarm();
+    error_code ignored;
+    deadline_.cancel();
     self_.reset();
     pending_.reset();
     if (stream_state_) {
@@ -705,7 +711,6 @@ class session final : public server_connection, public std::enable_shared_from_t
       stream_state_->drained.reset();  // it may hold the writer: break the cycle
     }
     stream_state_.reset();
-    error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
     // Last: subscribers may call back into the writer or respond, which must find us closed.
@@ -714,24 +719,69 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   // -- deadlines ---------------------------------------------------------------
 
-  /// Header and body deadlines cancel the read instead of closing the socket (what the
-  /// stream's own expiry would do), so the read's handler can still answer 408.
+  // One lazy timer per connection. Setting a deadline writes two fields; the timer's wait
+  // stays pending and, when it fires, compares the clock with whatever deadline holds then
+  // (a kept-alive request sets three or four deadlines: a timer operation each would cost
+  // more than the rest of the session's work). The wait never lies further ahead than the
+  // shortest of the server's timeouts, so a new deadline rarely needs the wait moved.
+
+  /// Header and body deadlines cancel the read instead of closing the socket, so the read's
+  /// handler can still answer 408.
   void arm(std::chrono::milliseconds after, timeout_kind kind) {
     timed_out_ = timeout_kind::none;
-    auto gen = ++timer_gen_;
-    deadline_.expires_after(after);
-    deadline_.async_wait([self = shared_from_this(), gen, kind](error_code ec) {
-      if (ec || gen != self->timer_gen_ || self->phase_ == phase::closed) return;
-      self->timed_out_ = kind;
-      error_code ignored;
-      self->stream_.socket().cancel(ignored);
-    });
+    due_kind_ = kind;
+    due_ = clock::now() + after;
+    wait_until(due_);
   }
 
   void disarm() {
-    ++timer_gen_;
     timed_out_ = timeout_kind::none;
-    deadline_.cancel();
+    due_kind_ = timeout_kind::none;
+  }
+
+  /// The wait fires no later than `at`.
+  void wait_until(clock::time_point at) {
+    if (timer_pending_ && timer_at_ <= at) return;
+    timer_pending_ = true;
+    timer_at_ = at;
+    auto gen = ++timer_gen_;
+    deadline_.expires_at(at);
+    deadline_.async_wait(
+        [self = shared_from_this(), gen](error_code ec) { self->on_timer(ec, gen); });
+  }
+
+  void on_timer(error_code ec, std::uint64_t gen) {
+    if (gen != timer_gen_) return;  // replaced by a nearer wait
+    timer_pending_ = false;
+    if (ec || phase_ == phase::closed) return;
+    auto now = clock::now();
+    const auto& limits = core_->limits;
+    if (due_kind_ == timeout_kind::stream) {
+      // A stream is bound by the client's reading only: a write that makes no progress
+      // for the write timeout drops the client.
+      due_ = stream_writing_ ? last_progress_ + limits.write_timeout : now + limits.write_timeout;
+    }
+    if (due_kind_ != timeout_kind::none && now >= due_)
+      return expire(std::exchange(due_kind_, timeout_kind::none));
+    auto tick = std::min(
+        {limits.header_timeout, limits.body_timeout, limits.idle_timeout, limits.write_timeout});
+    auto next = now + tick;
+    if (due_kind_ != timeout_kind::none) next = std::min(next, due_);
+    wait_until(next);
+  }
+
+  void expire(timeout_kind kind) {
+    error_code ignored;
+    switch (kind) {
+      case timeout_kind::stream:
+        telemetry::metrics().http_timeouts.inc();
+        [[fallthrough]];
+      case timeout_kind::write:
+        return close();
+      default:
+        timed_out_ = kind;
+        stream_.socket().cancel(ignored);
+    }
   }
 
   beast::tcp_stream stream_;
@@ -759,6 +809,11 @@ class session final : public server_connection, public std::enable_shared_from_t
   std::shared_ptr<session> self_;  ///< only while handling without a watch
   phase phase_ = phase::waiting;
   timeout_kind timed_out_ = timeout_kind::none;
+  timeout_kind due_kind_ = timeout_kind::none;
+  clock::time_point due_;
+  clock::time_point timer_at_;
+  bool timer_pending_ = false;
+  bool answer_writing_ = false;
   std::uint64_t timer_gen_ = 0;
   std::uint64_t seq_ = 0;
   bool first_ = true;

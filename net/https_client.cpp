@@ -55,12 +55,60 @@ constexpr std::size_t read_buffer_bytes = 16 << 10;
 constexpr std::chrono::seconds idle_expiry{30};
 constexpr std::uint32_t max_response_header_bytes = 64 << 10;
 
+/// How far ahead a connection's watchdog waits at most.
+constexpr std::chrono::seconds watchdog_tick{1};
+
 /// One TCP (maybe TLS) connection to an upstream, owned by one exchange at a time or the pool.
-struct connection {
+struct connection : std::enable_shared_from_this<connection> {
+  explicit connection(const asio::io_context::executor_type& ex) : watchdog(ex) {}
+
   std::shared_ptr<ssl::context> tls_context;  ///< declared first: outlives the stream using it
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+
+  // A lazy deadline for the exchange using the connection (connect and handshake use the
+  // stream's own expiry). Setting one writes a field: the watchdog's wait stays pending across
+  // exchanges and compares the clock with the deadline of the moment when it fires. A timer
+  // operation per read or write cost more than the rest of an exchange's bookkeeping.
+  asio::steady_timer watchdog;
+  clock::time_point due = clock::time_point::max();  ///< max: nothing to watch
+  clock::time_point wait_at;
+  bool wait_pending = false;
+  bool timed_out = false;  ///< the watchdog closed the connection
+  std::uint64_t wait_gen = 0;
+
+  /// The current operations must end by `at`, or the connection is closed.
+  void watch(clock::time_point at) {
+    due = at;
+    wait_until(at);
+  }
+
+  void unwatch() { due = clock::time_point::max(); }
+
+  void wait_until(clock::time_point at) {
+    if (wait_pending && wait_at <= at) return;
+    wait_pending = true;
+    wait_at = at;
+    auto gen = ++wait_gen;
+    watchdog.expires_at(at);
+    watchdog.async_wait([weak = weak_from_this(), gen](error_code ec) {
+      if (auto self = weak.lock()) self->on_watchdog(ec, gen);
+    });
+  }
+
+  void on_watchdog(error_code ec, std::uint64_t gen) {
+    if (gen != wait_gen) return;  // replaced by a nearer wait
+    wait_pending = false;
+    if (ec || due == clock::time_point::max()) return;  // idle: the next watch restarts it
+    auto now = clock::now();
+    if (now >= due) {
+      timed_out = true;
+      unwatch();
+      return close();
+    }
+    wait_until(std::min(due, now + watchdog_tick));
+  }
 
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
@@ -359,7 +407,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (resolve_timed_out_) return fail("timeout");
     if (ec) return fail("resolve: " + ec.message());
 
-    conn_ = std::make_shared<connection>();
+    conn_ = std::make_shared<connection>(executor_);
     // Beast reads at most the buffer's free capacity (512 bytes when empty): without room, a
     // streamed answer that arrived in one TLS record is handed over in 512-byte pieces.
     conn_->buffer.reserve(read_buffer_bytes);
@@ -390,7 +438,10 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec) return fail(ec == beast::error::timeout ? "timeout" : "connect: " + ec.message());
     error_code ignored;
     conn_->tcp().socket().set_option(tcp::no_delay(true), ignored);
-    if (!url_.tls) return do_write();
+    if (!url_.tls) {
+      conn_->tcp().expires_never();
+      return do_write();
+    }
     conn_->tcp().expires_at(deadline_);
     conn_->tls->async_handshake(
         ssl::stream_base::client,
@@ -401,13 +452,14 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ended_) return;
     if (ec == beast::error::timeout) return fail("timeout");
     if (ec) return fail("tls: " + describe_tls_failure(ec, conn_->tls->native_handle()));
+    conn_->tcp().expires_never();  // from here on the watchdog keeps the time
     do_write();
   }
 
   // -- the exchange ----------------------------------------------------------------
 
   void do_write() {
-    conn_->tcp().expires_at(deadline_);
+    conn_->watch(deadline_);
     conn_->with_stream([&](auto& stream) {
       asio::async_write(
           stream, asio::buffer(message_),
@@ -417,8 +469,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void on_write(error_code ec) {
     if (ended_) return;
-    if (ec && may_retry(ec)) return retry();
-    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec && !timed_out(ec) && may_retry(ec)) return retry();
+    if (timed_out(ec)) return fail("timeout");
     if (ec) return fail("write: " + ec.message());
     if (streaming_) return read_head();
     do_read();
@@ -430,7 +482,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     stream_parser_.emplace();
     stream_parser_->header_limit(max_response_header_bytes);
     stream_parser_->body_limit(req_.max_response_bytes);
-    conn_->tcp().expires_at(deadline_);
+    conn_->watch(deadline_);
     conn_->with_stream([&](auto& stream) {
       http::async_read_header(
           stream, conn_->buffer, *stream_parser_,
@@ -440,8 +492,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void on_head(error_code ec) {
     if (ended_) return;
-    if (ec && !stream_parser_->got_some() && may_retry(ec)) return retry();
-    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec && !timed_out(ec) && !stream_parser_->got_some() && may_retry(ec)) return retry();
+    if (timed_out(ec)) return fail("timeout");
     if (ec == http::error::header_limit) return fail("response header too large");
     if (ec) return fail("read: " + ec.message());
     auto head = head_of(stream_parser_->get());
@@ -456,13 +508,14 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (!paused_ && handlers_.hold && handlers_.hold()) paused_ = true;
     if (paused_) {
       read_wanted_ = true;
+      conn_->unwatch();  // a held stream waits for its client, not for the upstream
       return;
     }
     if (stream_parser_->is_done()) return body_done();
     auto& body = stream_parser_->get().body();
     body.data = window_.data();
     body.size = window_.size();
-    conn_->tcp().expires_after(idle_timeout_);
+    conn_->watch(clock::now() + idle_timeout_);
     conn_->with_stream([&](auto& stream) {
       http::async_read_some(
           stream, conn_->buffer, *stream_parser_,
@@ -478,8 +531,9 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (n > 0 && handlers_.on_data) handlers_.on_data(std::string_view{window_.data(), n});
     if (ended_) return;  // cancelled from inside on_data
     if (ec) {
+      bool timeout = timed_out(ec);
       close_connection();
-      if (ec == beast::error::timeout) return end_stream("timeout");
+      if (timeout) return end_stream("timeout");
       if (ec == http::error::body_limit) return end_stream("response too large");
       return end_stream(ec == http::error::partial_message || ec == asio::error::eof
                             ? std::string{"connection closed mid-body"}
@@ -526,7 +580,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     parser_->header_limit(max_response_header_bytes);
     parser_->body_limit(req_.max_response_bytes);
     if (verb_ == http::verb::head) parser_->skip(true);
-    conn_->tcp().expires_at(deadline_);
+    conn_->watch(deadline_);
     conn_->with_stream([&](auto& stream) {
       http::async_read(
           stream, conn_->buffer, *parser_,
@@ -536,8 +590,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void on_read(error_code ec) {
     if (ended_) return;
-    if (ec && !parser_->got_some() && may_retry(ec)) return retry();
-    if (ec == beast::error::timeout) return fail("timeout");
+    if (ec && !timed_out(ec) && !parser_->got_some() && may_retry(ec)) return retry();
+    if (timed_out(ec)) return fail("timeout");
     if (ec == http::error::body_limit)
       return fail("response body exceeds " + std::to_string(req_.max_response_bytes) + " bytes");
     if (ec == http::error::header_limit) return fail("response header too large");
@@ -551,6 +605,11 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   // -- retry and completion ----------------------------------------------------------
+
+  /// A failed operation ended by a deadline: the stream's (connecting) or the watchdog's.
+  bool timed_out(error_code ec) const {
+    return ec && (ec == beast::error::timeout || (conn_ && conn_->timed_out));
+  }
 
   /// A pooled connection the upstream closed while idle fails on first use; only requests
   /// that are safe to send twice get a fresh connection.
@@ -590,7 +649,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   template <class Parser>
   void release_connection(const Parser& parser) {
     if (parser.keep_alive() && !parser.need_eof() && conn_->buffer.size() == 0) {
-      conn_->tcp().expires_never();
+      conn_->unwatch();
       pool_->put(url_.pool_key, std::move(conn_));
     } else {
       close_connection();
