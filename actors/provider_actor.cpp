@@ -151,7 +151,8 @@ provider_actor spawn_provider_actor(caf::actor_system& sys, provider_endpoint en
 }
 
 void provider_directory::stop_all() {
-  for (auto& [_, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& [_, per_shard] : actors_)
+    for (auto& [shard, a] : per_shard) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace nyxgate::actors

@@ -4,10 +4,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "actors/interfaces.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace nyxgate::net {
 class https_client;
@@ -24,18 +30,33 @@ struct provider_endpoint {
 
 provider_actor spawn_provider_actor(caf::actor_system& sys, provider_endpoint endpoint);
 
-/// The provider actors of a node, one per chat provider; fixed after start, read freely.
+/// The provider actors of a node: per chat provider one actor per I/O shard, so a call's
+/// attempt is translated on its own shard and never waits behind another shard's calls in a
+/// shared mailbox. Fixed after start, read freely.
 class provider_directory {
  public:
-  void add(const std::string& provider, provider_actor actor) { actors_.emplace(provider, actor); }
-  const provider_actor* find(std::string_view provider) const {
-    auto it = actors_.find(provider);
-    return it == actors_.end() ? nullptr : &it->second;
+  /// The actor for `provider` serving the calls of `shard` (null: any shard).
+  void add(const std::string& provider, provider_actor actor,
+           const boost::asio::io_context* shard = nullptr) {
+    actors_[provider].emplace_back(shard, std::move(actor));
   }
+
+  /// The actor of `home`'s shard, else the provider's first one; null for an unknown provider.
+  const provider_actor* find(std::string_view provider,
+                             const boost::asio::io_context* home = nullptr) const {
+    auto it = actors_.find(provider);
+    if (it == actors_.end() || it->second.empty()) return nullptr;
+    for (const auto& [shard, actor] : it->second)
+      if (shard == home) return &actor;
+    return &it->second.front().second;
+  }
+
   void stop_all();
 
  private:
-  std::map<std::string, provider_actor, std::less<>> actors_;
+  std::map<std::string, std::vector<std::pair<const boost::asio::io_context*, provider_actor>>,
+           std::less<>>
+      actors_;
 };
 
 }  // namespace nyxgate::actors

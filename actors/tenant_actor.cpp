@@ -182,6 +182,7 @@ struct tenant_state {
   storage::database* db = nullptr;
   std::shared_ptr<vault_ref> vault;
   tenant_snapshot_ptr snapshot;
+  std::shared_ptr<published_snapshot> published;  ///< `snapshot`, for calls to read
   std::uint64_t generation = 0;
   bool loading = false;
   /// Questions that arrived before the first load finished; run with the load's error.
@@ -195,6 +196,11 @@ struct tenant_state {
 };
 
 using tenant_pointer = tenant_actor::stateful_pointer<tenant_state>;
+
+void set_snapshot(tenant_state& st, tenant_snapshot_ptr snap) {
+  st.snapshot = std::move(snap);
+  if (st.published) st.published->store(st.snapshot);
+}
 
 void start_load(tenant_pointer self) {
   auto& st = self->state;
@@ -221,7 +227,7 @@ void on_loaded(tenant_pointer self, std::uint64_t gen, tenant_snapshot_ptr snap,
   auto& st = self->state;
   if (gen != st.generation) return;
   st.loading = false;
-  if (snap) st.snapshot = std::move(snap);
+  if (snap) set_snapshot(st, std::move(snap));
   for (auto& w : st.current_load_waiters) w->deliver(error);
   st.current_load_waiters.clear();
   auto waiting = std::move(st.waiting);
@@ -255,6 +261,8 @@ void resolve(tenant_pointer self, const resolve_query& q,
   });
 }
 
+}  // namespace
+
 chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
                            const std::string& error) {
   auto out = std::make_shared<chain_answer>();
@@ -269,6 +277,8 @@ chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query&
   out->chain = providers::build_chain(snap->keys, snap->defaults, user, q.model, now_s());
   return out;
 }
+
+namespace {
 
 std::vector<std::string> models_for(const tenant_snapshot& snap, const std::string& user_id) {
   std::vector<std::string> out;
@@ -301,7 +311,7 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
       k.cooldown_until = status == "cooldown" ? now + cooldown_s : 0;
     }
   next->build_index();
-  st.snapshot = std::move(next);
+  set_snapshot(st, std::move(next));
   ++st.key_writes;
   storage::db_batch b;
   b.transaction = true;
@@ -326,10 +336,12 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
 }
 
 tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_id,
-                                       storage::database* db, std::shared_ptr<vault_ref> vault) {
+                                       storage::database* db, std::shared_ptr<vault_ref> vault,
+                                       std::shared_ptr<published_snapshot> published) {
   self->state.tenant_id = std::move(tenant_id);
   self->state.db = db;
   self->state.vault = std::move(vault);
+  self->state.published = std::move(published);
   return {
       [self](resolve_atom, const resolve_query& q, resolve_sink& sink) {
         resolve(self, q, [sink](resolve_answer a) { sink->deliver(std::move(a)); });
@@ -374,8 +386,9 @@ echo_actor::behavior_type echo_fun() {
 }  // namespace
 
 tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
-                                storage::database& db, std::shared_ptr<vault_ref> vault) {
-  return sys.spawn(tenant_fun, std::move(tenant_id), &db, std::move(vault));
+                                storage::database& db, std::shared_ptr<vault_ref> vault,
+                                std::shared_ptr<published_snapshot> published) {
+  return sys.spawn(tenant_fun, std::move(tenant_id), &db, std::move(vault), std::move(published));
 }
 
 echo_actor spawn_echo_actor(caf::actor_system& sys) {
@@ -391,31 +404,36 @@ tenant_directory::~tenant_directory() {
 }
 
 tenant_actor tenant_directory::get(const std::string& tenant_id) {
+  return lookup(tenant_id).actor;
+}
+
+tenant_directory::entry tenant_directory::lookup(const std::string& tenant_id) {
   std::lock_guard lock(mutex_);
   auto it = actors_.find(tenant_id);
   if (it != actors_.end()) return it->second;
-  auto a = spawn_tenant_actor(sys_, tenant_id, db_, vault_);
-  actors_.emplace(tenant_id, a);
-  return a;
+  auto published = std::make_shared<published_snapshot>();
+  entry e{spawn_tenant_actor(sys_, tenant_id, db_, vault_, published), published};
+  actors_.emplace(tenant_id, e);
+  return e;
 }
 
 std::optional<tenant_actor> tenant_directory::find(const std::string& tenant_id) {
   std::lock_guard lock(mutex_);
   auto it = actors_.find(tenant_id);
   if (it == actors_.end()) return std::nullopt;
-  return it->second;
+  return it->second.actor;
 }
 
 std::vector<tenant_actor> tenant_directory::all() {
   std::lock_guard lock(mutex_);
   std::vector<tenant_actor> out;
-  for (auto& [_, a] : actors_) out.push_back(a);
+  for (auto& [_, e] : actors_) out.push_back(e.actor);
   return out;
 }
 
 void tenant_directory::stop_all() {
   std::lock_guard lock(mutex_);
-  for (auto& [_, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& [_, e] : actors_) caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
   actors_.clear();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,8 +52,27 @@ struct vault_ref {
   }
 };
 
+/// A tenant actor's current snapshot, published for calls to read without a message. Only
+/// the actor writes it, whenever its snapshot changes (a load, a key found failing); empty
+/// until the first load finished.
+class published_snapshot {
+ public:
+  tenant_snapshot_ptr load() const { return current_.load(std::memory_order_acquire); }
+  void store(tenant_snapshot_ptr snap) {
+    current_.store(std::move(snap), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<tenant_snapshot_ptr> current_;
+};
+
+/// A call's chain from a snapshot (SPEC §3); `error` when there is no snapshot.
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
+                           const std::string& error = {});
+
 tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
-                                storage::database& db, std::shared_ptr<vault_ref> vault);
+                                storage::database& db, std::shared_ptr<vault_ref> vault,
+                                std::shared_ptr<published_snapshot> published = nullptr);
 echo_actor spawn_echo_actor(caf::actor_system& sys);
 
 /// Finds or spawns the tenant actor of a tenant; safe from any thread.
@@ -62,6 +82,12 @@ class tenant_directory {
   ~tenant_directory();
 
   tenant_actor get(const std::string& tenant_id);
+  /// The actor and what it published.
+  struct entry {
+    tenant_actor actor;
+    std::shared_ptr<const published_snapshot> published;
+  };
+  entry lookup(const std::string& tenant_id);
   /// The actor if it is already running (a change notice for an unloaded tenant needs nothing).
   std::optional<tenant_actor> find(const std::string& tenant_id);
   /// Every running actor (reload after a missed notification window).
@@ -73,7 +99,7 @@ class tenant_directory {
   storage::database& db_;
   std::shared_ptr<vault_ref> vault_;
   std::mutex mutex_;
-  std::unordered_map<std::string, tenant_actor> actors_;
+  std::unordered_map<std::string, entry> actors_;
 };
 
 }  // namespace nyxgate::actors

@@ -102,7 +102,7 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
   return conn;
 }
 
-/// The gateway's fixed parts: one provider actor (and connection pool) per chat provider.
+/// The gateway's fixed parts: per chat provider a connection pool and an actor per I/O shard.
 std::shared_ptr<actors::gateway_services> make_gateway(
     const config::settings& s, runtime& rt, actors::tenant_directory& tenants,
     actors::provider_directory& providers, std::shared_ptr<storage::usage_recorder> usage) {
@@ -112,11 +112,12 @@ std::shared_ptr<actors::gateway_services> make_gateway(
       {"anthropic", &s.providers.anthropic},
       {"google", &s.providers.google},
       {"kimi", &s.providers.kimi}};
-  for (const auto& [name, p] : upstreams)
-    providers.add(
-        name, actors::spawn_provider_actor(
-                  rt.actors(), actors::provider_endpoint{name, p->base_url,
-                                                         net::https_client::create(rt.io(), tls)}));
+  for (const auto& [name, p] : upstreams) {
+    // One client (it pools per shard) and one actor per shard.
+    actors::provider_endpoint endpoint{name, p->base_url, net::https_client::create(rt.io(), tls)};
+    for (auto* shard : rt.io_shards())
+      providers.add(name, actors::spawn_provider_actor(rt.actors(), endpoint), shard);
+  }
   auto g = std::make_shared<actors::gateway_services>();
   g->tenants = &tenants;
   g->providers = &providers;

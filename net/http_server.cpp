@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -51,7 +53,7 @@ constexpr char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 class session;
 
 /// The queue of a streamed answer, shared by the handler's writer (any thread) and the session
-/// (its strand). `scheduled` means the session will look at the queue again by itself (the
+/// (its shard's thread). `scheduled` means the session will look at the queue again by itself (the
 /// head or a batch is being written, or a wake-up is posted), so a burst of writes costs one
 /// post, and everything queued meanwhile goes out in one gathered write.
 struct stream_state : std::enable_shared_from_this<stream_state> {
@@ -177,7 +179,8 @@ std::string compose_head(unsigned version, const http_response& response,
 }
 
 /// One client connection. Kept alive by its pending operation (a read, a wait, a write, or the
-/// watch on the socket while the handler works); every step runs on the connection's strand.
+/// watch on the socket while the handler works); every step runs on its shard's one thread, so
+/// it needs no strand.
 class session final : public server_connection, public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, std::shared_ptr<server_core> core)
@@ -212,7 +215,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     });
   }
 
-  /// Called by a writer whose queue was idle; `state` is checked on the strand.
+  /// Called by a writer whose queue was idle; `state` is checked on the session's thread.
   void wake_stream(const std::shared_ptr<session>& self, std::shared_ptr<stream_state> state) {
     asio::post(stream_.get_executor(),
                [self, state = std::move(state)] { self->on_stream_wake(state); });
@@ -368,7 +371,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     disconnected_ = req.disconnected;
 
     // The answer may come from any thread, or never reach us if the client left meanwhile:
-    // it holds the session weakly and hops onto the strand.
+    // it holds the session weakly and hops onto the session's thread.
     auto seq = ++seq_;
     auto once = std::make_shared<std::atomic<bool>>(false);
     respond_fn respond = [weak = weak_from_this(), seq, once](http_response response) {
@@ -509,9 +512,24 @@ class session final : public server_connection, public std::enable_shared_from_t
     phase_ = phase::closed;
     self_.reset();
     disconnected_.reset();
-    error_code ignored;
     deadline_.cancel();  // the WebSocket stream runs its own timeouts
-    detail::start_ws_session(std::move(stream_), std::move(*upgrade_),
+    // A WebSocket is written from other threads' actors too and its code relies on a strand
+    // (`dispatch` from outside runs later, never inline): the socket moves onto one.
+    error_code ec;
+    auto protocol = stream_.socket().local_endpoint(ec).protocol();
+    auto fd = ec ? -1 : stream_.socket().release(ec);
+    if (ec) {
+      upgrade_.reset();
+      return stream_.socket().close(ec);
+    }
+    tcp::socket socket{asio::make_strand(stream_.get_executor())};
+    socket.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      upgrade_.reset();
+      return;
+    }
+    detail::start_ws_session(beast::tcp_stream{std::move(socket)}, std::move(*upgrade_),
                              std::move(response.websocket), core_, request_id_);
     upgrade_.reset();
   }
@@ -951,10 +969,10 @@ class http_server_impl final : public http_server,
 
   void do_accept() {
     auto& shard = *session_contexts_[accepted_ % session_contexts_.size()];
-    acceptor_.async_accept(asio::make_strand(shard),
-                           [self = shared_from_this()](error_code ec, tcp::socket socket) {
-                             self->on_accept(ec, std::move(socket));
-                           });
+    // One thread runs each shard: a session needs no strand of its own.
+    acceptor_.async_accept(shard, [self = shared_from_this()](error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    });
   }
 
   void on_accept(error_code ec, tcp::socket socket) {

@@ -117,6 +117,18 @@ std::vector<std::string> chain_ids(caf::actor_system& sys, const actors::tenant_
   return ids;
 }
 
+/// The chain a call gets from what the tenant actor published (calls read it without a
+/// message): {"(none)"} if nothing was published.
+std::vector<std::string> published_ids(actors::tenant_directory& tenants,
+                                       const std::string& tenant_id, const std::string& model) {
+  auto snap = tenants.lookup(tenant_id).published->load();
+  if (!snap) return {"(none)"};
+  std::vector<std::string> ids;
+  auto a = actors::chain_for(snap, actors::resolve_query{"", "", model});
+  for (const auto& e : a->chain.elements) ids.push_back(e.key->id);
+  return ids;
+}
+
 std::string key_status(nyxgate::storage::database& db, const std::string& id) {
   nyxgate::storage::statement st{
       "SELECT status || '|' || coalesce(status_reason, '') || '|' || "
@@ -144,16 +156,22 @@ BOOST_AUTO_TEST_CASE(a_failing_key_leaves_the_chain_at_once_and_its_status_is_pe
   auto tenant_id = std::string{
       node.query("tenants.current", owner).body.at("result").at("data").at("id").as_string()};
   auto& sys = node.node().actor_system();
-  auto tenant = node.node().tenants().get(tenant_id);
+  auto& tenants = node.node().tenants();
+  auto tenant = tenants.get(tenant_id);
   BOOST_TEST(chain_ids(sys, tenant, "gpt-4o") == (std::vector<std::string>{newer, older}));
+  // The load was published for calls to read without a message, and so is every change.
+  BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") ==
+             (std::vector<std::string>{newer, older}));
 
   caf::anon_send(tenant, actors::key_health_atom_v, newer, std::string{"invalid"},
                  std::string{"http 401"}, std::int64_t{300});
   // Mailbox order: the next question sees the new health without any reload.
   BOOST_TEST(chain_ids(sys, tenant, "gpt-4o") == (std::vector<std::string>{older}));
+  BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") == (std::vector<std::string>{older}));
   caf::anon_send(tenant, actors::key_health_atom_v, older, std::string{"cooldown"},
                  std::string{"http 429 insufficient_quota"}, std::int64_t{300});
   BOOST_TEST(chain_ids(sys, tenant, "gpt-4o").empty());
+  BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") == std::vector<std::string>{});
 
   // Persisted (asynchronously, off the call's path): poll briefly.
   std::string newer_row, older_row;
@@ -180,6 +198,7 @@ BOOST_AUTO_TEST_CASE(a_failing_key_leaves_the_chain_at_once_and_its_status_is_pe
                             R"({"id":")" + newer + R"(","key":"sk-health-fresh-0003"})")
                     .status == 200u);
   BOOST_TEST(chain_ids(sys, tenant, "gpt-4o") == (std::vector<std::string>{newer}));
+  BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") == (std::vector<std::string>{newer}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
