@@ -138,7 +138,7 @@ class sse_parser {
   bool last_was_cr_ = false;
   std::size_t max_event_bytes_;
   std::size_t event_bytes_ = 0;
-  void dispatch_line(std::vector<sse_event>& out);
+  void dispatch_line(std::string_view line, std::vector<sse_event>& out);
 };
 
 /// What one upstream stream event means for the client.

@@ -17,15 +17,20 @@ namespace {
 struct parsed_json {
   unsigned char buffer[4096];
   json::monotonic_resource resource{buffer, sizeof buffer};
+  boost::system::error_code ec;
+  /// Constructed from the parse, not assigned: assigning a value into one with another
+  /// memory resource copies it, node by node, onto the heap.
   json::value value;
   bool ok = false;
 
-  explicit parsed_json(std::string_view text) {
-    boost::system::error_code ec;
+  explicit parsed_json(std::string_view text) : value(parse(text, ec, resource)), ok(!ec) {}
+
+ private:
+  static json::value parse(std::string_view text, boost::system::error_code& ec,
+                           json::monotonic_resource& resource) {
     json::parse_options opts;
     opts.max_depth = 64;
-    value = json::parse(text, ec, &resource, opts);
-    ok = !ec;
+    return json::parse(text, ec, &resource, opts);
   }
 };
 

@@ -1,12 +1,13 @@
 // The incremental Server-Sent Events parser (WHATWG "event stream interpretation").
 #include "providers/chat.hpp"
 
+#include <cstring>
+
 namespace nyxgate::providers {
 
 sse_parser::sse_parser(std::size_t max_event_bytes) : max_event_bytes_(max_event_bytes) {}
 
-void sse_parser::dispatch_line(std::vector<sse_event>& out) {
-  std::string_view line{line_};
+void sse_parser::dispatch_line(std::string_view line, std::vector<sse_event>& out) {
   if (line.empty()) {
     // A blank line ends the event; one without data is dropped, as the standard says.
     if (has_data_) {
@@ -38,6 +39,22 @@ void sse_parser::dispatch_line(std::vector<sse_event>& out) {
   // "retry" and unknown fields are ignored.
 }
 
+namespace {
+
+/// The first CR or LF from `from` on, or npos. Two memchr passes beat find_first_of, which
+/// looks each byte up in the set; providers end lines with LF, so the CR pass stops early.
+std::size_t line_end(std::string_view bytes, std::size_t from) {
+  const char* begin = bytes.data() + from;
+  std::size_t n = bytes.size() - from;
+  const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', n));
+  std::size_t scan = lf ? static_cast<std::size_t>(lf - begin) : n;
+  const auto* cr = static_cast<const char*>(std::memchr(begin, '\r', scan));
+  const char* end = cr ? cr : lf;
+  return end ? from + static_cast<std::size_t>(end - begin) : std::string_view::npos;
+}
+
+}  // namespace
+
 bool sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
   if (!seen_bom_check_) {
     // A leading UTF-8 BOM may itself arrive split across reads.
@@ -56,17 +73,22 @@ bool sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
   if (last_was_cr_ && !bytes.empty() && bytes.front() == '\n') i = 1;  // CRLF split across reads
   last_was_cr_ = false;
   while (i < bytes.size()) {
-    auto end = bytes.find_first_of("\r\n", i);
+    auto end = line_end(bytes, i);
     if (end == std::string_view::npos) {
       line_.append(bytes.data() + i, bytes.size() - i);
       event_bytes_ += bytes.size() - i;
       return event_bytes_ <= max_event_bytes_;
     }
-    line_.append(bytes.data() + i, end - i);
     event_bytes_ += end - i + 1;
     if (event_bytes_ > max_event_bytes_) return false;
-    dispatch_line(out);
-    line_.clear();
+    if (line_.empty()) {
+      // The whole line is in this read: no copy.
+      dispatch_line(bytes.substr(i, end - i), out);
+    } else {
+      line_.append(bytes.data() + i, end - i);
+      dispatch_line(line_, out);
+      line_.clear();
+    }
     if (bytes[end] == '\r') {
       if (end + 1 < bytes.size()) {
         if (bytes[end + 1] == '\n') ++end;
