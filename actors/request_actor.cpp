@@ -86,6 +86,7 @@ struct request_state {
   std::int64_t created = 0;
   std::string finish_reason;
   providers::token_usage usage;
+  std::vector<std::string> chunks;  ///< rendered, not yet handed to the sink
 
   static inline const char* name = "request";
 
@@ -190,9 +191,18 @@ void answer_error(request_pointer self, unsigned status, std::string_view type,
 
 // -- streaming to the client ---------------------------------------------------------------
 
+/// Chunks wait in `chunks` until the upstream event that produced them is handled, then go
+/// to the sink together (one write for a read's worth of deltas, not one each).
 void emit_chunk(request_pointer self, std::string chunk_json) {
+  self->state.chunks.push_back(std::move(chunk_json));
+}
+
+void flush_chunks(request_pointer self) {
   auto& st = self->state;
-  if (!st.call.sink->chunk(std::move(chunk_json))) return;  // the disconnect signal follows
+  if (st.chunks.empty()) return;
+  bool open = st.call.sink->chunks(st.chunks);
+  st.chunks.clear();
+  if (!open) return;  // the disconnect signal follows
   if (st.call.sink->queued_bytes() > st.services->options.max_queued_bytes && st.upstream &&
       !st.paused->exchange(true))
     st.upstream->pause();
@@ -216,6 +226,7 @@ void complete_stream(request_pointer self) {
   const auto& model = st.current().model;
   auto finish = st.finish_reason.empty() ? std::string{"stop"} : st.finish_reason;
   emit_chunk(self, providers::render_chunk(st.completion_id, model, st.created, "", false, finish));
+  flush_chunks(self);
   std::string usage_chunk;
   if (st.request().include_usage)
     usage_chunk = providers::render_usage_chunk(st.completion_id, model, st.created, st.usage);
@@ -231,6 +242,7 @@ void break_stream(request_pointer self, std::string_view reason) {
   telemetry::log_warn("stream broke after commit", {{"request_id", st.call.request_id},
                                                     {"provider", st.current().provider},
                                                     {"reason", reason}});
+  flush_chunks(self);
   st.call.sink->broken("stream_interrupted", "the upstream stream broke: " + std::string{reason});
   end_call(self, "truncated");
 }
@@ -352,6 +364,7 @@ void on_steps(request_pointer self, upstream_event& ev) {
                                                step.content, false, ""));
     if (step.done) return complete_stream(self);
   }
+  flush_chunks(self);
 }
 
 /// The call's deadline is checked when something happens, not by a timer per call (a timer

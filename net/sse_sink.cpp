@@ -81,6 +81,15 @@ bool sse_sink::chunk(std::string chunk_json) {
   return write(sse_event(chunk_json));
 }
 
+bool sse_sink::chunks(std::vector<std::string>& chunk_jsons) {
+  std::size_t size = 0;
+  for (const auto& c : chunk_jsons) size += c.size() + 8;
+  std::string events;
+  events.reserve(size);
+  for (const auto& c : chunk_jsons) events.append("data: ").append(c).append("\n\n");
+  return events.empty() || write(std::move(events));
+}
+
 void sse_sink::done(const std::string&, std::int64_t, std::int64_t, std::string usage_chunk_json) {
   std::string tail;
   if (!usage_chunk_json.empty()) tail = sse_event(usage_chunk_json);

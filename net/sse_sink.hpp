@@ -21,6 +21,7 @@ class sse_sink : public stream_sink, public std::enable_shared_from_this<sse_sin
 
   void commit(const served_by& who) override;
   bool chunk(std::string chunk_json) override;
+  bool chunks(std::vector<std::string>& chunk_jsons) override;
   void done(const std::string& finish_reason, std::int64_t prompt_tokens,
             std::int64_t completion_tokens, std::string usage_chunk_json) override;
   void broken(const std::string& code, const std::string& message) override;

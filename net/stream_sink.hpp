@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace nyxgate::net {
 
@@ -27,6 +28,12 @@ class stream_sink {
   virtual void commit(const served_by& who) = 0;
   /// One `chat.completion.chunk` (JSON text). False once the reader is gone.
   virtual bool chunk(std::string chunk_json) = 0;
+  /// Several chunks in order (what one upstream read produced); a sink may write them at once.
+  virtual bool chunks(std::vector<std::string>& chunk_jsons) {
+    for (auto& c : chunk_jsons)
+      if (!chunk(std::move(c))) return false;
+    return true;
+  }
   /// The end. `usage_chunk_json` is the final usage chunk when the client asked for it
   /// (stream_options.include_usage), else empty.
   virtual void done(const std::string& finish_reason, std::int64_t prompt_tokens,

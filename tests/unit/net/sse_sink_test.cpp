@@ -1,0 +1,79 @@
+// The SSE sink's framing: chunks become `data:` events in order, pieces produced before the
+// session hands back its writer wait and go first, a batch of chunks is one write.
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/sse_sink.hpp"
+
+namespace net = nyxgate::net;
+
+namespace {
+
+struct recording_writer final : net::response_writer {
+  std::vector<std::string> writes;
+  bool finished = false;
+  bool gone = false;
+
+  bool write(std::string piece) override {
+    if (gone) return false;
+    writes.push_back(std::move(piece));
+    return true;
+  }
+  void finish() override { finished = true; }
+  std::size_t queued_bytes() const override { return 0; }
+  void on_drained(std::function<void()>) override {}
+};
+
+/// A committed sink and the head it answered with.
+struct committed {
+  net::http_response head;
+  std::shared_ptr<net::sse_sink> sink;
+
+  committed() {
+    sink = std::make_shared<net::sse_sink>([this](net::http_response r) { head = std::move(r); });
+    sink->commit(net::served_by{});
+  }
+
+  std::shared_ptr<recording_writer> attach() {
+    auto w = std::make_shared<recording_writer>();
+    head.stream(w);
+    return w;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(sse_sink_test)
+
+BOOST_AUTO_TEST_CASE(a_batch_of_chunks_is_one_write_of_events_in_order) {
+  committed c;
+  BOOST_TEST(c.head.content_type == "text/event-stream");
+  auto w = c.attach();
+  std::vector<std::string> batch{R"({"n":1})", R"({"n":2})", R"({"n":3})"};
+  BOOST_TEST(c.sink->chunks(batch));
+  BOOST_REQUIRE(w->writes.size() == 1u);
+  BOOST_TEST(w->writes[0] == "data: {\"n\":1}\n\ndata: {\"n\":2}\n\ndata: {\"n\":3}\n\n");
+  std::vector<std::string> none;
+  BOOST_TEST(c.sink->chunks(none));
+  BOOST_TEST(w->writes.size() == 1u);  // nothing to write: no empty write (it would end a body)
+}
+
+BOOST_AUTO_TEST_CASE(chunks_before_the_writer_arrive_first_and_a_gone_reader_says_so) {
+  committed c;
+  std::vector<std::string> early{"1", "2"};
+  BOOST_TEST(c.sink->chunk("0"));
+  BOOST_TEST(c.sink->chunks(early));
+  auto w = c.attach();
+  BOOST_TEST(c.sink->chunk("3"));
+  std::string all;
+  for (const auto& piece : w->writes) all += piece;
+  BOOST_TEST(all == "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\n");
+  w->gone = true;
+  std::vector<std::string> late{"4"};
+  BOOST_TEST(!c.sink->chunks(late));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
