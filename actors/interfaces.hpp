@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <mutex>
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -40,11 +42,32 @@ using tenant_actor = caf::typed_actor<
 
 /// One per completion call: walks the chain (retries, backoff, failover), commits the answer
 /// to the client and records usage. Ends with the call.
-using request_actor =
-    caf::typed_actor<caf::reacts_to<upstream_atom, upstream_event_ptr>,
-                     caf::reacts_to<started_atom, std::uint32_t, outbound_stream_ptr>,
-                     caf::reacts_to<retry_atom, std::uint32_t>, caf::reacts_to<gone_atom>,
-                     caf::reacts_to<drained_atom>>;
+using request_actor = caf::typed_actor<caf::reacts_to<upstream_atom, upstream_event_ptr>,
+                                       caf::reacts_to<retry_atom, std::uint32_t>,
+                                       caf::reacts_to<gone_atom>, caf::reacts_to<drained_atom>>;
+
+/// A request actor's hold on one attempt's exchange. The provider actor hands the exchange
+/// over here, on its own thread, as soon as it is open (a message back would cost a mailbox
+/// round trip per attempt); the request actor reads it to cancel, pause or resume.
+class attempt_link {
+ public:
+  /// Provider side: the exchange is open. A link the call already let go of cancels it
+  /// (false then).
+  bool open(outbound_stream_ptr stream);
+
+  /// Request side: the exchange if it is open and not let go of, else null.
+  outbound_stream_ptr stream() const;
+
+  /// Request side: the call is done with this attempt; `cancel` stops an exchange that is
+  /// still running (a finished one has given its connection back already). An exchange
+  /// opened later is cancelled at once.
+  void release(bool cancel);
+
+ private:
+  mutable std::mutex mutex_;
+  outbound_stream_ptr stream_;
+  bool released_ = false;
+};
 
 /// One upstream attempt as the request actor hands it to a provider actor.
 struct attempt_spec {
@@ -60,6 +83,10 @@ struct attempt_spec {
   /// the upstream read asks before each read (back-pressure from the client's queue).
   std::shared_ptr<std::atomic<std::int64_t>> in_flight;
   std::function<bool()> hold;
+  /// Where the provider actor hands the open exchange over; `opened` runs after (streams:
+  /// resumes an exchange held before the request actor could see it).
+  std::shared_ptr<attempt_link> link;
+  std::function<void(const outbound_stream_ptr&)> opened;
   /// The I/O shard of the client's connection: the exchange runs there, next to the session
   /// its answer goes to (null: the calling thread's shard).
   boost::asio::io_context* home = nullptr;

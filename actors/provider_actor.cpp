@@ -138,8 +138,9 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
         h.on_data = [run](std::string_view piece) { run->on_data(piece); };
         h.on_end = [run](const std::string& error) { run->on_end(error); };
         h.hold = spec->hold;
-        auto stream = ep.client->open_stream(std::move(req), spec->idle_timeout, std::move(h));
-        self->send(spec->reply_to, started_atom_v, spec->attempt, outbound_stream_ptr{stream});
+        outbound_stream_ptr stream =
+            ep.client->open_stream(std::move(req), spec->idle_timeout, std::move(h));
+        if (spec->link->open(stream) && spec->opened) spec->opened(stream);
       },
   };
 }

@@ -19,6 +19,33 @@
 
 namespace nyxgate::actors {
 
+bool attempt_link::open(outbound_stream_ptr stream) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!released_) {
+      stream_ = std::move(stream);
+      return true;
+    }
+  }
+  stream->cancel();
+  return false;
+}
+
+outbound_stream_ptr attempt_link::stream() const {
+  std::lock_guard lock(mutex_);
+  return stream_;
+}
+
+void attempt_link::release(bool cancel) {
+  outbound_stream_ptr stream;
+  {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    stream = std::move(stream_);
+  }
+  if (cancel && stream) stream->cancel();
+}
+
 namespace {
 
 using steady = std::chrono::steady_clock;
@@ -67,7 +94,7 @@ struct request_state {
   std::size_t element = 0;  ///< index into the chain's elements
   int tries = 0;            ///< tries of the current element so far
   std::uint32_t attempt = 0;
-  outbound_stream_ptr upstream;
+  std::shared_ptr<attempt_link> link;  ///< the current attempt's exchange; null between attempts
   std::vector<attempt_record> attempts;
   steady::time_point attempt_started;
   steady::time_point deadline;
@@ -89,6 +116,14 @@ struct request_state {
   std::vector<std::string> chunks;  ///< rendered, not yet handed to the sink
 
   static inline const char* name = "request";
+
+  /// The current attempt's exchange once open, else null.
+  outbound_stream_ptr upstream() const { return link ? link->stream() : nullptr; }
+  /// Done with the current attempt: `cancel` stops an exchange that still runs.
+  void release_attempt(bool cancel) {
+    if (link) link->release(cancel);
+    link.reset();
+  }
 
   bool has_element() const { return chain && element < chain->chain.elements.size(); }
   const providers::chain_element& current() const { return chain->chain.elements[element]; }
@@ -150,8 +185,7 @@ void record_usage(request_state& st, std::string_view status) {
 void end_call(request_pointer self, std::string_view usage_status) {
   auto& st = self->state;
   // A finished exchange reads its last bytes and goes back to the pool; anything else closes.
-  if (st.upstream && usage_status != "ok") st.upstream->cancel();
-  st.upstream.reset();
+  st.release_attempt(usage_status != "ok");
   st.attempt_open = false;
   record_usage(st, usage_status);
   st.finished = true;
@@ -203,9 +237,8 @@ void flush_chunks(request_pointer self) {
   bool open = st.call.sink->chunks(st.chunks);
   st.chunks.clear();
   if (!open) return;  // the disconnect signal follows
-  if (st.call.sink->queued_bytes() > st.services->options.max_queued_bytes && st.upstream &&
-      !st.paused->exchange(true))
-    st.upstream->pause();
+  if (st.call.sink->queued_bytes() <= st.services->options.max_queued_bytes) return;
+  if (auto up = st.upstream(); up && !st.paused->exchange(true)) up->pause();
 }
 
 void commit_stream(request_pointer self) {
@@ -272,8 +305,7 @@ void on_failure(request_pointer self, const providers::failure& f) {
   auto& st = self->state;
   upstream_answered(st);
   st.attempt_open = false;
-  if (st.upstream) st.upstream->cancel();  // never leave a half-read exchange behind
-  st.upstream.reset();
+  st.release_attempt(true);  // never leave a half-read exchange behind
   const auto& el = st.current();
   st.attempts.push_back(attempt_record{el.provider, std::string{el.scope()}, f.status, f.reason});
   auto d = providers::decide(f, st.tries, st.services->options.retry, jitter());
@@ -328,6 +360,8 @@ void start_attempt(request_pointer self) {
   spec->idle_timeout = std::min(remaining, st.services->options.idle_timeout);
   spec->reply_to = caf::actor_cast<request_actor>(self);
   spec->home = st.call.home;
+  st.link = std::make_shared<attempt_link>();
+  spec->link = st.link;
   if (st.call.sink) {
     // Before each upstream read: hold it while the client is behind (its queue plus what is
     // on its way to this actor). The drained callback resumes.
@@ -339,6 +373,11 @@ void start_attempt(request_pointer self) {
         return false;
       paused->store(true);
       return true;
+    };
+    // Held before this actor could see the exchange, with nothing queued: no drained
+    // callback will come, so the opening resumes it.
+    spec->opened = [sink = st.call.sink, paused = st.paused](const outbound_stream_ptr& up) {
+      if (sink->queued_bytes() == 0 && paused->exchange(false)) up->resume();
     };
   }
   st.attempt_started = steady::now();
@@ -398,13 +437,12 @@ void on_upstream(request_pointer self, upstream_event& ev) {
       on_steps(self, ev);
       // Held for what was on its way here, with nothing left to write: no drained callback
       // will come, so resume now.
-      if (!st.finished && st.upstream && st.call.sink && st.call.sink->queued_bytes() == 0 &&
-          st.paused->exchange(false))
-        st.upstream->resume();
+      if (!st.finished && st.call.sink && st.call.sink->queued_bytes() == 0)
+        if (auto up = st.upstream(); up && st.paused->exchange(false)) up->resume();
       return;
     }
     case upstream_event::kind::ended:
-      st.upstream.reset();
+      st.release_attempt(false);
       if (st.committed) {
         // Google's stream simply ends; an OpenAI-shaped one without [DONE] ends the same way.
         if (ev.error.empty()) return complete_stream(self);
@@ -414,7 +452,7 @@ void on_upstream(request_pointer self, upstream_event& ev) {
                                   ev.error.empty() ? "stream ended before any content" : ev.error));
     case upstream_event::kind::completed: {
       upstream_answered(st);
-      st.upstream.reset();
+      st.release_attempt(false);
       st.committed = true;
       st.usage = ev.completion.usage;
       net::http_response out;
@@ -491,19 +529,6 @@ request_actor::behavior_type request_fun(request_pointer self,
 request_actor::behavior_type request_behavior(request_pointer self) {
   return {
       [self](upstream_atom, upstream_event_ptr& ev) { on_upstream(self, *ev); },
-      [self](started_atom, std::uint32_t attempt, outbound_stream_ptr& stream) {
-        auto& st = self->state;
-        if (st.finished || !st.attempt_open || attempt != st.attempt) {
-          // The call moved on (or ended) before the exchange started: stop it.
-          if (stream) stream->cancel();
-          return;
-        }
-        st.upstream = std::move(stream);
-        // Held before this handle arrived, with nothing queued: no drained callback will come.
-        if (st.upstream && st.call.sink && st.call.sink->queued_bytes() == 0 &&
-            st.paused->exchange(false))
-          st.upstream->resume();
-      },
       [self](retry_atom, std::uint32_t attempt) {
         auto& st = self->state;
         if (st.finished || attempt != st.attempt) return;
@@ -518,7 +543,7 @@ request_actor::behavior_type request_behavior(request_pointer self) {
       },
       [self](drained_atom) {
         auto& st = self->state;
-        if (st.upstream && st.paused->exchange(false)) st.upstream->resume();
+        if (auto up = st.upstream(); up && st.paused->exchange(false)) up->resume();
       },
   };
 }
