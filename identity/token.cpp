@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <stdexcept>
 
@@ -87,10 +88,22 @@ bool looks_like_token(std::string_view s) {
 }
 
 std::string sha256_hex(std::string_view data) {
+  // Fetched once, one context per thread, and that context re-initialised without a digest
+  // (which resets its state): `EVP_Digest(..., EVP_sha256(), ...)` looks the algorithm up in
+  // OpenSSL 3's provider store and allocates a context on every call, and a token is hashed
+  // on every authenticated request.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                                                 &EVP_MD_CTX_free};
+  thread_local bool ready = false;
+  if (!sha256 || !ctx) throw std::runtime_error("SHA-256 is unavailable");
+  ready = ready ? EVP_DigestInit_ex2(ctx.get(), nullptr, nullptr) == 1
+                : EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) == 1;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+  if (!ready || EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1)
+    throw std::runtime_error("SHA-256 failed");
   std::string out;
   out.reserve(2 * len);
   append_hex(out, digest.data(), len);

@@ -18,6 +18,7 @@ std::string sse_event(std::string_view json) {
 }  // namespace
 
 void add_served_headers(const served_by& who, http_response& out) {
+  out.headers.reserve(out.headers.size() + 6);
   if (!who.provider.empty()) {
     out.headers.emplace_back("x-nyxgate-provider", who.provider);
     out.headers.emplace_back("x-nyxgate-model", who.model);

@@ -1,5 +1,7 @@
 // The client's request and the provider's request: parse_chat_request and
 // build_upstream_request (SPEC §4), plus the OpenAI-shaped renderers.
+#include <charconv>
+
 #include <boost/json.hpp>
 
 #include "providers/chat.hpp"
@@ -90,36 +92,67 @@ std::vector<std::pair<bool, std::string>> turns(const chat_request& req) {
   return out;
 }
 
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  out.append(buf, ec == std::errc{} ? static_cast<std::size_t>(end - buf) : 0);
+}
+
+/// Written straight into one string (the body goes out on every call: building a JSON DOM
+/// first cost two dozen allocations).
 std::string openai_body(std::string_view provider, const chat_request& req, std::string_view model,
                         std::int64_t max_tokens) {
-  json::object body;
-  body["model"] = model;
-  json::array messages;
+  std::size_t size = 256 + model.size();
+  for (const auto& m : req.messages) size += m.content.size() + m.name.size() + 48;
+  std::string out;
+  out.reserve(size);
+  out += R"({"model":)";
+  append_json_string(out, model);
+  out += R"(,"messages":[)";
+  bool first = true;
   for (const auto& m : req.messages) {
     // Kimi knows no "developer" role.
     std::string_view role = provider == "kimi" && m.role == "developer" ? std::string_view{"system"}
                                                                         : std::string_view{m.role};
-    json::object msg{{"role", role}, {"content", m.content}};
-    if (!m.name.empty()) msg["name"] = m.name;
-    messages.push_back(std::move(msg));
+    out += first ? R"({"role":)" : R"(,{"role":)";
+    first = false;
+    append_json_string(out, role);
+    out += R"(,"content":)";
+    append_json_string(out, m.content);
+    if (!m.name.empty()) {
+      out += R"(,"name":)";
+      append_json_string(out, m.name);
+    }
+    out += '}';
   }
-  body["messages"] = std::move(messages);
-  if (req.temperature) body["temperature"] = *req.temperature;
-  if (req.top_p) body["top_p"] = *req.top_p;
+  out += ']';
+  if (req.temperature) {
+    out += R"(,"temperature":)";
+    append_number(out, *req.temperature);
+  }
+  if (req.top_p) {
+    out += R"(,"top_p":)";
+    append_number(out, *req.top_p);
+  }
   if (!req.stop.empty()) {
-    json::array stop;
-    for (const auto& s : req.stop) stop.emplace_back(s);
-    body["stop"] = std::move(stop);
+    out += R"(,"stop":[)";
+    for (std::size_t i = 0; i < req.stop.size(); ++i) {
+      if (i > 0) out += ',';
+      append_json_string(out, req.stop[i]);
+    }
+    out += ']';
   }
   // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
-  body[provider == "openai" ? "max_completion_tokens" : "max_tokens"] = max_tokens;
-  if (!req.user.empty()) body["user"] = req.user;
-  if (req.stream) {
-    body["stream"] = true;
-    // Usage is recorded for every call, so always ask for it.
-    body["stream_options"] = json::object{{"include_usage", true}};
+  out += provider == "openai" ? R"(,"max_completion_tokens":)" : R"(,"max_tokens":)";
+  out += std::to_string(max_tokens);
+  if (!req.user.empty()) {
+    out += R"(,"user":)";
+    append_json_string(out, req.user);
   }
-  return json::serialize(body);
+  // Usage is recorded for every call, so a stream always asks for it.
+  if (req.stream) out += R"(,"stream":true,"stream_options":{"include_usage":true})";
+  out += '}';
+  return out;
 }
 
 std::string anthropic_body(const chat_request& req, std::string_view model,
@@ -175,7 +208,11 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   boost::system::error_code ec;
   json::parse_options opts;
   opts.max_depth = 64;
-  auto doc = json::parse(body, ec, {}, opts);
+  // The document lives only while it is read into `chat_request`: an arena (on the stack for a
+  // typical body) instead of an allocation per string, object and array.
+  unsigned char arena[4096];
+  json::monotonic_resource resource{arena, sizeof arena};
+  auto doc = json::parse(body, ec, &resource, opts);
   if (ec) return request_error{"the body is not valid JSON: " + ec.message(), ""};
   const auto* obj = doc.if_object();
   if (!obj) return request_error{"the body must be a JSON object", ""};
@@ -290,9 +327,12 @@ upstream_request build_upstream_request(std::string_view provider, std::string_v
     out.body = google_body(req, max_tokens);
   } else {
     out.url = base + "/v1/chat/completions";
-    out.headers = {{"authorization", "Bearer " + std::string{api_key}},
-                   {"content-type", "application/json"},
-                   {"accept", accept}};
+    std::string bearer = "Bearer ";
+    bearer += api_key;
+    out.headers.reserve(3);
+    out.headers.emplace_back("authorization", std::move(bearer));
+    out.headers.emplace_back("content-type", "application/json");
+    out.headers.emplace_back("accept", std::move(accept));
     out.body = openai_body(provider, req, model, max_tokens);
   }
   return out;
