@@ -26,7 +26,6 @@ struct attempt_run {
   bool broken = false;  ///< stopped interpreting (an oversize event)
   providers::sse_parser parser;
   providers::stream_translator translator;
-  std::vector<providers::sse_event> events;
 
   attempt_run(attempt_ptr s, std::string p, std::size_t max)
       : spec(std::move(s)), provider(p), max_body(max), translator(std::move(p)) {}
@@ -59,17 +58,15 @@ struct attempt_run {
       body.append(piece);
       return;
     }
-    events.clear();
-    bool fits = parser.feed(piece, events);
     upstream_event ev;
-    for (const auto& e : events) {
+    bool fits = parser.feed(piece, [&](const providers::sse_event& e) {
       auto step = translator.on_event(e);
       if (!step.content.empty() || step.role_start || !step.finish_reason.empty() || step.usage ||
           step.done || step.error) {
         ev.content_bytes += static_cast<std::int64_t>(step.content.size());
         ev.steps.push_back(std::move(step));
       }
-    }
+    });
     if (spec->in_flight && ev.content_bytes > 0) spec->in_flight->fetch_add(ev.content_bytes);
     if (!ev.steps.empty()) report(upstream_event::kind::steps, std::move(ev));
     if (!fits) {

@@ -113,7 +113,8 @@ struct request_state {
   std::int64_t created = 0;
   std::string finish_reason;
   providers::token_usage usage;
-  std::vector<std::string> chunks;  ///< rendered, not yet handed to the sink
+  std::vector<std::string> chunks;  ///< the first `chunk_count` are rendered, not yet handed over
+  std::size_t chunk_count = 0;
 
   static inline const char* name = "request";
 
@@ -161,10 +162,11 @@ void served_headers(const request_state& st, net::http_response& out) {
 
 void record_usage(request_state& st, std::string_view status) {
   if (!st.services->usage) return;
+  // The call's last use of its ids: they move into the row.
   storage::usage_event e;
-  e.tenant_id = st.call.tenant_id;
-  e.user_id = st.call.user_id;
-  e.request_id = st.call.request_id;
+  e.tenant_id = std::move(st.call.tenant_id);
+  e.user_id = std::move(st.call.user_id);
+  e.request_id = std::move(st.call.request_id);
   e.model = st.request().model;
   if (st.has_element()) {
     const auto& el = st.current();
@@ -227,15 +229,21 @@ void answer_error(request_pointer self, unsigned status, std::string_view type,
 
 /// Chunks wait in `chunks` until the upstream event that produced them is handled, then go
 /// to the sink together (one write for a read's worth of deltas, not one each).
-void emit_chunk(request_pointer self, std::string chunk_json) {
-  self->state.chunks.push_back(std::move(chunk_json));
+void emit_chunk(request_pointer self, std::string_view content, bool role_start,
+                std::string_view finish_reason) {
+  auto& st = self->state;
+  // The strings of the previous batch are rendered over: their buffers are reused.
+  if (st.chunk_count == st.chunks.size()) st.chunks.emplace_back();
+  providers::render_chunk_to(st.chunks[st.chunk_count++], st.completion_id, st.current().model,
+                             st.created, content, role_start, finish_reason);
 }
 
 void flush_chunks(request_pointer self) {
   auto& st = self->state;
-  if (st.chunks.empty()) return;
+  if (st.chunk_count == 0) return;
+  st.chunks.resize(st.chunk_count);
+  st.chunk_count = 0;
   bool open = st.call.sink->chunks(st.chunks);
-  st.chunks.clear();
   if (!open) return;  // the disconnect signal follows
   if (st.call.sink->queued_bytes() <= st.services->options.max_queued_bytes) return;
   if (auto up = st.upstream(); up && !st.paused->exchange(true)) up->pause();
@@ -250,15 +258,14 @@ void commit_stream(request_pointer self) {
     if (paused->load()) caf::anon_send(handle, drained_atom_v);
   });
   st.call.sink->commit(served(st));
-  emit_chunk(self, providers::render_chunk(st.completion_id, st.current().model, st.created, "",
-                                           true, ""));
+  emit_chunk(self, "", true, "");
 }
 
 void complete_stream(request_pointer self) {
   auto& st = self->state;
   const auto& model = st.current().model;
   auto finish = st.finish_reason.empty() ? std::string{"stop"} : st.finish_reason;
-  emit_chunk(self, providers::render_chunk(st.completion_id, model, st.created, "", false, finish));
+  emit_chunk(self, "", false, finish);
   flush_chunks(self);
   std::string usage_chunk;
   if (st.request().include_usage)
@@ -398,9 +405,7 @@ void on_steps(request_pointer self, upstream_event& ev) {
     if (!step.finish_reason.empty()) st.finish_reason = step.finish_reason;
     bool content = !step.content.empty();
     if (!st.committed && (content || step.done || !step.finish_reason.empty())) commit_stream(self);
-    if (content)
-      emit_chunk(self, providers::render_chunk(st.completion_id, st.current().model, st.created,
-                                               step.content, false, ""));
+    if (content) emit_chunk(self, step.content, false, "");
     if (step.done) return complete_stream(self);
   }
   flush_chunks(self);

@@ -372,10 +372,10 @@ class session final : public server_connection, public std::enable_shared_from_t
 
     // The answer may come from any thread, or never reach us if the client left meanwhile:
     // it holds the session weakly and hops onto the session's thread.
+    // A second answer to the same request is dropped there (its sequence number is stale
+    // or the session no longer handles it).
     auto seq = ++seq_;
-    auto once = std::make_shared<std::atomic<bool>>(false);
-    respond_fn respond = [weak = weak_from_this(), seq, once](http_response response) {
-      if (once->exchange(true)) return;
+    respond_fn respond = [weak = weak_from_this(), seq](http_response response) {
       auto self = weak.lock();
       if (!self) return;
       asio::post(self->stream_.get_executor(),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -129,6 +130,9 @@ class sse_parser {
   explicit sse_parser(std::size_t max_event_bytes = 1 << 20);
   /// Feeds bytes; appends every completed event to `out`. False on overflow (then stop).
   bool feed(std::string_view bytes, std::vector<sse_event>& out);
+  /// Feeds bytes; hands every completed event to `on_event`, valid during that call only
+  /// (the parser reuses its buffers: no allocation per event). False on overflow (then stop).
+  bool feed(std::string_view bytes, const std::function<void(const sse_event&)>& on_event);
 
  private:
   std::string line_;
@@ -138,7 +142,7 @@ class sse_parser {
   bool last_was_cr_ = false;
   std::size_t max_event_bytes_;
   std::size_t event_bytes_ = 0;
-  void dispatch_line(std::string_view line, std::vector<sse_event>& out);
+  void dispatch_line(std::string_view line, const std::function<void(const sse_event&)>& emit);
 };
 
 /// What one upstream stream event means for the client.
@@ -169,6 +173,10 @@ class stream_translator {
 /// `role_start` adds `"role":"assistant"`; `finish_reason` empty renders null.
 std::string render_chunk(std::string_view id, std::string_view model, std::int64_t created,
                          std::string_view content, bool role_start, std::string_view finish_reason);
+/// `render_chunk` into `out` (cleared first; its capacity is reused).
+void render_chunk_to(std::string& out, std::string_view id, std::string_view model,
+                     std::int64_t created, std::string_view content, bool role_start,
+                     std::string_view finish_reason);
 /// The final usage chunk (`choices: []`, `usage: {...}`) for stream_options.include_usage.
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
                                const token_usage& usage);

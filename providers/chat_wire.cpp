@@ -363,6 +363,14 @@ std::string render_chunk(std::string_view id, std::string_view model, std::int64
                          std::string_view content, bool role_start,
                          std::string_view finish_reason) {
   std::string out;
+  render_chunk_to(out, id, model, created, content, role_start, finish_reason);
+  return out;
+}
+
+void render_chunk_to(std::string& out, std::string_view id, std::string_view model,
+                     std::int64_t created, std::string_view content, bool role_start,
+                     std::string_view finish_reason) {
+  out.clear();
   out.reserve(content.size() + id.size() + model.size() + 160);
   out.append(R"({"id":)");
   append_json_string(out, id);
@@ -386,7 +394,6 @@ std::string render_chunk(std::string_view id, std::string_view model, std::int64
   else
     append_json_string(out, finish_reason);
   out.append("}]}");
-  return out;
 }
 
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,

@@ -7,14 +7,18 @@ namespace nyxgate::providers {
 
 sse_parser::sse_parser(std::size_t max_event_bytes) : max_event_bytes_(max_event_bytes) {}
 
-void sse_parser::dispatch_line(std::string_view line, std::vector<sse_event>& out) {
+void sse_parser::dispatch_line(std::string_view line,
+                               const std::function<void(const sse_event&)>& emit) {
   if (line.empty()) {
     // A blank line ends the event; one without data is dropped, as the standard says.
     if (has_data_) {
       if (!current_.data.empty() && current_.data.back() == '\n') current_.data.pop_back();
-      out.push_back(std::move(current_));
+      emit(current_);
     }
-    current_ = sse_event{};
+    // Cleared, not replaced: the buffers serve the next event.
+    current_.data.clear();
+    current_.event.clear();
+    current_.id.clear();
     has_data_ = false;
     event_bytes_ = 0;
     return;
@@ -56,6 +60,10 @@ std::size_t line_end(std::string_view bytes, std::size_t from) {
 }  // namespace
 
 bool sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
+  return feed(bytes, [&out](const sse_event& e) { out.push_back(e); });
+}
+
+bool sse_parser::feed(std::string_view bytes, const std::function<void(const sse_event&)>& out) {
   if (!seen_bom_check_) {
     // A leading UTF-8 BOM may itself arrive split across reads.
     static constexpr std::string_view bom = "\xEF\xBB\xBF";

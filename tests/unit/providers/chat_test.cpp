@@ -481,6 +481,27 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(sse_parser_test)
 
+BOOST_AUTO_TEST_CASE(the_callback_form_sees_each_event_once_with_no_leftovers_between) {
+  // The parser reuses one event's buffers for the next: every field must start empty.
+  sse_parser p;
+  std::vector<sse_event> seen;
+  auto keep = [&](const sse_event& e) { seen.push_back(e); };
+  BOOST_REQUIRE(
+      p.feed("event: first\nid: 7\ndata: a long first payload line\ndata: two\n\n"
+             "data: b\n\n: comment\n\nevent: last\ndata: c",
+             keep));
+  BOOST_REQUIRE(p.feed("\n\n", keep));
+  BOOST_REQUIRE(seen.size() == 3u);
+  BOOST_TEST(seen[0].event == "first");
+  BOOST_TEST(seen[0].id == "7");
+  BOOST_TEST(seen[0].data == "a long first payload line\ntwo");
+  BOOST_TEST(seen[1].event == "");
+  BOOST_TEST(seen[1].id == "");
+  BOOST_TEST(seen[1].data == "b");
+  BOOST_TEST(seen[2].event == "last");
+  BOOST_TEST(seen[2].data == "c");
+}
+
 BOOST_AUTO_TEST_CASE(events_survive_every_split_point) {
   for (const char* stream : {openai_stream, anthropic_stream, google_stream}) {
     std::string_view s{stream};
