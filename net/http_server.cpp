@@ -421,11 +421,11 @@ class session final : public server_connection, public std::enable_shared_from_t
       pending_.reset();
       return send(std::move(response));
     }
-    // Writing: a cancelled watch continues after the answer; bytes of a next request wait
-    // in the buffer until the answer went out.
+    // Writing: with the answer still going out, what the watch brought (bytes of a next
+    // request, the client's end) waits for it; with the answer out, `after_response` ended
+    // the watch (however it ended) and goes on from here.
     if (phase_ == phase::writing) {
-      if (ec == asio::error::operation_aborted && !stream_writing_ && !answer_writing_)
-        return after_response();
+      if (!stream_writing_ && !answer_writing_) return after_response();
       return;
     }
     if (phase_ == phase::handling || phase_ == phase::streaming) do_watch();
@@ -779,13 +779,13 @@ class session final : public server_connection, public std::enable_shared_from_t
       // for the write timeout drops the client.
       due_ = stream_writing_ ? last_progress_ + limits.write_timeout : now + limits.write_timeout;
     }
-    if (due_kind_ != timeout_kind::none && now >= due_)
-      return expire(std::exchange(due_kind_, timeout_kind::none));
+    // Nothing to watch (a handler at work; the watch read keeps the session): the next
+    // deadline starts the wait again.
+    if (due_kind_ == timeout_kind::none) return;
+    if (now >= due_) return expire(std::exchange(due_kind_, timeout_kind::none));
     auto tick = std::min(
         {limits.header_timeout, limits.body_timeout, limits.idle_timeout, limits.write_timeout});
-    auto next = now + tick;
-    if (due_kind_ != timeout_kind::none) next = std::min(next, due_);
-    wait_until(next);
+    wait_until(std::min(now + tick, due_));
   }
 
   void expire(timeout_kind kind) {
