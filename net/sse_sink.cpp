@@ -8,10 +8,15 @@ namespace nyxgate::net {
 
 namespace {
 
+/// One SSE event in OpenAI's framing: `data: {json}` and a blank line.
+void append_event(std::string& out, std::string_view json) {
+  out.append("data: ").append(json).append("\n\n");
+}
+
 std::string sse_event(std::string_view json) {
   std::string piece;
   piece.reserve(json.size() + 8);
-  piece.append("data: ").append(json).append("\n\n");
+  append_event(piece, json);
   return piece;
 }
 
@@ -87,14 +92,14 @@ bool sse_sink::chunks(std::vector<std::string>& chunk_jsons) {
   for (const auto& c : chunk_jsons) size += c.size() + 8;
   std::string events;
   events.reserve(size);
-  for (const auto& c : chunk_jsons) events.append("data: ").append(c).append("\n\n");
+  for (const auto& c : chunk_jsons) append_event(events, c);
   return events.empty() || write(std::move(events));
 }
 
 void sse_sink::done(const std::string&, std::int64_t, std::int64_t, std::string usage_chunk_json) {
   std::string tail;
   if (!usage_chunk_json.empty()) tail = sse_event(usage_chunk_json);
-  tail += "data: [DONE]\n\n";
+  append_event(tail, "[DONE]");
   write(std::move(tail));
   finish();
 }
