@@ -135,21 +135,19 @@ bool is_http_error(const error_code& ec) {
 
 /// Headers the session writes itself; a handler's copy of one is dropped.
 bool reserved_header(std::string_view name) {
-  for (std::string_view r : {"server", "content-type", "x-request-id", "content-length",
-                             "connection", "transfer-encoding"})
-    if (beast::iequals(name, r)) return true;
-  return false;
+  switch (name.size()) {  // the length first: most headers are none of these
+    case 6: return beast::iequals(name, "server");
+    case 10: return beast::iequals(name, "connection");
+    case 12: return beast::iequals(name, "content-type") || beast::iequals(name, "x-request-id");
+    case 14: return beast::iequals(name, "content-length");
+    case 17: return beast::iequals(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out += name;
-  out += ": ";
-  out += value;
-  out += "\r\n";
-}
-
-bool safe_header(std::string_view s) {
-  return s.find_first_of("\r\n") == std::string_view::npos;
+  using namespace std::string_view_literals;
+  out.append(name).append(": "sv).append(value).append("\r\n"sv);
 }
 
 /// An answer's status line and headers as they go on the wire, blank line included: the
@@ -167,7 +165,7 @@ std::string compose_head(unsigned version, const http_response& response,
   out += http::obsolete_reason(http::int_to_status(response.status));
   out += "\r\n";
   for (const auto& [k, v] : response.headers)
-    if (safe_header(k) && safe_header(v) && !reserved_header(k)) append_field(out, k, v);
+    if (!has_line_break(k) && !has_line_break(v) && !reserved_header(k)) append_field(out, k, v);
   append_field(out, "Server", "nyxgate");
   append_field(out, "Content-Type", response.content_type);
   append_field(out, "x-request-id", request_id);
@@ -362,7 +360,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     req.headers.reserve(std::distance(msg.begin(), msg.end()));
     for (const auto& field : msg) {
       std::string name{field.name_string()};
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      ascii_lower(name);
       req.headers.emplace_back(std::move(name), std::string{field.value()});
     }
     auto client_id = req.header("x-request-id");

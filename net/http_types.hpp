@@ -15,6 +15,20 @@
 
 namespace nyxgate::net {
 
+/// True when `s` holds a CR or LF: a header name or value with one would split the head.
+/// (`find_first_of("\r\n")` looks every byte up in the set with a `memchr` call of its own.)
+inline bool has_line_break(std::string_view s) {
+  for (char c : s)
+    if (c == '\r' || c == '\n') return true;
+  return false;
+}
+
+/// Lower-cases ASCII letters in place (header names), without the C locale's `tolower` call.
+inline void ascii_lower(std::string& s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+}
+
 /// Fires once when the client goes away before its answer is complete (the socket closed or
 /// broke). Handlers subscribe to cancel upstream work. Thread-safe; a late subscriber to a
 /// fired signal is called at once.

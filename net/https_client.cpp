@@ -4,7 +4,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cctype>
 #include <deque>
 #include <map>
@@ -26,6 +28,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "net/http_types.hpp"
 #include "net/io_runtime.hpp"
 #include "telemetry/log.hpp"
 
@@ -256,8 +259,15 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
-bool has_line_break(std::string_view s) {
-  return s.find_first_of("\r\n") != std::string_view::npos;
+/// Framing and routing headers the client writes itself; a caller's copy is dropped.
+bool ours_to_set(std::string_view name) {
+  switch (name.size()) {  // the length first: most headers are none of these
+    case 4: return beast::iequals(name, "host");
+    case 10: return beast::iequals(name, "connection");
+    case 14: return beast::iequals(name, "content-length");
+    case 17: return beast::iequals(name, "transfer-encoding");
+    default: return false;
+  }
 }
 
 /// Asio's host name check, recording a mismatch in the store so the error can name it.
@@ -381,29 +391,33 @@ class exchange : public std::enable_shared_from_this<exchange> {
       error = "request: unknown method";
       return false;
     }
+    using namespace std::string_view_literals;
     auto& out = message_;
     out.reserve(256 + req_.body.size());
-    out.append(req_.method).append(" ").append(url_->target).append(" HTTP/1.1\r\n");
-    out.append("Host: ").append(url_->host_header).append("\r\n");
+    out.append(req_.method).append(" "sv).append(url_->target).append(" HTTP/1.1\r\n"sv);
+    out.append("Host: "sv).append(url_->host_header).append("\r\n"sv);
     bool agent = false;
     for (const auto& [name, value] : req_.headers) {
       if (name.empty() || has_line_break(name) || has_line_break(value) ||
-          name.find_first_of(" :") != std::string::npos) {
+          std::any_of(name.begin(), name.end(), [](char c) { return c == ' ' || c == ':'; })) {
         error = "request: invalid header";  // never echo the value: it may be a key
         return false;
       }
-      if (beast::iequals(name, "host") || beast::iequals(name, "content-length") ||
-          beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding"))
-        continue;  // ours to set
+      if (ours_to_set(name)) continue;
       agent = agent || beast::iequals(name, "user-agent");
-      out.append(name).append(": ").append(value).append("\r\n");
+      out.append(name).append(": "sv).append(value).append("\r\n"sv);
     }
-    if (!agent) out.append("User-Agent: nyxgate\r\n");
+    if (!agent) out.append("User-Agent: nyxgate\r\n"sv);
     bool body = !req_.body.empty() || verb_ == http::verb::post || verb_ == http::verb::put ||
                 verb_ == http::verb::patch;
-    if (body)
-      out.append("Content-Length: ").append(std::to_string(req_.body.size())).append("\r\n");
-    out.append("\r\n");
+    if (body) {
+      std::array<char, 24> digits;
+      auto end = std::to_chars(digits.begin(), digits.end(), req_.body.size()).ptr;
+      out.append("Content-Length: "sv)
+          .append(digits.data(), static_cast<std::size_t>(end - digits.data()))
+          .append("\r\n"sv);
+    }
+    out.append("\r\n"sv);
     if (body) out.append(req_.body);
     req_.body = {};
     return true;
@@ -667,7 +681,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     out.status = msg.result_int();
     for (const auto& field : msg) {
       std::string name{field.name_string()};
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      ascii_lower(name);
       out.headers.emplace_back(std::move(name), std::string{field.value()});
     }
     return out;

@@ -2,65 +2,118 @@
 // stream translator (SPEC §3, §4).
 #include <algorithm>
 #include <ctime>
+#include <new>
+#include <optional>
 
-#include <boost/json.hpp>
+#include <simdjson.h>
 
 #include "providers/chat.hpp"
 
 namespace nyxgate::providers {
 
-namespace json = boost::json;
+namespace dom = simdjson::dom;
 
 namespace {
 
-/// Parses into a stack buffer first: the hot path parses one small object per stream event.
-struct parsed_json {
-  unsigned char buffer[4096];
-  json::monotonic_resource resource{buffer, sizeof buffer};
-  boost::system::error_code ec;
-  /// Constructed from the parse, not assigned: assigning a value into one with another
-  /// memory resource copies it, node by node, onto the heap.
-  json::value value;
-  bool ok = false;
+/// A value of a parsed answer, or none (a missing key, or a value of another type on the way
+/// there): the lookups below chain without checks in between.
+struct node {
+  dom::element value;
+  bool present = false;
 
-  explicit parsed_json(std::string_view text) : value(parse(text, ec, resource)), ok(!ec) {}
-
- private:
-  static json::value parse(std::string_view text, boost::system::error_code& ec,
-                           json::monotonic_resource& resource) {
-    json::parse_options opts;
-    opts.max_depth = 64;
-    return json::parse(text, ec, &resource, opts);
-  }
+  explicit operator bool() const { return present; }
+  bool is_object() const { return present && value.type() == dom::element_type::OBJECT; }
 };
 
-const json::value* at(const json::value& v, std::string_view key) {
-  const auto* o = v.if_object();
-  return o ? o->if_contains(key) : nullptr;
-}
-
-const json::value* at(const json::value* v, std::string_view key) {
-  return v ? at(*v, key) : nullptr;
-}
-
-std::string_view str(const json::value* v) {
-  return v && v->is_string() ? std::string_view{v->as_string()} : std::string_view{};
-}
-
-std::int64_t num(const json::value* v) {
-  if (!v) return 0;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) {
-    double d = v->as_double();
-    return d > 0 && d < 9e15 ? static_cast<std::int64_t>(d) : 0;
+/// Parses an upstream answer with simdjson (a stream event is parsed per event, so this is on
+/// the hot path; Boost.JSON took three times the instructions). The parser's buffers are kept
+/// per thread; a parse while another document of the same thread is still in use (none today)
+/// gets a parser of its own rather than overwriting that document.
+class parsed_json {
+ public:
+  explicit parsed_json(std::string_view text) {
+    thread_local dom::parser shared = make_parser();
+    thread_local bool shared_busy = false;
+    dom::parser* parser = &shared;
+    if (shared_busy) {
+      own_.emplace(make_parser());
+      parser = &*own_;
+    } else {
+      shared_busy = true;
+      busy_ = &shared_busy;
+      shared_ = &shared;
+    }
+    dom::element root;
+    ok = parser->parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
+    if (ok) value = node{root, true};
   }
-  return 0;
+  ~parsed_json() {
+    if (!busy_) return;
+    // A rare large answer grew the parser's buffers: give that memory back.
+    if (shared_->capacity() > (1 << 20)) *shared_ = make_parser();
+    *busy_ = false;
+  }
+  parsed_json(const parsed_json&) = delete;
+  parsed_json& operator=(const parsed_json&) = delete;
+
+  node value;
+  bool ok = false;
+
+ private:
+  static dom::parser make_parser() {
+    dom::parser p;
+    // Nesting beyond 64 levels is no provider's answer; refuse it like the client's requests.
+    if (p.allocate(64 << 10, 64) != simdjson::SUCCESS) throw std::bad_alloc();
+    return p;
+  }
+
+  std::optional<dom::parser> own_;
+  dom::parser* shared_ = nullptr;
+  bool* busy_ = nullptr;
+};
+
+node at(node v, std::string_view key) {
+  dom::object o;
+  dom::element out;
+  if (!v || v.value.get(o) != simdjson::SUCCESS || o.at_key(key).get(out) != simdjson::SUCCESS)
+    return {};
+  return {out, true};
 }
 
-const json::value* first(const json::value* v) {
-  const auto* a = v ? v->if_array() : nullptr;
-  return a && !a->empty() ? &(*a)[0] : nullptr;
+std::string_view str(node v) {
+  std::string_view s;
+  if (!v || v.value.get(s) != simdjson::SUCCESS) return {};
+  return s;
+}
+
+std::int64_t num(node v) {
+  if (!v) return 0;
+  switch (v.value.type()) {
+    case dom::element_type::INT64: return v.value.get_int64().value_unsafe();
+    case dom::element_type::UINT64:
+      return static_cast<std::int64_t>(v.value.get_uint64().value_unsafe());
+    case dom::element_type::DOUBLE: {
+      double d = v.value.get_double().value_unsafe();
+      return d > 0 && d < 9e15 ? static_cast<std::int64_t>(d) : 0;
+    }
+    default: return 0;
+  }
+}
+
+/// Calls `fn(node)` for each element when `v` is an array; false when it is not one.
+template <class Fn>
+bool each(node v, Fn&& fn) {
+  dom::array a;
+  if (!v || v.value.get(a) != simdjson::SUCCESS) return false;
+  for (dom::element x : a) fn(node{x, true});
+  return true;
+}
+
+node first(node v) {
+  dom::array a;
+  if (!v || v.value.get(a) != simdjson::SUCCESS) return {};
+  for (dom::element x : a) return {x, true};
+  return {};
 }
 
 std::string finish_of(std::string_view provider, std::string_view raw) {
@@ -85,14 +138,12 @@ std::string finish_of(std::string_view provider, std::string_view raw) {
 }
 
 /// Text of a Gemini candidate: every text part, in order.
-std::string google_text(const json::value* candidate) {
+std::string google_text(node candidate) {
   std::string out;
-  const auto* parts = at(at(candidate, "content"), "parts");
-  if (const auto* a = parts ? parts->if_array() : nullptr)
-    for (const auto& p : *a) {
-      auto t = str(at(p, "text"));
-      out.append(t.data(), t.size());
-    }
+  each(at(at(candidate, "content"), "parts"), [&out](node p) {
+    auto t = str(at(p, "text"));
+    out.append(t.data(), t.size());
+  });
   return out;
 }
 
@@ -122,8 +173,8 @@ bool contains(std::string_view hay, std::string_view needle) {
 }
 
 /// The error a stream sends inside a 2xx body (Anthropic `event: error`, an OpenAI error chunk).
-failure stream_error(std::string_view provider, const json::value& doc) {
-  const auto* e = at(doc, "error");
+failure stream_error(std::string_view provider, node doc) {
+  auto e = at(doc, "error");
   auto type = str(at(e, "type"));
   auto code = str(at(e, "code"));
   auto status_text = str(at(e, "status"));
@@ -147,28 +198,27 @@ std::variant<chat_completion, std::string> parse_completion(std::string_view pro
   parsed_json doc(body);
   if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
   chat_completion c;
-  const auto& v = doc.value;
+  auto v = doc.value;
   if (provider == "anthropic") {
-    const auto* content = at(v, "content");
-    const auto* blocks = content ? content->if_array() : nullptr;
-    if (!blocks) return std::string{"the answer has no content blocks"};
-    for (const auto& b : *blocks)
+    bool blocks = each(at(v, "content"), [&c](node b) {
       if (str(at(b, "type")) == "text") c.content += str(at(b, "text"));
+    });
+    if (!blocks) return std::string{"the answer has no content blocks"};
     c.finish_reason = finish_of(provider, str(at(v, "stop_reason")));
     c.usage.prompt_tokens = num(at(at(v, "usage"), "input_tokens"));
     c.usage.completion_tokens = num(at(at(v, "usage"), "output_tokens"));
     c.upstream_id = str(at(v, "id"));
   } else if (provider == "google") {
-    const auto* candidate = first(at(v, "candidates"));
+    auto candidate = first(at(v, "candidates"));
     if (!candidate) return std::string{"the answer has no candidates"};
     c.content = google_text(candidate);
     c.finish_reason = finish_of(provider, str(at(candidate, "finishReason")));
-    const auto* usage = at(v, "usageMetadata");
+    auto usage = at(v, "usageMetadata");
     c.usage.prompt_tokens = num(at(usage, "promptTokenCount"));
     c.usage.completion_tokens = num(at(usage, "candidatesTokenCount"));
     c.upstream_id = str(at(v, "responseId"));
   } else {
-    const auto* choice = first(at(v, "choices"));
+    auto choice = first(at(v, "choices"));
     if (!choice) return std::string{"the answer has no choices"};
     c.content = str(at(at(choice, "message"), "content"));
     c.finish_reason = finish_of(provider, str(at(choice, "finish_reason")));
@@ -186,15 +236,15 @@ failure classify_failure(std::string_view provider, unsigned status, std::string
   f.status = status;
   f.retry_after_ms = retry_after_ms(retry_after);
   parsed_json doc(body.substr(0, 64 << 10));
-  const json::value* e = doc.ok ? at(doc.value, "error") : nullptr;
+  auto e = doc.ok ? at(doc.value, "error") : node{};
   std::string_view message = str(at(e, "message"));
   std::string_view type = str(at(e, "type"));
   std::string_view code = str(at(e, "code"));
   std::string_view google_status = str(at(e, "status"));
   std::string_view google_reason;
-  if (const auto* details = at(e, "details"); details && details->is_array())
-    for (const auto& d : details->as_array())
-      if (!str(at(d, "reason")).empty()) google_reason = str(at(d, "reason"));
+  each(at(e, "details"), [&google_reason](node d) {
+    if (!str(at(d, "reason")).empty()) google_reason = str(at(d, "reason"));
+  });
   // The short reason names the status and the provider's error code, never its message (an
   // invalid-key message quotes part of the key).
   std::string_view label = !code.empty()            ? code
@@ -251,7 +301,7 @@ stream_step stream_translator::on_event(const sse_event& e) {
     step.error = transport_failure("unreadable stream event");
     return step;
   }
-  const auto& v = doc.value;
+  auto v = doc.value;
   if (at(v, "error") &&
       (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
     step.error = stream_error(provider_, v);
@@ -264,18 +314,18 @@ stream_step stream_translator::on_event(const sse_event& e) {
   if (provider_ == "anthropic") {
     auto type = e.event.empty() ? str(at(v, "type")) : std::string_view{e.event};
     if (type == "message_start") {
-      const auto* usage = at(at(v, "message"), "usage");
+      auto usage = at(at(v, "message"), "usage");
       usage_.prompt_tokens = num(at(usage, "input_tokens"));
       usage_.completion_tokens = num(at(usage, "output_tokens"));
       step.usage = usage_;
     } else if (type == "content_block_delta") {
-      const auto* delta = at(v, "delta");
+      auto delta = at(v, "delta");
       if (str(at(delta, "type")) == "text_delta") step.content = str(at(delta, "text"));
     } else if (type == "message_delta") {
       step.finish_reason = finish_of(provider_, str(at(at(v, "delta"), "stop_reason")));
-      const auto* usage = at(v, "usage");
-      if (const auto* out = at(usage, "output_tokens")) usage_.completion_tokens = num(out);
-      if (const auto* in = at(usage, "input_tokens"); in && num(in) > 0)
+      auto usage = at(v, "usage");
+      if (auto out = at(usage, "output_tokens")) usage_.completion_tokens = num(out);
+      if (auto in = at(usage, "input_tokens"); in && num(in) > 0)
         usage_.prompt_tokens = num(in);
       step.usage = usage_;
     } else if (type == "message_stop") {
@@ -284,10 +334,10 @@ stream_step stream_translator::on_event(const sse_event& e) {
     return step;
   }
   if (provider_ == "google") {
-    const auto* candidate = first(at(v, "candidates"));
+    auto candidate = first(at(v, "candidates"));
     step.content = google_text(candidate);
     step.finish_reason = finish_of(provider_, str(at(candidate, "finishReason")));
-    if (const auto* usage = at(v, "usageMetadata")) {
+    if (auto usage = at(v, "usageMetadata")) {
       usage_.prompt_tokens = num(at(usage, "promptTokenCount"));
       usage_.completion_tokens = num(at(usage, "candidatesTokenCount"));
       step.usage = usage_;
@@ -295,19 +345,19 @@ stream_step stream_translator::on_event(const sse_event& e) {
     return step;
   }
   // OpenAI and Kimi chunks.
-  const auto* choice = first(at(v, "choices"));
+  auto choice = first(at(v, "choices"));
   if (choice) {
-    const auto* delta = at(choice, "delta");
+    auto delta = at(choice, "delta");
     step.content = str(at(delta, "content"));
     step.finish_reason = finish_of(provider_, str(at(choice, "finish_reason")));
     // Kimi reports usage inside the final choice.
-    if (const auto* u = at(choice, "usage"); u && u->is_object()) {
+    if (auto u = at(choice, "usage"); u.is_object()) {
       usage_.prompt_tokens = num(at(u, "prompt_tokens"));
       usage_.completion_tokens = num(at(u, "completion_tokens"));
       step.usage = usage_;
     }
   }
-  if (const auto* u = at(v, "usage"); u && u->is_object()) {
+  if (auto u = at(v, "usage"); u.is_object()) {
     usage_.prompt_tokens = num(at(u, "prompt_tokens"));
     usage_.completion_tokens = num(at(u, "completion_tokens"));
     step.usage = usage_;
