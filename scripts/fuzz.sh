@@ -24,7 +24,7 @@ status=0
 for target in sse adapters; do
   bin="$out/${target}_fuzz"
   if [[ ! -x "$bin" || "fuzz/${target}_fuzz.cpp" -nt "$bin" || "${objects[0]}" -nt "$bin" ]]; then
-    "$cxx" "${flags[@]}" "fuzz/${target}_fuzz.cpp" "${objects[@]}" -lboost_json -o "$bin"
+    "$cxx" "${flags[@]}" "fuzz/${target}_fuzz.cpp" "${objects[@]}" -lboost_json -lsimdjson -o "$bin"
   fi
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
