@@ -2,119 +2,21 @@
 // stream translator (SPEC §3, §4).
 #include <algorithm>
 #include <ctime>
-#include <new>
-#include <optional>
-
-#include <simdjson.h>
 
 #include "providers/chat.hpp"
+#include "providers/detail/json_doc.hpp"
 
 namespace nyxgate::providers {
 
-namespace dom = simdjson::dom;
-
 namespace {
 
-/// A value of a parsed answer, or none (a missing key, or a value of another type on the way
-/// there): the lookups below chain without checks in between.
-struct node {
-  dom::element value;
-  bool present = false;
-
-  explicit operator bool() const { return present; }
-  bool is_object() const { return present && value.type() == dom::element_type::OBJECT; }
-};
-
-/// Parses an upstream answer with simdjson (a stream event is parsed per event, so this is on
-/// the hot path; Boost.JSON took three times the instructions). The parser's buffers are kept
-/// per thread; a parse while another document of the same thread is still in use (none today)
-/// gets a parser of its own rather than overwriting that document.
-class parsed_json {
- public:
-  explicit parsed_json(std::string_view text) {
-    thread_local dom::parser shared = make_parser();
-    thread_local bool shared_busy = false;
-    dom::parser* parser = &shared;
-    if (shared_busy) {
-      own_.emplace(make_parser());
-      parser = &*own_;
-    } else {
-      shared_busy = true;
-      busy_ = &shared_busy;
-      shared_ = &shared;
-    }
-    dom::element root;
-    ok = parser->parse(text.data(), text.size(), true).get(root) == simdjson::SUCCESS;
-    if (ok) value = node{root, true};
-  }
-  ~parsed_json() {
-    if (!busy_) return;
-    // A rare large answer grew the parser's buffers: give that memory back.
-    if (shared_->capacity() > (1 << 20)) *shared_ = make_parser();
-    *busy_ = false;
-  }
-  parsed_json(const parsed_json&) = delete;
-  parsed_json& operator=(const parsed_json&) = delete;
-
-  node value;
-  bool ok = false;
-
- private:
-  static dom::parser make_parser() {
-    dom::parser p;
-    // Nesting beyond 64 levels is no provider's answer; refuse it like the client's requests.
-    if (p.allocate(64 << 10, 64) != simdjson::SUCCESS) throw std::bad_alloc();
-    return p;
-  }
-
-  std::optional<dom::parser> own_;
-  dom::parser* shared_ = nullptr;
-  bool* busy_ = nullptr;
-};
-
-node at(node v, std::string_view key) {
-  dom::object o;
-  dom::element out;
-  if (!v || v.value.get(o) != simdjson::SUCCESS || o.at_key(key).get(out) != simdjson::SUCCESS)
-    return {};
-  return {out, true};
-}
-
-std::string_view str(node v) {
-  std::string_view s;
-  if (!v || v.value.get(s) != simdjson::SUCCESS) return {};
-  return s;
-}
-
-std::int64_t num(node v) {
-  if (!v) return 0;
-  switch (v.value.type()) {
-    case dom::element_type::INT64: return v.value.get_int64().value_unsafe();
-    case dom::element_type::UINT64:
-      return static_cast<std::int64_t>(v.value.get_uint64().value_unsafe());
-    case dom::element_type::DOUBLE: {
-      double d = v.value.get_double().value_unsafe();
-      return d > 0 && d < 9e15 ? static_cast<std::int64_t>(d) : 0;
-    }
-    default: return 0;
-  }
-}
-
-/// Calls `fn(node)` for each element when `v` is an array; false when it is not one.
-template <class Fn>
-bool each(node v, Fn&& fn) {
-  dom::array a;
-  if (!v || v.value.get(a) != simdjson::SUCCESS) return false;
-  for (dom::element x : a) fn(node{x, true});
-  return true;
-}
-
-node first(node v) {
-  dom::array a;
-  if (!v || v.value.get(a) != simdjson::SUCCESS) return {};
-  for (dom::element x : a) return {x, true};
-  return {};
-}
+using detail::at;
+using detail::each;
+using detail::first;
+using detail::node;
+using detail::num;
+using detail::parsed_json;
+using detail::str;
 
 std::string finish_of(std::string_view provider, std::string_view raw) {
   if (raw.empty()) return {};
@@ -325,8 +227,7 @@ stream_step stream_translator::on_event(const sse_event& e) {
       step.finish_reason = finish_of(provider_, str(at(at(v, "delta"), "stop_reason")));
       auto usage = at(v, "usage");
       if (auto out = at(usage, "output_tokens")) usage_.completion_tokens = num(out);
-      if (auto in = at(usage, "input_tokens"); in && num(in) > 0)
-        usage_.prompt_tokens = num(in);
+      if (auto in = at(usage, "input_tokens"); in && num(in) > 0) usage_.prompt_tokens = num(in);
       step.usage = usage_;
     } else if (type == "message_stop") {
       step.done = true;

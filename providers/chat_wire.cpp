@@ -6,6 +6,7 @@
 
 #include "providers/chat.hpp"
 #include "providers/chat_json.hpp"
+#include "providers/detail/json_doc.hpp"
 
 namespace nyxgate::providers {
 
@@ -17,47 +18,69 @@ bool known_role(std::string_view r) {
   return r == "system" || r == "developer" || r == "user" || r == "assistant" || r == "tool";
 }
 
-std::optional<request_error> read_content(const json::value& v, const std::string& where,
-                                          std::string& out) {
+/// `where` names the field in an error; it is only called on the error path (building the
+/// name for every message cost more than reading it).
+template <class Where>
+std::optional<request_error> read_content(detail::node v, const Where& where, std::string& out) {
   if (v.is_string()) {
-    out.assign(v.as_string().data(), v.as_string().size());
+    auto text = detail::str(v);
+    out.assign(text.data(), text.size());
     return std::nullopt;
   }
   if (v.is_null()) return std::nullopt;
   if (!v.is_array())
-    return request_error{where + " must be a string or an array of text parts", where};
-  const auto& parts = v.as_array();
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    auto part_where = where + "[" + std::to_string(i) + "]";
-    const auto* p = parts[i].if_object();
-    const json::value* type = p ? p->if_contains("type") : nullptr;
-    const json::value* text = p ? p->if_contains("text") : nullptr;
-    if (!type || !type->is_string() || type->as_string() != "text" || !text || !text->is_string())
-      return request_error{
+    return request_error{where() + " must be a string or an array of text parts", where()};
+  std::size_t i = 0;
+  std::optional<request_error> error;
+  detail::each(v, [&](detail::node p) {
+    if (error) return;
+    auto index = i++;
+    auto type = detail::at(p, "type");
+    auto text = detail::at(p, "text");
+    if (!type.is_string() || detail::str(type) != "text" || !text.is_string()) {
+      auto part_where = where() + "[" + std::to_string(index) + "]";
+      error = request_error{
           part_where + ": only {\"type\":\"text\",\"text\":...} parts are supported", part_where};
+      return;
+    }
     if (!out.empty()) out += '\n';
-    out.append(text->as_string().data(), text->as_string().size());
-  }
-  return std::nullopt;
+    auto t = detail::str(text);
+    out.append(t.data(), t.size());
+  });
+  return error;
 }
 
-std::optional<double> number_of(const json::value& v) {
-  if (v.is_double()) return v.as_double();
-  if (v.is_int64()) return static_cast<double>(v.as_int64());
-  if (v.is_uint64()) return static_cast<double>(v.as_uint64());
-  return std::nullopt;
+std::optional<double> number_of(detail::node v) {
+  switch (v.type()) {
+    case detail::dom::element_type::DOUBLE:
+      return v.value.get_double().value_unsafe();
+    case detail::dom::element_type::INT64:
+      return static_cast<double>(v.value.get_int64().value_unsafe());
+    case detail::dom::element_type::UINT64:
+      return static_cast<double>(v.value.get_uint64().value_unsafe());
+    default:
+      return std::nullopt;
+  }
 }
 
-std::optional<std::int64_t> integer_of(const json::value& v) {
-  if (v.is_int64()) return v.as_int64();
-  if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-    return static_cast<std::int64_t>(v.as_uint64());
-  if (v.is_double()) {
-    double d = v.as_double();
-    if (d > -9e15 && d < 9e15 && d == static_cast<double>(static_cast<std::int64_t>(d)))
-      return static_cast<std::int64_t>(d);
+std::optional<std::int64_t> integer_of(detail::node v) {
+  switch (v.type()) {
+    case detail::dom::element_type::INT64:
+      return v.value.get_int64().value_unsafe();
+    case detail::dom::element_type::UINT64: {
+      auto u = v.value.get_uint64().value_unsafe();
+      if (u <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(u);
+      return std::nullopt;
+    }
+    case detail::dom::element_type::DOUBLE: {
+      double d = v.value.get_double().value_unsafe();
+      if (d > -9e15 && d < 9e15 && d == static_cast<double>(static_cast<std::int64_t>(d)))
+        return static_cast<std::int64_t>(d);
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
   }
-  return std::nullopt;
 }
 
 std::string trimmed_base(std::string_view base) {
@@ -205,102 +228,122 @@ std::string google_body(const chat_request& req, std::int64_t max_tokens) {
 }  // namespace
 
 std::variant<chat_request, request_error> parse_chat_request(std::string_view body) {
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 64;
-  // The document lives only while it is read into `chat_request`: an arena (on the stack for a
-  // typical body) instead of an allocation per string, object and array.
-  unsigned char arena[4096];
-  json::monotonic_resource resource{arena, sizeof arena};
-  auto doc = json::parse(body, ec, &resource, opts);
-  if (ec) return request_error{"the body is not valid JSON: " + ec.message(), ""};
-  const auto* obj = doc.if_object();
-  if (!obj) return request_error{"the body must be a JSON object", ""};
+  using detail::at;
+  using detail::node;
+  using detail::str;
+  // The document lives only while it is read into `chat_request`.
+  detail::parsed_json doc(body);
+  if (!doc.ok)
+    return request_error{
+        std::string{"the body is not valid JSON: "} + simdjson::error_message(doc.error), ""};
+  auto obj = doc.value;
+  if (!obj.is_object()) return request_error{"the body must be a JSON object", ""};
   chat_request req;
-  if (const auto* v = obj->if_contains("model"); v && !v->is_null()) {
-    if (!v->is_string()) return request_error{"model must be a string", "model"};
-    req.model = std::string{v->as_string()};
+  if (auto v = at(obj, "model"); v && !v.is_null()) {
+    if (!v.is_string()) return request_error{"model must be a string", "model"};
+    req.model = std::string{str(v)};
   }
-  const auto* messages = obj->if_contains("messages");
+  auto messages = at(obj, "messages");
   if (!messages) return request_error{"messages is required", "messages"};
-  if (!messages->is_array()) return request_error{"messages must be an array", "messages"};
-  if (messages->as_array().empty())
+  if (!messages.is_array()) return request_error{"messages must be an array", "messages"};
+  if (!detail::first(messages))
     return request_error{"messages must hold at least one message", "messages"};
   std::size_t i = 0;
-  for (const auto& mv : messages->as_array()) {
-    auto where = "messages[" + std::to_string(i++) + "]";
-    const auto* m = mv.if_object();
-    if (!m) return request_error{where + " must be an object", where};
+  std::optional<request_error> error;
+  detail::each(messages, [&](node m) {
+    if (error) return;
+    auto index = i++;
+    auto where = [index] { return "messages[" + std::to_string(index) + "]"; };
+    auto content_where = [&where] { return where() + ".content"; };
+    if (!m.is_object()) {
+      error = request_error{where() + " must be an object", where()};
+      return;
+    }
     chat_message msg;
-    const auto* role = m->if_contains("role");
-    if (!role || !role->is_string() || !known_role(role->as_string()))
-      return request_error{where + ".role must be one of system, developer, user, assistant, tool",
-                           where + ".role"};
-    msg.role = std::string{role->as_string()};
-    const auto* content = m->if_contains("content");
-    if (!content && msg.role != "assistant")
-      return request_error{where + ".content is required", where + ".content"};
-    if (content)
-      if (auto e = read_content(*content, where + ".content", msg.content)) return *e;
-    if (const auto* name = m->if_contains("name"); name && !name->is_null()) {
-      if (!name->is_string())
-        return request_error{where + ".name must be a string", where + ".name"};
-      msg.name = std::string{name->as_string()};
+    auto role = at(m, "role");
+    if (!role.is_string() || !known_role(str(role))) {
+      error =
+          request_error{where() + ".role must be one of system, developer, user, assistant, tool",
+                        where() + ".role"};
+      return;
+    }
+    msg.role = std::string{str(role)};
+    auto content = at(m, "content");
+    if (!content && msg.role != "assistant") {
+      error = request_error{where() + ".content is required", content_where()};
+      return;
+    }
+    if (content) {
+      if (auto e = read_content(content, content_where, msg.content)) {
+        error = std::move(e);
+        return;
+      }
+    }
+    if (auto name = at(m, "name"); name && !name.is_null()) {
+      if (!name.is_string()) {
+        error = request_error{where() + ".name must be a string", where() + ".name"};
+        return;
+      }
+      msg.name = std::string{str(name)};
     }
     req.messages.push_back(std::move(msg));
-  }
-  if (const auto* v = obj->if_contains("temperature"); v && !v->is_null()) {
-    auto t = number_of(*v);
+  });
+  if (error) return *error;
+  if (auto v = at(obj, "temperature"); v && !v.is_null()) {
+    auto t = number_of(v);
     if (!t || *t < 0 || *t > 2)
       return request_error{"temperature must be a number from 0 to 2", "temperature"};
     req.temperature = t;
   }
-  if (const auto* v = obj->if_contains("top_p"); v && !v->is_null()) {
-    auto t = number_of(*v);
+  if (auto v = at(obj, "top_p"); v && !v.is_null()) {
+    auto t = number_of(v);
     if (!t || *t < 0 || *t > 1) return request_error{"top_p must be a number from 0 to 1", "top_p"};
     req.top_p = t;
   }
   for (const char* field : {"max_tokens", "max_completion_tokens"}) {
-    const auto* v = obj->if_contains(field);
-    if (!v || v->is_null()) continue;
-    auto n = integer_of(*v);
+    auto v = at(obj, field);
+    if (!v || v.is_null()) continue;
+    auto n = integer_of(v);
     if (!n || *n < 1)
       return request_error{std::string{field} + " must be an integer of at least 1", field};
     req.max_tokens = n;
   }
-  if (const auto* v = obj->if_contains("stream"); v && !v->is_null()) {
-    if (!v->is_bool()) return request_error{"stream must be a boolean", "stream"};
-    req.stream = v->as_bool();
+  if (auto v = at(obj, "stream"); v && !v.is_null()) {
+    if (!v.is_bool()) return request_error{"stream must be a boolean", "stream"};
+    req.stream = v.value.get_bool().value_unsafe();
   }
-  if (const auto* v = obj->if_contains("stream_options"); v && !v->is_null()) {
-    const auto* o = v->if_object();
-    if (!o) return request_error{"stream_options must be an object", "stream_options"};
-    if (const auto* u = o->if_contains("include_usage"); u && !u->is_null()) {
-      if (!u->is_bool())
+  if (auto v = at(obj, "stream_options"); v && !v.is_null()) {
+    if (!v.is_object()) return request_error{"stream_options must be an object", "stream_options"};
+    if (auto u = at(v, "include_usage"); u && !u.is_null()) {
+      if (!u.is_bool())
         return request_error{"stream_options.include_usage must be a boolean",
                              "stream_options.include_usage"};
-      req.include_usage = u->as_bool();
+      req.include_usage = u.value.get_bool().value_unsafe();
     }
   }
-  if (const auto* v = obj->if_contains("stop"); v && !v->is_null()) {
-    if (v->is_string()) {
-      req.stop.emplace_back(v->as_string());
-    } else if (v->is_array() && v->as_array().size() <= 4) {
-      for (const auto& s : v->as_array()) {
-        if (!s.is_string()) return request_error{"stop must hold strings", "stop"};
-        req.stop.emplace_back(s.as_string());
-      }
+  if (auto v = at(obj, "stop"); v && !v.is_null()) {
+    std::size_t count = 0;
+    detail::each(v, [&count](node) { ++count; });
+    if (v.is_string()) {
+      req.stop.emplace_back(str(v));
+    } else if (v.is_array() && count <= 4) {
+      bool strings = true;
+      detail::each(v, [&](node s) {
+        if (!s.is_string()) strings = false;
+        if (strings) req.stop.emplace_back(str(s));
+      });
+      if (!strings) return request_error{"stop must hold strings", "stop"};
     } else {
       return request_error{"stop must be a string or an array of up to 4 strings", "stop"};
     }
   }
-  if (const auto* v = obj->if_contains("n"); v && !v->is_null()) {
-    auto n = integer_of(*v);
+  if (auto v = at(obj, "n"); v && !v.is_null()) {
+    auto n = integer_of(v);
     if (!n || *n != 1) return request_error{"only n = 1 is supported", "n"};
   }
-  if (const auto* v = obj->if_contains("user"); v && !v->is_null()) {
-    if (!v->is_string()) return request_error{"user must be a string", "user"};
-    req.user = std::string{v->as_string()};
+  if (auto v = at(obj, "user"); v && !v.is_null()) {
+    if (!v.is_string()) return request_error{"user must be a string", "user"};
+    req.user = std::string{str(v)};
   }
   return req;
 }
