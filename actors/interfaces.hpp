@@ -37,6 +37,8 @@ using tenant_actor = caf::typed_actor<
     caf::reacts_to<models_atom, std::string, models_sink>,
     /// key id, new status (invalid | cooldown), reason, cooldown seconds
     caf::reacts_to<key_health_atom, std::string, std::string, std::string, std::int64_t>,
+    /// the status write of a key health change (key id, its mark's number) has ended
+    caf::reacts_to<completed_atom, std::string, std::uint64_t>,
     caf::reacts_to<reload_atom, done_sink>,
     caf::reacts_to<loaded_atom, std::uint64_t, tenant_snapshot_ptr, std::string>>;
 

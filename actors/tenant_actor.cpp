@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include <boost/json.hpp>
@@ -191,6 +192,18 @@ struct tenant_state {
   /// Reloads asked for while a load ran: they need a load that starts after them.
   std::vector<done_sink> next_load_waiters;
   std::vector<done_sink> current_load_waiters;
+  /// Key health changes a load may not have seen yet: a load that read the keys before the
+  /// status write committed would bring the failed key back. Each mark is re-applied to loaded
+  /// snapshots until a load starts after its write ended (`visible_from`, 0 while it runs).
+  struct key_mark {
+    std::string status;
+    std::string reason;
+    std::int64_t cooldown_until = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t visible_from = 0;
+  };
+  std::map<std::string, key_mark> marks;
+  std::uint64_t mark_seq = 0;
 
   static inline const char* name = "tenant";
 };
@@ -222,12 +235,36 @@ void start_load(tenant_pointer self) {
   });
 }
 
+/// A loaded snapshot with the health changes its load may have missed; marks the load saw
+/// are forgotten.
+tenant_snapshot_ptr reapply_marks(tenant_state& st, std::uint64_t gen, tenant_snapshot_ptr snap) {
+  std::shared_ptr<tenant_snapshot> changed;
+  for (auto it = st.marks.begin(); it != st.marks.end();) {
+    const auto& [key_id, mark] = *it;
+    if (mark.visible_from != 0 && gen >= mark.visible_from) {
+      it = st.marks.erase(it);
+      continue;
+    }
+    if (!changed) changed = std::make_shared<tenant_snapshot>(*snap);
+    for (auto& k : changed->keys)
+      if (k.id == key_id && k.status != "revoked") {
+        k.status = mark.status;
+        k.status_reason = mark.reason;
+        k.cooldown_until = mark.cooldown_until;
+      }
+    ++it;
+  }
+  if (!changed) return snap;
+  changed->build_index();
+  return changed;
+}
+
 void on_loaded(tenant_pointer self, std::uint64_t gen, tenant_snapshot_ptr snap,
                const std::string& error) {
   auto& st = self->state;
   if (gen != st.generation) return;
   st.loading = false;
-  if (snap) set_snapshot(st, std::move(snap));
+  if (snap) set_snapshot(st, reapply_marks(st, gen, std::move(snap)));
   for (auto& w : st.current_load_waiters) w->deliver(error);
   st.current_load_waiters.clear();
   auto waiting = std::move(st.waiting);
@@ -303,12 +340,15 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
   if (!current || current->status == "revoked") return;
   // Concurrent calls may report the same failure: one write is enough.
   if (current->status == status && (status == "invalid" || current->cooldown_until > now)) return;
+  auto seq = ++st.mark_seq;
+  auto& mark = st.marks[key_id];
+  mark = {status, reason, status == "cooldown" ? now + cooldown_s : 0, seq, 0};
   auto next = std::make_shared<tenant_snapshot>(*st.snapshot);
   for (auto& k : next->keys)
     if (k.id == key_id) {
       k.status = status;
       k.status_reason = reason;
-      k.cooldown_until = status == "cooldown" ? now + cooldown_s : 0;
+      k.cooldown_until = mark.cooldown_until;
     }
   next->build_index();
   set_snapshot(st, std::move(next));
@@ -324,11 +364,14 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
   storage::statement notify{"SELECT pg_notify($1, $2)"};
   notify.bind(std::string{tenant_change_channel}).bind(st.tenant_id);
   b.statements.push_back(std::move(notify));
-  st.db->execute(std::move(b), [tenant_id = st.tenant_id, key_id](storage::db_reply r) {
+  auto handle = caf::actor_cast<tenant_actor>(self);
+  st.db->execute(std::move(b), [handle, tenant_id = st.tenant_id, key_id,
+                                seq](storage::db_reply r) {
     if (!r.ok())
       telemetry::log_warn(
           "key status not persisted",
           {{"tenant_id", tenant_id}, {"key_id", key_id}, {"error", storage::to_string(r.error)}});
+    caf::anon_send(handle, completed_atom_v, key_id, seq);
   });
   telemetry::log_info(
       "api key status changed",
@@ -367,6 +410,13 @@ tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_i
       [self](key_health_atom, const std::string& key_id, const std::string& status,
              const std::string& reason,
              std::int64_t cooldown_s) { mark_key(self, key_id, status, reason, cooldown_s); },
+      [self](completed_atom, const std::string& key_id, std::uint64_t seq) {
+        // Loads from the next one on read the keys after the write: they need no help.
+        auto& st = self->state;
+        auto it = st.marks.find(key_id);
+        if (it != st.marks.end() && it->second.seq == seq)
+          it->second.visible_from = st.generation + 1;
+      },
       [self](reload_atom, done_sink& sink) {
         self->state.next_load_waiters.push_back(std::move(sink));
         if (!self->state.loading) start_load(self);
