@@ -172,6 +172,7 @@ std::string compose_head(unsigned version, const http_response& response,
   out += "\r\n";
   for (const auto& [k, v] : response.headers)
     if (!has_line_break(k) && !has_line_break(v) && !reserved_header(k)) append_field(out, k, v);
+  out += response.head_lines;
   append_field(out, "Server", "nyxgate");
   append_field(out, "Content-Type", response.content_type);
   append_field(out, "x-request-id", request_id);

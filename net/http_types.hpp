@@ -140,6 +140,10 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Header lines the application rendered itself (`Name: value\r\n` each), written after
+  /// `headers`: cheaper than a string pair per header. Whoever appends here has kept CR and LF
+  /// out of every name and value (`has_line_break`).
+  std::string head_lines;
   /// Route label for metrics; set by the router.
   telemetry::route_kind route = telemetry::route_kind::other;
   /// Set for a streamed answer: the session writes status and headers (Transfer-Encoding:

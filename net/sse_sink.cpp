@@ -1,5 +1,7 @@
 #include "net/sse_sink.hpp"
 
+#include <array>
+#include <charconv>
 #include <utility>
 
 #include "providers/chat.hpp"
@@ -23,15 +25,27 @@ std::string sse_event(std::string_view json) {
 }  // namespace
 
 void add_served_headers(const served_by& who, http_response& out) {
-  out.headers.reserve(out.headers.size() + 6);
+  using namespace std::string_view_literals;
+  auto& lines = out.head_lines;
+  lines.reserve(lines.size() + 192);
+  auto field = [&lines](std::string_view name, std::string_view value) {
+    // The model name may come from the client: a line break would split the head.
+    if (has_line_break(value)) return;
+    lines.append(name).append(": "sv).append(value).append("\r\n"sv);
+  };
   if (!who.provider.empty()) {
-    out.headers.emplace_back("x-nyxgate-provider", who.provider);
-    out.headers.emplace_back("x-nyxgate-model", who.model);
-    out.headers.emplace_back("x-nyxgate-key-scope", who.key_scope);
-    out.headers.emplace_back("x-nyxgate-fallback", who.fallback ? "true" : "false");
+    field("x-nyxgate-provider"sv, who.provider);
+    field("x-nyxgate-model"sv, who.model);
+    field("x-nyxgate-key-scope"sv, who.key_scope);
+    field("x-nyxgate-fallback"sv, who.fallback ? "true"sv : "false"sv);
   }
-  out.headers.emplace_back("x-nyxgate-attempts", std::to_string(who.attempts));
-  out.headers.emplace_back("x-nyxgate-overhead-us", std::to_string(who.overhead_us));
+  std::array<char, 24> digits;
+  auto number = [&digits](std::int64_t n) {
+    auto end = std::to_chars(digits.begin(), digits.end(), n).ptr;
+    return std::string_view{digits.data(), static_cast<std::size_t>(end - digits.data())};
+  };
+  field("x-nyxgate-attempts"sv, number(who.attempts));
+  field("x-nyxgate-overhead-us"sv, number(who.overhead_us));
 }
 
 void sse_sink::commit(const served_by& who) {

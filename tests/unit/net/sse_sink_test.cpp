@@ -77,3 +77,43 @@ BOOST_AUTO_TEST_CASE(chunks_before_the_writer_arrive_first_and_a_gone_reader_say
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(served_headers_test)
+
+BOOST_AUTO_TEST_CASE(served_by_becomes_header_lines) {
+  net::served_by who;
+  who.provider = "openai";
+  who.model = "gpt-4o-mini";
+  who.key_scope = "tenant";
+  who.fallback = true;
+  who.attempts = 2;
+  who.overhead_us = 1234;
+  net::http_response out;
+  net::add_served_headers(who, out);
+  BOOST_TEST(out.head_lines ==
+             "x-nyxgate-provider: openai\r\nx-nyxgate-model: gpt-4o-mini\r\n"
+             "x-nyxgate-key-scope: tenant\r\nx-nyxgate-fallback: true\r\n"
+             "x-nyxgate-attempts: 2\r\nx-nyxgate-overhead-us: 1234\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_model_name_with_a_line_break_is_left_out) {
+  // The model can come from the client's body; a CR or LF in it must not split the head.
+  net::served_by who;
+  who.provider = "openai";
+  who.model = "evil\r\nSet-Cookie: a=b";
+  who.key_scope = "personal";
+  net::http_response out;
+  net::add_served_headers(who, out);
+  BOOST_TEST(out.head_lines.find("Set-Cookie") == std::string::npos);
+  BOOST_TEST(out.head_lines.find("x-nyxgate-model") == std::string::npos);
+  BOOST_TEST(out.head_lines.find("x-nyxgate-key-scope: personal\r\n") != std::string::npos);
+  BOOST_TEST(out.head_lines.find("x-nyxgate-attempts: 0\r\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(no_provider_means_only_the_counts) {
+  net::http_response out;
+  net::add_served_headers(net::served_by{}, out);
+  BOOST_TEST(out.head_lines == "x-nyxgate-attempts: 0\r\nx-nyxgate-overhead-us: 0\r\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
