@@ -32,10 +32,12 @@ std::ostream& operator<<(std::ostream& os, db_errc e);
 db_errc classify_sqlstate(std::string_view sqlstate);
 
 /// One parameterised statement; parameters are sent as text, NULL where `null_params[i]`.
+/// A `COPY ... FROM STDIN` statement carries its rows in `copy_data` (COPY's text format).
 struct statement {
   std::string sql;
   std::vector<std::string> params;
   std::vector<std::uint8_t> null_params;
+  std::string copy_data;
 
   statement() = default;
   explicit statement(std::string q) : sql(std::move(q)) {}
@@ -58,7 +60,8 @@ struct statement {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, statement& x) {
-  return f(caf::meta::type_name("nyxgate::storage::statement"), x.sql, x.params, x.null_params);
+  return f(caf::meta::type_name("nyxgate::storage::statement"), x.sql, x.params, x.null_params,
+           x.copy_data);
 }
 
 /// Statements run in order on one connection; with `transaction` inside BEGIN/COMMIT

@@ -3,12 +3,12 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <ostream>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <ostream>
 #include <random>
 
 #include "telemetry/log.hpp"
@@ -42,7 +42,9 @@ std::string_view to_string(db_errc e) {
   return "other";
 }
 
-std::ostream& operator<<(std::ostream& os, db_errc e) { return os << to_string(e); }
+std::ostream& operator<<(std::ostream& os, db_errc e) {
+  return os << to_string(e);
+}
 
 db_errc classify_sqlstate(std::string_view s) {
   if (s == "23505") return db_errc::unique_violation;
@@ -151,7 +153,8 @@ class pg_connection_impl final : public pg_connection,
     connect_timer_.cancel();
     if (PQsetnonblocking(conn_, 1) != 0) return on_connect_failed("cannot set non-blocking mode");
     // Notices ("relation already exists, skipping") would go raw to stderr; logs are JSON.
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     if (!attach_socket()) return on_connect_failed("no socket");
     phase_ = phase::ready;
     attempts_ = 0;
@@ -280,6 +283,7 @@ class pg_connection_impl final : public pg_connection,
       return complete();
     }
     const auto& st = statements_[next_];
+    copy_data_ = &st.copy_data;
     send(st.sql, st.params, st.null_params);
   }
 
@@ -313,6 +317,10 @@ class pg_connection_impl final : public pg_connection,
     while (!PQisBusy(conn_)) {
       PGresult* res = PQgetResult(conn_);
       if (res == nullptr) return on_statement_done();
+      if (PQresultStatus(res) == PGRES_COPY_IN) {
+        PQclear(res);
+        return send_copy_data();
+      }
       take(res);
       PQclear(res);
     }
@@ -323,6 +331,18 @@ class pg_connection_impl final : public pg_connection,
                            return self->on_connection_lost(PQerrorMessage(self->conn_));
                          self->read_results();
                        });
+  }
+
+  /// The server waits for a COPY's rows: all of them, the end, then the results as usual.
+  /// (libpq grows its output buffer rather than refuse data; a 0 from it in non-blocking mode
+  /// means that buffer could not grow.)
+  void send_copy_data() {
+    static const std::string none;
+    const auto& data = copy_data_ ? *copy_data_ : none;
+    if (!data.empty() && PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1)
+      return on_connection_lost(PQerrorMessage(conn_));
+    if (PQputCopyEnd(conn_, nullptr) != 1) return on_connection_lost(PQerrorMessage(conn_));
+    flush();
   }
 
   void take(PGresult* res) {
@@ -404,6 +424,7 @@ class pg_connection_impl final : public pg_connection,
     ++query_gen_;
     query_timer_.cancel();
     statements_.clear();
+    copy_data_ = nullptr;
     reply_ = db_reply{};
     stmt_error_ = {};
     next_ = 0;
@@ -432,6 +453,7 @@ class pg_connection_impl final : public pg_connection,
   db_reply reply_;
   db_reply stmt_error_;
   std::vector<statement> statements_;
+  const std::string* copy_data_ = nullptr;  ///< the running statement's COPY rows
   std::size_t next_ = 0;
   bool transaction_ = false;
   bool began_ = false;

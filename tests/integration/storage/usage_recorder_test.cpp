@@ -111,15 +111,17 @@ BOOST_AUTO_TEST_CASE(full_batches_land_and_shutdown_flushes_the_rest) {
 }
 
 BOOST_AUTO_TEST_CASE(values_arrive_exactly_whatever_their_characters) {
-  // The batch travels as array literals: quotes, backslashes, braces, commas, NULL-looking
-  // text and non-ASCII must come back unchanged, empty ids as NULL, the flag as a bool.
+  // The batch travels in COPY's text format: quotes, backslashes, braces, commas, tabs, line
+  // breaks, NULL-looking text and non-ASCII must come back unchanged, empty ids as NULL, the
+  // flag as a bool.
   usage_env env;
   storage::usage_settings s;
   s.flush_interval = std::chrono::hours(1);
   auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
   auto tenant = identity::new_uuid();
-  const std::vector<std::string> models{R"(a"b)", R"(back\slash\)", "{x,y}",    "NULL",
-                                        "",       "modèle 模型",    " spaced ", "tab\there"};
+  const std::vector<std::string> models{
+      R"(a"b)",   R"(back\slash\)", "{x,y}",           "NULL",  "",    "modèle 模型",
+      " spaced ", "tab\there",      "line\nbreak\r\n", R"(\N)", "\\.", "x\t\\t"};
   for (std::size_t i = 0; i < models.size(); ++i) {
     auto e = event(tenant, static_cast<int>(i));
     e.model = models[i];
@@ -196,6 +198,37 @@ BOOST_AUTO_TEST_CASE(a_full_queue_drops_instead_of_blocking) {
   BOOST_TEST(recorder->dropped() == 5u);
   recorder->flush_and_stop(5s);
   BOOST_TEST(env.rows() == 10);
+}
+
+BOOST_AUTO_TEST_CASE(the_call_time_lands_to_the_microsecond_and_nul_bytes_are_dropped) {
+  usage_env env;
+  storage::usage_settings s;
+  s.flush_interval = std::chrono::hours(1);
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  // 2026-11-23 16:01:58.000042 UTC, then one microsecond before an epoch second, then the
+  // epoch itself.
+  const std::vector<std::int64_t> times{1795449718000042, 1795449718999999, 0};
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    auto e = event(tenant, static_cast<int>(i));
+    e.at_us = times[i] == 0 ? 1 : times[i];
+    if (i == 2) e.model = std::string{"nul\0byte", 8};
+    recorder->record(std::move(e));
+  }
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(recorder->written() == times.size());
+  BOOST_TEST(recorder->dropped() == 0u);
+  auto rows = testing::sql(env.conninfo,
+                           "SELECT (extract(epoch FROM created_at) * 1000000)::bigint, "
+                           "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), "
+                           "model FROM usage_events ORDER BY prompt_tokens");
+  BOOST_REQUIRE(rows.size() == times.size());
+  BOOST_TEST(rows[0][0] == "1795449718000042");
+  BOOST_TEST(rows[0][1] == "2026-11-23 16:01:58.000042");
+  BOOST_TEST(rows[1][0] == "1795449718999999");
+  BOOST_TEST(rows[2][0] == "1");
+  BOOST_TEST(rows[2][1] == "1970-01-01 00:00:00.000001");
+  BOOST_TEST(rows[2][2] == "nulbyte");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
