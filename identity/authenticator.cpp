@@ -39,9 +39,12 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
   }
 
   void note_use_locked(const principal& p) {
-    last_used[p.token_id] = {p.tenant_id, std::chrono::duration_cast<std::chrono::seconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count()};
+    // Once per request: the tenant id is copied only into a new entry.
+    auto [it, fresh] = last_used.try_emplace(p.token_id);
+    if (fresh) it->second.first = p.tenant_id;
+    it->second.second = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
   }
 
   /// The answer when no database query is needed (no or malformed token, or a cached one);
