@@ -6,9 +6,11 @@
 #include <random>
 #include <stdexcept>
 
+// SHA256_Init/Update/Final: see sha256_hex.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 namespace nyxgate::identity {
 
@@ -97,25 +99,19 @@ bool looks_like_token(std::string_view s) {
 }
 
 std::string sha256_hex(std::string_view data) {
-  // Fetched once, one context per thread, and that context re-initialised without a digest
-  // (which resets its state): `EVP_Digest(..., EVP_sha256(), ...)` looks the algorithm up in
-  // OpenSSL 3's provider store and allocates a context on every call, and a token is hashed
-  // on every authenticated request.
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
-                                                                                 &EVP_MD_CTX_free};
-  thread_local bool ready = false;
-  if (!sha256 || !ctx) throw std::runtime_error("SHA-256 is unavailable");
-  ready = ready ? EVP_DigestInit_ex2(ctx.get(), nullptr, nullptr) == 1
-                : EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) == 1;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (!ready || EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest.data(), &len) != 1)
+  // OpenSSL's SHA-256 block function directly: a token is hashed on every authenticated
+  // request, and the EVP interface (provider dispatch, parameter lookups) took three times
+  // the hash itself. SHA256_Init/Update/Final are marked deprecated in OpenSSL 3 (in favour of
+  // EVP) but remain part of its API; one-shot SHA256() now goes through EVP_Q_digest.
+  SHA256_CTX ctx;
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 ||
+      SHA256_Final(digest.data(), &ctx) != 1)
     throw std::runtime_error("SHA-256 failed");
+  OPENSSL_cleanse(&ctx, sizeof ctx);
   std::string out;
-  out.reserve(2 * len);
-  append_hex(out, digest.data(), len);
+  out.reserve(2 * digest.size());
+  append_hex(out, digest.data(), digest.size());
   return out;
 }
 
