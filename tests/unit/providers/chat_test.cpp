@@ -199,6 +199,20 @@ BOOST_AUTO_TEST_CASE(bad_requests_name_the_offending_field) {
 BOOST_AUTO_TEST_CASE(deeply_nested_json_is_refused_not_recursed) {
   std::string deep(10000, '[');
   BOOST_TEST(error_param(R"({"messages":)" + deep + "}") == "<body>");
+  // 64 levels are the limit: 63 arrays inside the body's object still parse (and fail on type).
+  std::string deep_ok = std::string(62, '[') + std::string(62, ']');
+  BOOST_TEST(error_param(R"({"messages":[)" + deep_ok + "]}") == "messages[0]");
+}
+
+BOOST_AUTO_TEST_CASE(integers_beyond_64_bits_make_the_body_invalid) {
+  // simdjson refuses them (Boost.JSON turned them into doubles): a 400 for the body either way.
+  auto r = parse_chat_request(
+      R"({"messages":[{"role":"user","content":"x"}],"max_tokens":99999999999999999999})");
+  auto* e = std::get_if<request_error>(&r);
+  BOOST_REQUIRE(e);
+  BOOST_TEST(e->message.starts_with("the body is not valid JSON"));
+  BOOST_TEST(parsed(R"({"messages":[{"role":"user","content":"x"}],"max_tokens":9007199254740993})")
+                 .max_tokens.value() == 9007199254740993);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
