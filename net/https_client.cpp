@@ -89,7 +89,11 @@ class tls_socket {
       return true;
     }();
     static_cast<void>(ignored);
-    return SSL_set_fd(ssl, tcp.socket().native_handle()) == 1;
+    if (SSL_set_fd(ssl, tcp.socket().native_handle()) != 1) return false;
+    // Read whole socket buffers: without read-ahead OpenSSL reads each record's 5-byte
+    // header and its body with two system calls.
+    SSL_set_read_ahead(ssl, 1);
+    return true;
   }
 
   executor_type get_executor() { return tcp_.get_executor(); }
@@ -236,6 +240,10 @@ struct connection : std::enable_shared_from_this<connection> {
   }
 
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  /// Bytes past the answer that OpenSSL already read (with read-ahead): such a connection is
+  /// not reused, or they would be taken for the next answer.
+  bool holds_unread() { return tls_io && SSL_has_pending(tls->native_handle()); }
 
   template <class Fn>
   void with_stream(Fn&& fn) {
@@ -821,7 +829,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
   /// request, closed otherwise.
   template <class Parser>
   void release_connection(const Parser& parser) {
-    if (parser.keep_alive() && !parser.need_eof() && conn_->buffer.size() == 0) {
+    if (parser.keep_alive() && !parser.need_eof() && conn_->buffer.size() == 0 &&
+        !conn_->holds_unread()) {
       conn_->unwatch();
       pool_->put(url_->pool_key, std::move(conn_));
     } else {
