@@ -135,20 +135,8 @@ bool is_http_error(const error_code& ec) {
 
 /// Headers the session writes itself; a handler's copy of one is dropped.
 bool reserved_header(std::string_view name) {
-  switch (name.size()) {  // the length first: most headers are none of these
-    case 6:
-      return beast::iequals(name, "server");
-    case 10:
-      return beast::iequals(name, "connection");
-    case 12:
-      return beast::iequals(name, "content-type") || beast::iequals(name, "x-request-id");
-    case 14:
-      return beast::iequals(name, "content-length");
-    case 17:
-      return beast::iequals(name, "transfer-encoding");
-    default:
-      return false;
-  }
+  return header_name_in(name, {"server", "content-type", "x-request-id", "content-length",
+                               "connection", "transfer-encoding"});
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {

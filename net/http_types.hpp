@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,21 @@ inline bool has_line_break(std::string_view s) {
 inline void ascii_lower(std::string& s) {
   for (auto& c : s)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+}
+
+/// True when `name` equals one of `names`, ignoring ASCII case (header names). Lengths are
+/// compared first: most names match none.
+inline bool header_name_in(std::string_view name, std::initializer_list<std::string_view> names) {
+  for (auto candidate : names) {
+    if (candidate.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i) {
+      auto a = static_cast<unsigned char>(name[i]), b = static_cast<unsigned char>(candidate[i]);
+      same = a == b || ((a | 0x20) == (b | 0x20) && (a | 0x20) >= 'a' && (a | 0x20) <= 'z');
+    }
+    if (same) return true;
+  }
+  return false;
 }
 
 /// Fires once when the client goes away before its answer is complete (the socket closed or

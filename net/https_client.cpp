@@ -392,18 +392,7 @@ bool is_ip_literal(const std::string& host) {
 
 /// Framing and routing headers the client writes itself; a caller's copy is dropped.
 bool ours_to_set(std::string_view name) {
-  switch (name.size()) {  // the length first: most headers are none of these
-    case 4:
-      return beast::iequals(name, "host");
-    case 10:
-      return beast::iequals(name, "connection");
-    case 14:
-      return beast::iequals(name, "content-length");
-    case 17:
-      return beast::iequals(name, "transfer-encoding");
-    default:
-      return false;
-  }
+  return header_name_in(name, {"host", "content-length", "connection", "transfer-encoding"});
 }
 
 /// Asio's host name check, recording a mismatch in the store so the error can name it.
