@@ -179,6 +179,8 @@ class tls_socket {
     ERR_clear_error();
     if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
       return ssl::error::stream_truncated;
+    // A failure that left no error code must still read as one.
+    if (code == 0) return ssl::error::unspecified_system_error;
     return {static_cast<int>(code), asio::error::get_ssl_category()};
   }
 
