@@ -431,7 +431,9 @@ describe('GET /v1/ws through the ws client', () => {
     let peak = 0;
     let rssPeak = 0;
     const started = Date.now();
-    while (Date.now() - started < STUCK_TIMEOUT_MS - 300) {
+    // Sampled until the server gives up on the reader: how soon the kernel's socket buffers
+    // are full (and nyxgate's queue starts to hold bytes) depends on the machine's load.
+    while (Date.now() - started < 2 * STUCK_TIMEOUT_MS + 500) {
       peak = Math.max(peak, await metric('nyxgate_ws_queued_bytes'));
       rssPeak = Math.max(rssPeak, rssOf(srv.pid));
       await sleep(50);
