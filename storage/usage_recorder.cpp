@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -125,7 +126,8 @@ class copy_rows {
 
   std::string out_;
   std::string cached_;
-  std::int64_t cached_secs_ = -1;
+  /// No second before the epoch can match it (a row's time is not validated).
+  std::int64_t cached_secs_ = std::numeric_limits<std::int64_t>::min();
 };
 
 /// One COPY for all `rows`. COPY inserts a batch's rows together (one WAL record and one page
