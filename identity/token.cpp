@@ -176,15 +176,18 @@ std::string new_uuid() {
 
 bool is_uuid(std::string_view s) {
   if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
-  auto hex = [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  static constexpr auto hex = [] {
+    std::array<bool, 256> t{};
+    for (char c : std::string_view{"0123456789abcdefABCDEF"})
+      t[static_cast<unsigned char>(c)] = true;
+    return t;
+  }();
+  auto hex_run = [&](std::size_t from, std::size_t to) {
+    bool ok = true;
+    for (std::size_t i = from; i < to; ++i) ok &= hex[static_cast<unsigned char>(s[i])];
+    return ok;
   };
-  for (std::size_t group : {0, 9, 14, 19, 24}) {
-    std::size_t end = group == 24 ? 36 : group + (group == 0 ? 8 : 4);
-    for (std::size_t i = group; i < end; ++i)
-      if (!hex(s[i])) return false;
-  }
-  return true;
+  return hex_run(0, 8) & hex_run(9, 13) & hex_run(14, 18) & hex_run(19, 23) & hex_run(24, 36);
 }
 
 }  // namespace nyxgate::identity

@@ -40,6 +40,13 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
+/// The socket and timer name the shard's executor type: `tcp::socket` and `steady_timer`
+/// type-erase theirs (`any_io_executor`), and every operation copies, moves and destroys that
+/// wrapper several times.
+using shard_executor = asio::io_context::executor_type;
+using shard_socket = asio::basic_stream_socket<tcp, shard_executor>;
+using shard_timer = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, shard_executor>;
+
 /// After a final answer we stop sending and read (and drop) what the client still sends for a
 /// moment, so its unread request bytes do not turn our close into a RST that eats the answer.
 /// A client uploading an oversize body may have a few socket buffers' worth in flight when
@@ -176,12 +183,12 @@ std::string compose_head(unsigned version, const http_response& response,
 /// it needs no strand.
 class session final : public server_connection, public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket socket, std::shared_ptr<server_core> core)
-      : stream_(std::move(socket)), deadline_(stream_.get_executor()), core_(std::move(core)) {
+  session(shard_socket socket, std::shared_ptr<server_core> core)
+      : socket_(std::move(socket)), deadline_(socket_.get_executor()), core_(std::move(core)) {
     error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = socket_.remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    socket_.set_option(tcp::no_delay(true), ec);
     core_->open.fetch_add(1);
     telemetry::metrics().http_open_connections.add();
   }
@@ -192,7 +199,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void run(bool over_capacity) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), over_capacity] {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), over_capacity] {
       if (!over_capacity) return self->do_read_request(true);
       telemetry::metrics().http_rejected_connections.inc();
       self->started_ = clock::now();
@@ -202,7 +209,7 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   /// Shutdown began: idle connections close now, busy ones after their answer.
   void drain() override {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
       self->close_after_response_ = true;
       if (self->phase_ == phase::waiting || self->phase_ == phase::lingering) self->close();
     });
@@ -210,13 +217,13 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   /// Called by a writer whose queue was idle; `state` is checked on the session's thread.
   void wake_stream(const std::shared_ptr<session>& self, std::shared_ptr<stream_state> state) {
-    asio::post(stream_.get_executor(),
+    asio::post(socket_.get_executor(),
                [self, state = std::move(state)] { self->on_stream_wake(state); });
   }
 
   /// The grace period is over.
   void force_close() override {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->close(503); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->close(503); });
   }
 
  private:
@@ -248,9 +255,8 @@ class session final : public server_connection, public std::enable_shared_from_t
       arm(core_->limits.header_timeout, timeout_kind::header);
     else
       arm(core_->limits.idle_timeout, timeout_kind::idle);
-    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
-      self->on_readable(ec);
-    });
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
   }
 
   void on_readable(error_code ec) {
@@ -264,7 +270,7 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   void do_read_header() {
     http::async_read_header(
-        stream_, buffer_, *parser_,
+        socket_, buffer_, *parser_,
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_header(ec, n); });
   }
 
@@ -290,7 +296,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     arm(core_->limits.body_timeout, timeout_kind::body);
     if (version_ == 11 && beast::iequals(req[http::field::expect], "100-continue")) {
       // Clients like curl hold the body back for a second unless told to go on.
-      return asio::async_write(stream_, asio::buffer(continue_100, sizeof(continue_100) - 1),
+      return asio::async_write(socket_, asio::buffer(continue_100, sizeof(continue_100) - 1),
                                [self = shared_from_this()](error_code ec, std::size_t) {
                                  if (ec) return self->on_read_error(ec);
                                  self->do_read_body();
@@ -300,7 +306,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void do_read_body() {
-    http::async_read(stream_, buffer_, *parser_,
+    http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, std::size_t n) {
                        self->bytes_in_ += n;
                        if (ec) return self->on_read_error(ec);
@@ -371,7 +377,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     respond_fn respond = [weak = weak_from_this(), seq](http_response response) {
       auto self = weak.lock();
       if (!self) return;
-      asio::post(self->stream_.get_executor(),
+      asio::post(self->socket_.get_executor(),
                  [self, seq, response = std::move(response)]() mutable {
                    self->on_response(seq, std::move(response));
                  });
@@ -389,7 +395,7 @@ class session final : public server_connection, public std::enable_shared_from_t
       return;
     }
     watching_ = true;
-    stream_.socket().async_read_some(
+    socket_.async_read_some(
         buffer_.prepare(4096),
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_watch(ec, n); });
   }
@@ -434,7 +440,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     if (!watching_ || !response.websocket) return send(std::move(response));
     pending_ = std::move(response);
     error_code ignored;
-    stream_.socket().cancel(ignored);
+    socket_.cancel(ignored);
   }
 
   // -- writing -----------------------------------------------------------------
@@ -460,7 +466,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     arm(core_->limits.write_timeout, timeout_kind::write);
     answer_writing_ = true;
     asio::async_write(
-        stream_.socket(), asio::buffer(out_),
+        socket_, asio::buffer(out_),
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
   }
 
@@ -481,7 +487,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     bool closing = close_after_write_ || close_after_response_;
     if (watching_ && (closing || buffer_.size() > 0)) {
       error_code ignored;
-      stream_.socket().cancel(ignored);
+      socket_.cancel(ignored);
       return;
     }
     if (closing) return do_linger();
@@ -509,13 +515,13 @@ class session final : public server_connection, public std::enable_shared_from_t
     // A WebSocket is written from other threads' actors too and its code relies on a strand
     // (`dispatch` from outside runs later, never inline): the socket moves onto one.
     error_code ec;
-    auto protocol = stream_.socket().local_endpoint(ec).protocol();
-    auto fd = ec ? -1 : stream_.socket().release(ec);
+    auto protocol = socket_.local_endpoint(ec).protocol();
+    auto fd = ec ? -1 : socket_.release(ec);
     if (ec) {
       upgrade_.reset();
-      return stream_.socket().close(ec);
+      return socket_.close(ec);
     }
-    tcp::socket socket{asio::make_strand(stream_.get_executor())};
+    tcp::socket socket{asio::make_strand(socket_.get_executor())};
     socket.assign(protocol, fd, ec);
     if (ec) {
       ::close(fd);
@@ -600,14 +606,14 @@ class session final : public server_connection, public std::enable_shared_from_t
     if (ending_ && chunked_ && !head_only_) gather_.emplace_back("0\r\n\r\n", 5);
     stream_writing_ = true;
     if (gather_.empty()) {  // HEAD: nothing goes on the wire; posted, so no recursion
-      return asio::post(stream_.get_executor(),
+      return asio::post(socket_.get_executor(),
                         [self = shared_from_this()] { self->on_stream_write({}, 0); });
     }
     last_progress_ = clock::now();
     // The completion condition runs after every partial write: a client that reads slowly
     // but steadily is making progress, one that stopped reading is not.
     asio::async_write(
-        stream_.socket(), gather_,
+        socket_, gather_,
         [this](const error_code& ec, std::size_t) -> std::size_t {
           last_progress_ = clock::now();
           return ec ? 0 : std::size_t{1} << 20;
@@ -685,14 +691,14 @@ class session final : public server_connection, public std::enable_shared_from_t
   void do_linger() {
     phase_ = phase::lingering;
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.clear();
     arm(linger_timeout, timeout_kind::linger);
     do_discard();
   }
 
   void do_discard() {
-    stream_.socket().async_read_some(
+    socket_.async_read_some(
         buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
           self->linger_read_ += n;
           if (ec || self->phase_ != phase::lingering || self->linger_read_ > linger_bytes)
@@ -722,8 +728,8 @@ class session final : public server_connection, public std::enable_shared_from_t
       stream_state_->drained.reset();  // it may hold the writer: break the cycle
     }
     stream_state_.reset();
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
     // Last: subscribers may call back into the writer or respond, which must find us closed.
     if (auto signal = std::move(disconnected_); signal && pending_request) signal->fire();
   }
@@ -791,12 +797,12 @@ class session final : public server_connection, public std::enable_shared_from_t
         return close();
       default:
         timed_out_ = kind;
-        stream_.socket().cancel(ignored);
+        socket_.cancel(ignored);
     }
   }
 
-  beast::tcp_stream stream_;
-  asio::steady_timer deadline_;
+  shard_socket socket_;
+  shard_timer deadline_;
   std::shared_ptr<server_core> core_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -963,12 +969,12 @@ class http_server_impl final : public http_server,
   void do_accept() {
     auto& shard = *session_contexts_[accepted_ % session_contexts_.size()];
     // One thread runs each shard: a session needs no strand of its own.
-    acceptor_.async_accept(shard, [self = shared_from_this()](error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(shard, [self = shared_from_this()](error_code ec, shard_socket socket) {
       self->on_accept(ec, std::move(socket));
     });
   }
 
-  void on_accept(error_code ec, tcp::socket socket) {
+  void on_accept(error_code ec, shard_socket socket) {
     if (shutting_down_ || !acceptor_.is_open()) return;
     if (ec) {
       // EMFILE and friends: keep the loop alive, give the process a moment to free descriptors.

@@ -66,6 +66,13 @@ constexpr std::uint32_t max_response_header_bytes = 64 << 10;
 /// How far ahead a connection's watchdog waits at most.
 constexpr std::chrono::seconds watchdog_tick{1};
 
+/// Streams and timers name the shard's executor type: `beast::tcp_stream` and
+/// `asio::steady_timer` type-erase theirs (`any_io_executor`), and every operation copies,
+/// moves and destroys that wrapper several times (about 4 % of a call's instructions).
+using shard_executor = asio::io_context::executor_type;
+using upstream_tcp = beast::basic_stream<tcp, shard_executor, beast::unlimited_rate_policy>;
+using shard_timer = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, shard_executor>;
+
 /// TLS on the socket itself, after the handshake: OpenSSL reads and writes the socket (a socket
 /// BIO, as nginx does) and the operation waits for readiness only when it must. Asio's stream
 /// goes through a memory BIO pair instead: each record is copied through it, every read first
@@ -75,13 +82,13 @@ constexpr std::chrono::seconds watchdog_tick{1};
 /// `ssl::stream` keeps owning the SSL object. Models AsyncReadStream and AsyncWriteStream.
 class tls_socket {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
+  using executor_type = shard_executor;
 
-  tls_socket(beast::tcp_stream& tcp, SSL* ssl) : tcp_(tcp), ssl_(ssl) {}
+  tls_socket(upstream_tcp& tcp, SSL* ssl) : tcp_(tcp), ssl_(ssl) {}
 
   /// Moves the SSL object from the handshake's memory BIO onto the socket. False when
   /// OpenSSL still holds bytes it read (then the memory BIO stays in use).
-  static bool adopt(beast::tcp_stream& tcp, SSL* ssl) {
+  static bool adopt(upstream_tcp& tcp, SSL* ssl) {
     if (SSL_has_pending(ssl) || BIO_pending(SSL_get_rbio(ssl)) > 0) return false;
     // OpenSSL writes the socket with write(2): a peer that left must not raise SIGPIPE.
     static const bool ignored = [] {
@@ -184,7 +191,7 @@ class tls_socket {
     return {static_cast<int>(code), asio::error::get_ssl_category()};
   }
 
-  beast::tcp_stream& tcp_;
+  upstream_tcp& tcp_;
   SSL* ssl_;
 };
 
@@ -193,8 +200,8 @@ struct connection : std::enable_shared_from_this<connection> {
   explicit connection(const asio::io_context::executor_type& ex) : watchdog(ex) {}
 
   std::shared_ptr<ssl::context> tls_context;  ///< declared first: outlives the stream using it
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<upstream_tcp> plain;
+  std::optional<beast::ssl_stream<upstream_tcp>> tls;
   std::optional<tls_socket> tls_io;  ///< after the handshake: TLS on the socket (see tls_socket)
   beast::flat_buffer buffer;
 
@@ -202,7 +209,7 @@ struct connection : std::enable_shared_from_this<connection> {
   // stream's own expiry). Setting one writes a field: the watchdog's wait stays pending across
   // exchanges and compares the clock with the deadline of the moment when it fires. A timer
   // operation per read or write cost more than the rest of an exchange's bookkeeping.
-  asio::steady_timer watchdog;
+  shard_timer watchdog;
   clock::time_point due = clock::time_point::max();  ///< max: nothing to watch
   clock::time_point wait_at;
   bool wait_pending = false;
@@ -241,7 +248,7 @@ struct connection : std::enable_shared_from_this<connection> {
     wait_until(std::min(due, now + watchdog_tick));
   }
 
-  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  upstream_tcp& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
   /// Bytes past the answer that OpenSSL already read (with read-ahead): such a connection is
   /// not reused, or they would be taken for the next answer.
@@ -871,9 +878,9 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   /// The exchange's io_context is run by one thread (an io_runtime shard): its handlers never
   /// run concurrently, without a strand.
-  asio::io_context::executor_type executor_;
-  tcp::resolver resolver_;
-  asio::steady_timer resolve_timer_;
+  shard_executor executor_;
+  asio::ip::basic_resolver<tcp, shard_executor> resolver_;
+  shard_timer resolve_timer_;
   std::shared_ptr<ssl::context> tls_context_;
   bool verify_;
   std::shared_ptr<connection_pool> pool_;

@@ -50,7 +50,7 @@ class copy_rows {
   copy_rows& text(std::string_view v) {
     while (!v.empty()) {
       std::size_t run = 0;
-      while (run < v.size() && !special(v[run])) ++run;
+      while (run < v.size() && !special[static_cast<unsigned char>(v[run])]) ++run;
       out_.append(v.data(), run);
       if (run == v.size()) break;
       switch (v[run]) {
@@ -109,16 +109,20 @@ class copy_rows {
       cached_secs_ = secs;
     }
     out_.append(cached_);
-    char digits[24];
-    std::snprintf(digits, sizeof digits, "%06lld", static_cast<long long>(frac));
-    out_.append(digits).append("+00\n");
+    char tail[10] = {'0', '0', '0', '0', '0', '0', '+', '0', '0', '\n'};
+    for (int i = 5; i >= 0 && frac > 0; --i, frac /= 10)
+      tail[i] = static_cast<char>('0' + frac % 10);
+    out_.append(tail, sizeof tail);
   }
   std::string done() { return std::move(out_); }
 
  private:
-  static bool special(char c) {
-    return c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
-  }
+  /// The bytes `text` escapes or drops, by value: a table look-up per byte.
+  static constexpr auto special = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : {'\\', '\t', '\n', '\r', '\0'}) t[c] = true;
+    return t;
+  }();
   copy_rows& column() {
     out_.push_back('\t');
     return *this;
