@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "net/detail/http_readers.hpp"
 #include "net/detail/server_core.hpp"
 #include "net/detail/ws_session.hpp"
 #include "telemetry/log.hpp"
@@ -58,6 +59,15 @@ constexpr std::size_t max_pipelined_bytes = 64 << 10;
 constexpr char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 class session;
+
+/// The Beast request a WebSocket handshake needs, when `r` is a WebSocket upgrade.
+std::optional<http::request<http::string_body>> websocket_upgrade(const detail::request_reader& r) {
+  if (!r.upgrade() || r.req.method != "GET") return std::nullopt;
+  http::request<http::string_body> out{http::verb::get, r.req.target, r.version};
+  for (const auto& [name, value] : r.req.headers) out.insert(name, value);
+  if (!beast::websocket::is_upgrade(out)) return std::nullopt;
+  return out;
+}
 
 /// The queue of a streamed answer, shared by the handler's writer (any thread) and the session
 /// (its shard's thread). `scheduled` means the session will look at the queue again by itself (the
@@ -277,24 +287,24 @@ class session final : public server_connection, public std::enable_shared_from_t
   void on_header(error_code ec, std::size_t n) {
     bytes_in_ += n;
     if (ec) return on_read_error(ec);
-    const auto& req = parser_->get();
-    method_ = std::string{req.method_string()};
-    target_ = std::string{req.target()};
-    version_ = req.version();
+    const auto& req = parser_->req;
+    method_ = req.method;
+    target_ = req.target;
+    version_ = parser_->version;
     if (version_ != 10 && version_ != 11)
       return send_error(505, "only HTTP/1.0 and HTTP/1.1 are supported",
                         "http_version_not_supported");
-    if (req.target().size() > core_->limits.max_url_bytes)
+    if (req.target.size() > core_->limits.max_url_bytes)
       return send_error(
           414, "request URL exceeds " + std::to_string(core_->limits.max_url_bytes) + " bytes",
           "url_too_long");
-    if (req.count(http::field::transfer_encoding) > 0 && !parser_->chunked())
+    if (parser_->transfer_encoding && !parser_->chunked())
       // Only chunked is understood; guessing a body's end is how requests get smuggled.
       return send_error(501, "unsupported Transfer-Encoding; only chunked is accepted",
                         "unsupported_transfer_encoding");
     if (parser_->is_done()) return on_request();
     arm(core_->limits.body_timeout, timeout_kind::body);
-    if (version_ == 11 && beast::iequals(req[http::field::expect], "100-continue")) {
+    if (version_ == 11 && parser_->expect_continue) {
       // Clients like curl hold the body back for a second unless told to go on.
       return asio::async_write(socket_, asio::buffer(continue_100, sizeof(continue_100) - 1),
                                [self = shared_from_this()](error_code ec, std::size_t) {
@@ -347,23 +357,12 @@ class session final : public server_connection, public std::enable_shared_from_t
   void on_request() {
     disarm();
     phase_ = phase::handling;
-    auto msg = parser_->release();
+    keep_alive_ = parser_->keep_alive();
+    upgrade_ = websocket_upgrade(*parser_);
+    http_request req = std::move(parser_->req);
     parser_.reset();
-    keep_alive_ = msg.keep_alive();
-    if (beast::websocket::is_upgrade(msg)) upgrade_ = msg;
-
-    http_request req;
-    req.method = method_;
-    req.target = target_;
-    req.body = std::move(msg.body());
     req.remote_address = remote_;
     req.received_at = started_;
-    req.headers.reserve(std::distance(msg.begin(), msg.end()));
-    for (const auto& field : msg) {
-      std::string name{field.name_string()};
-      ascii_lower(name);
-      req.headers.emplace_back(std::move(name), std::string{field.value()});
-    }
     auto client_id = req.header("x-request-id");
     request_id_ = valid_request_id(client_id) ? std::string{client_id} : new_request_id();
     req.request_id = request_id_;
@@ -805,7 +804,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   shard_timer deadline_;
   std::shared_ptr<server_core> core_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<detail::request_reader> parser_;
   std::string out_;                       ///< a complete answer being written
   std::optional<http_response> pending_;  ///< answer that arrived while the watch was pending
   std::optional<http::request<http::string_body>> upgrade_;  ///< a WebSocket upgrade request

@@ -32,6 +32,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "net/detail/http_readers.hpp"
 #include "net/http_types.hpp"
 #include "net/io_runtime.hpp"
 #include "telemetry/log.hpp"
@@ -776,8 +777,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec == http::error::header_limit) return fail("response header too large");
     if (ec) return fail("read: " + ec.message());
 
-    auto out = head_of(parser_->get());
-    out.body = std::move(parser_->get().body());
+    auto out = std::move(parser_->out);
     // Pooled before `done` runs, so a caller's next request can already reuse it.
     release_connection(*parser_);
     finish(std::move(out));
@@ -892,7 +892,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   std::shared_ptr<const parsed_url> url_holder_;
   std::string message_;  ///< head and body as written
   http::verb verb_ = http::verb::unknown;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  std::optional<detail::response_reader> parser_;
   std::shared_ptr<connection> conn_;
   clock::time_point started_;
   clock::time_point deadline_;
