@@ -676,9 +676,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (timed_out(ec)) return fail("timeout");
     if (ec == http::error::header_limit) return fail("response header too large");
     if (ec) return fail("read: " + ec.message());
-    auto head = head_of(stream_parser_->get());
     head_sent_ = true;
-    if (handlers_.on_head) handlers_.on_head(head);
+    if (handlers_.on_head) handlers_.on_head(stream_parser_->head);
     if (ended_) return;  // cancelled from inside on_head
     read_body();
   }
@@ -692,9 +691,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
       return;
     }
     if (stream_parser_->is_done()) return body_done();
-    auto& body = stream_parser_->get().body();
-    body.data = window_.data();
-    body.size = window_.size();
+    stream_parser_->lend(window_.data(), window_.size());
     conn_->watch(clock::now() + idle_timeout_);
     conn_->with_stream([&](auto& stream) {
       http::async_read_some(
@@ -707,7 +704,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ended_) return;
     if (ec == http::error::need_buffer) ec = {};
     if (!ec) parse_buffered(ec);
-    auto n = window_.size() - stream_parser_->get().body().size;
+    auto n = window_.size() - stream_parser_->room();
     if (n > 0 && handlers_.on_data) handlers_.on_data(std::string_view{window_.data(), n});
     if (ended_) return;  // cancelled from inside on_data
     if (ec) {
@@ -729,7 +726,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   /// only: never waits for more bytes.
   void parse_buffered(error_code& ec) {
     auto& parser = *stream_parser_;
-    while (conn_->buffer.size() > 0 && !parser.is_done() && parser.get().body().size > 0) {
+    while (conn_->buffer.size() > 0 && !parser.is_done() && parser.room() > 0) {
       auto used = parser.put(conn_->buffer.data(), ec);
       conn_->buffer.consume(used);
       if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
@@ -808,19 +805,6 @@ class exchange : public std::enable_shared_from_this<exchange> {
     reused_ = false;
     close_connection();
     do_resolve();
-  }
-
-  /// Status and headers (names lower-cased) of an answer.
-  template <class Message>
-  static outbound_response head_of(const Message& msg) {
-    outbound_response out;
-    out.status = msg.result_int();
-    for (const auto& field : msg) {
-      std::string name{field.name_string()};
-      ascii_lower(name);
-      out.headers.emplace_back(std::move(name), std::string{field.value()});
-    }
-    return out;
   }
 
   /// After a complete answer: back to the pool when the connection can carry another
@@ -904,7 +888,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   bool streaming_ = false;
   std::chrono::milliseconds idle_timeout_{0};
   stream_handlers handlers_;
-  std::optional<http::response_parser<http::buffer_body>> stream_parser_;
+  std::optional<detail::stream_reader> stream_parser_;
   std::array<char, stream_window> window_;  ///< not cleared: only read after a read filled it
   bool head_sent_ = false;
   bool ended_ = false;

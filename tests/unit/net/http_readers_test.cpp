@@ -162,4 +162,47 @@ BOOST_AUTO_TEST_CASE(a_response_lands_with_status_headers_and_body) {
   BOOST_TEST(head.out.body.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_stream_fills_lent_windows_and_asks_for_the_next) {
+  net::detail::stream_reader r;
+  std::string wire =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "9\r\ndata: 1\n\n\r\n7\r\ndata: 2\r\n0\r\n\r\n";
+  boost::system::error_code ec;
+  auto used = r.put(boost::asio::buffer(wire), ec);
+  BOOST_TEST(!ec, ec.message());
+  BOOST_TEST(r.is_header_done());
+  BOOST_TEST(r.head.status == 200u);
+  BOOST_TEST(r.head.header("content-type") == "text/event-stream");
+  wire.erase(0, used);
+  // Windows of four bytes: every piece stops at the window's end with need_buffer.
+  std::string body;
+  for (int guard = 0; guard < 100 && !r.is_done(); ++guard) {
+    char window[4];
+    r.lend(window, sizeof window);
+    used = r.put(boost::asio::buffer(wire), ec);
+    wire.erase(0, used);
+    BOOST_TEST((!ec || ec == http::error::need_buffer), ec.message());
+    body.append(window, sizeof window - r.room());
+  }
+  BOOST_TEST(r.is_done());
+  BOOST_TEST(body == "data: 1\n\ndata: 2");
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_without_a_window_takes_nothing) {
+  net::detail::stream_reader r;
+  std::string wire = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+  boost::system::error_code ec;
+  auto used = r.put(boost::asio::buffer(wire), ec);
+  wire.erase(0, used);
+  used = r.put(boost::asio::buffer(wire), ec);
+  BOOST_TEST((ec == http::error::need_buffer));
+  BOOST_TEST(used == 0u);
+  char window[8];
+  r.lend(window, sizeof window);
+  used = r.put(boost::asio::buffer(wire), ec);
+  BOOST_TEST(!ec, ec.message());
+  BOOST_TEST(r.is_done());
+  BOOST_TEST(std::string(window, sizeof window - r.room()) == "abc");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
