@@ -1,6 +1,7 @@
 // The providers' answers back into OpenAI's shape: parse_completion, classify_failure and the
 // stream translator (SPEC §3, §4).
 #include <algorithm>
+#include <array>
 #include <ctime>
 
 #include "providers/chat.hpp"
@@ -16,6 +17,7 @@ using detail::first;
 using detail::node;
 using detail::num;
 using detail::parsed_json;
+using detail::pick;
 using detail::str;
 
 std::string finish_of(std::string_view provider, std::string_view raw) {
@@ -120,13 +122,16 @@ std::variant<chat_completion, std::string> parse_completion(std::string_view pro
     c.usage.completion_tokens = num(at(usage, "candidatesTokenCount"));
     c.upstream_id = str(at(v, "responseId"));
   } else {
-    auto choice = first(at(v, "choices"));
+    auto [choices, usage, id] = pick<3>(v, {"choices", "usage", "id"});
+    auto choice = first(choices);
     if (!choice) return std::string{"the answer has no choices"};
-    c.content = str(at(at(choice, "message"), "content"));
-    c.finish_reason = finish_of(provider, str(at(choice, "finish_reason")));
-    c.usage.prompt_tokens = num(at(at(v, "usage"), "prompt_tokens"));
-    c.usage.completion_tokens = num(at(at(v, "usage"), "completion_tokens"));
-    c.upstream_id = str(at(v, "id"));
+    auto [message, finish] = pick<2>(choice, {"message", "finish_reason"});
+    c.content = str(at(message, "content"));
+    c.finish_reason = finish_of(provider, str(finish));
+    auto [prompt, completion] = pick<2>(usage, {"prompt_tokens", "completion_tokens"});
+    c.usage.prompt_tokens = num(prompt);
+    c.usage.completion_tokens = num(completion);
+    c.upstream_id = str(id);
   }
   if (c.finish_reason.empty()) c.finish_reason = "stop";
   return c;
@@ -204,8 +209,12 @@ stream_step stream_translator::on_event(const sse_event& e) {
     return step;
   }
   auto v = doc.value;
-  if (at(v, "error") &&
-      (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
+  // OpenAI-shaped chunks: their three keys in one pass over the fields.
+  bool openai_like = provider_ != "anthropic" && provider_ != "google";
+  std::array<node, 3> top{};
+  if (openai_like) top = pick<3>(v, {"error", "choices", "usage"});
+  node error = openai_like ? top[0] : at(v, "error");
+  if (error && (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
     step.error = stream_error(provider_, v);
     return step;
   }
@@ -246,23 +255,21 @@ stream_step stream_translator::on_event(const sse_event& e) {
     return step;
   }
   // OpenAI and Kimi chunks.
-  auto choice = first(at(v, "choices"));
-  if (choice) {
-    auto delta = at(choice, "delta");
-    step.content = str(at(delta, "content"));
-    step.finish_reason = finish_of(provider_, str(at(choice, "finish_reason")));
-    // Kimi reports usage inside the final choice.
-    if (auto u = at(choice, "usage"); u.is_object()) {
-      usage_.prompt_tokens = num(at(u, "prompt_tokens"));
-      usage_.completion_tokens = num(at(u, "completion_tokens"));
-      step.usage = usage_;
-    }
-  }
-  if (auto u = at(v, "usage"); u.is_object()) {
-    usage_.prompt_tokens = num(at(u, "prompt_tokens"));
-    usage_.completion_tokens = num(at(u, "completion_tokens"));
+  auto take_usage = [&](node u) {
+    if (!u.is_object()) return;
+    auto [prompt, completion] = pick<2>(u, {"prompt_tokens", "completion_tokens"});
+    usage_.prompt_tokens = num(prompt);
+    usage_.completion_tokens = num(completion);
     step.usage = usage_;
+  };
+  node usage = top[2];
+  if (auto choice = first(top[1])) {
+    auto [delta, finish, choice_usage] = pick<3>(choice, {"delta", "finish_reason", "usage"});
+    step.content = str(at(delta, "content"));
+    step.finish_reason = finish_of(provider_, str(finish));
+    take_usage(choice_usage);  // Kimi reports usage inside the final choice
   }
+  take_usage(usage);
   return step;
 }
 

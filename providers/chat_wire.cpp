@@ -239,11 +239,16 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   auto obj = doc.value;
   if (!obj.is_object()) return request_error{"the body must be a JSON object", ""};
   chat_request req;
-  if (auto v = at(obj, "model"); v && !v.is_null()) {
+  // One pass over the body's fields (an `at` per key scanned them once per key).
+  auto [model, messages, temperature, top_p, max_tokens, max_completion_tokens, stream,
+        stream_options, stop, n, user] =
+      detail::pick<11>(
+          obj, {"model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+                "stream", "stream_options", "stop", "n", "user"});
+  if (auto v = model; v && !v.is_null()) {
     if (!v.is_string()) return request_error{"model must be a string", "model"};
     req.model = std::string{str(v)};
   }
-  auto messages = at(obj, "messages");
   if (!messages) return request_error{"messages is required", "messages"};
   if (!messages.is_array()) return request_error{"messages must be an array", "messages"};
   if (!detail::first(messages))
@@ -260,7 +265,7 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
       return;
     }
     chat_message msg;
-    auto role = at(m, "role");
+    auto [role, content, name] = detail::pick<3>(m, {"role", "content", "name"});
     if (!role.is_string() || !known_role(str(role))) {
       error =
           request_error{where() + ".role must be one of system, developer, user, assistant, tool",
@@ -268,7 +273,6 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
       return;
     }
     msg.role = std::string{str(role)};
-    auto content = at(m, "content");
     if (!content && msg.role != "assistant") {
       error = request_error{where() + ".content is required", content_where()};
       return;
@@ -279,7 +283,7 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
         return;
       }
     }
-    if (auto name = at(m, "name"); name && !name.is_null()) {
+    if (name && !name.is_null()) {
       if (!name.is_string()) {
         error = request_error{where() + ".name must be a string", where() + ".name"};
         return;
@@ -289,30 +293,30 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
     req.messages.push_back(std::move(msg));
   });
   if (error) return *error;
-  if (auto v = at(obj, "temperature"); v && !v.is_null()) {
+  if (auto v = temperature; v && !v.is_null()) {
     auto t = number_of(v);
     if (!t || *t < 0 || *t > 2)
       return request_error{"temperature must be a number from 0 to 2", "temperature"};
     req.temperature = t;
   }
-  if (auto v = at(obj, "top_p"); v && !v.is_null()) {
+  if (auto v = top_p; v && !v.is_null()) {
     auto t = number_of(v);
     if (!t || *t < 0 || *t > 1) return request_error{"top_p must be a number from 0 to 1", "top_p"};
     req.top_p = t;
   }
-  for (const char* field : {"max_tokens", "max_completion_tokens"}) {
-    auto v = at(obj, field);
+  for (auto [field, v] : {std::pair{"max_tokens", max_tokens},
+                          std::pair{"max_completion_tokens", max_completion_tokens}}) {
     if (!v || v.is_null()) continue;
     auto n = integer_of(v);
     if (!n || *n < 1)
       return request_error{std::string{field} + " must be an integer of at least 1", field};
     req.max_tokens = n;
   }
-  if (auto v = at(obj, "stream"); v && !v.is_null()) {
+  if (auto v = stream; v && !v.is_null()) {
     if (!v.is_bool()) return request_error{"stream must be a boolean", "stream"};
     req.stream = v.value.get_bool().value_unsafe();
   }
-  if (auto v = at(obj, "stream_options"); v && !v.is_null()) {
+  if (auto v = stream_options; v && !v.is_null()) {
     if (!v.is_object()) return request_error{"stream_options must be an object", "stream_options"};
     if (auto u = at(v, "include_usage"); u && !u.is_null()) {
       if (!u.is_bool())
@@ -321,7 +325,7 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
       req.include_usage = u.value.get_bool().value_unsafe();
     }
   }
-  if (auto v = at(obj, "stop"); v && !v.is_null()) {
+  if (auto v = stop; v && !v.is_null()) {
     std::size_t count = 0;
     detail::each(v, [&count](node) { ++count; });
     if (v.is_string()) {
@@ -337,11 +341,11 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
       return request_error{"stop must be a string or an array of up to 4 strings", "stop"};
     }
   }
-  if (auto v = at(obj, "n"); v && !v.is_null()) {
+  if (auto v = n; v && !v.is_null()) {
     auto n = integer_of(v);
     if (!n || *n != 1) return request_error{"only n = 1 is supported", "n"};
   }
-  if (auto v = at(obj, "user"); v && !v.is_null()) {
+  if (auto v = user; v && !v.is_null()) {
     if (!v.is_string()) return request_error{"user must be a string", "user"};
     req.user = std::string{str(v)};
   }

@@ -2,6 +2,8 @@
 // simdjson behind a few lookups, for the providers' translation code only (chat_wire.cpp,
 // chat_answers.cpp): keep this header out of anything widely included.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <optional>
@@ -83,6 +85,27 @@ inline node at(node v, std::string_view key) {
   if (!v || v.value.get(o) != simdjson::SUCCESS || o.at_key(key).get(out) != simdjson::SUCCESS)
     return {};
   return {out, true};
+}
+
+/// Several keys of one object in one pass over its fields (`at` scans the fields once per
+/// key, and a missing key scans them all). Each slot gets the first field of its name, as
+/// `at` would.
+template <std::size_t N>
+std::array<node, N> pick(node v, const std::array<std::string_view, N>& keys) {
+  std::array<node, N> out{};
+  dom::object o;
+  if (!v || v.value.get(o) != simdjson::SUCCESS) return out;
+  std::size_t found = 0;
+  for (auto field : o) {
+    for (std::size_t i = 0; i < N; ++i) {
+      if (!out[i] && field.key == keys[i]) {
+        out[i] = node{field.value, true};
+        if (++found == N) return out;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 inline std::string_view str(node v) {

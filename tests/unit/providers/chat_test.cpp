@@ -167,6 +167,21 @@ BOOST_AUTO_TEST_CASE(a_full_request_is_read_field_by_field) {
   BOOST_TEST(parsed(R"({"messages":[{"role":"user","content":"x"}]})").model.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_repeated_key_counts_once_the_first_time) {
+  // Fields are read in one pass; a key given twice keeps its first value, in messages too.
+  auto r = parsed(R"({"model":"gpt-a","n":1,"model":"gpt-b","messages":[
+      {"content":"one","role":"user","content":"two","name":"x"}],"stream":true,"stream":false})");
+  BOOST_TEST(r.model == "gpt-a");
+  BOOST_REQUIRE(r.messages.size() == 1u);
+  BOOST_TEST(r.messages[0].content == "one");
+  BOOST_TEST(r.messages[0].name == "x");
+  BOOST_TEST(r.stream);
+  // Both length fields: the later one in the list of names wins, whatever the body's order.
+  BOOST_TEST(*parsed(R"({"max_completion_tokens":9,"messages":[{"role":"user","content":"x"}],
+      "max_tokens":3})")
+                  .max_tokens == 9);
+}
+
 BOOST_AUTO_TEST_CASE(bad_requests_name_the_offending_field) {
   const std::pair<const char*, const char*> rows[] = {
       {"not json", "<body>"},
