@@ -443,8 +443,6 @@ class exchange : public std::enable_shared_from_this<exchange> {
            std::shared_ptr<connection_pool> pool, outbound_request req,
            std::function<void(outbound_response)> done)
       : executor_(io.get_executor()),
-        resolver_(executor_),
-        resolve_timer_(executor_),
         tls_context_(std::move(tls_context)),
         verify_(verify),
         pool_(std::move(pool)),
@@ -466,8 +464,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
   void cancel() {
     asio::post(executor_, [self = shared_from_this()] {
       if (self->ended_) return;
-      self->resolver_.cancel();
-      self->resolve_timer_.cancel();
+      if (self->resolver_) self->resolver_->cancel();
+      if (self->resolve_timer_) self->resolve_timer_->cancel();
       // Close, but keep the connection: an operation may be pending on it, and it still
       // refers to the stream, buffer and parser. Its handler sees ended_ and does nothing;
       // the connection dies with the exchange.
@@ -562,13 +560,17 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   void do_resolve() {
     resolve_timed_out_ = false;
-    resolve_timer_.expires_at(deadline_);
-    resolve_timer_.async_wait([self = shared_from_this()](error_code ec) {
+    // Made on first use: most exchanges take a pooled connection and never resolve, and each
+    // of the two looks its service up under the io_context's lock.
+    if (!resolver_) resolver_.emplace(executor_);
+    if (!resolve_timer_) resolve_timer_.emplace(executor_);
+    resolve_timer_->expires_at(deadline_);
+    resolve_timer_->async_wait([self = shared_from_this()](error_code ec) {
       if (ec) return;
       self->resolve_timed_out_ = true;
-      self->resolver_.cancel();
+      self->resolver_->cancel();
     });
-    resolver_.async_resolve(
+    resolver_->async_resolve(
         url_->host, url_->port,
         [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
           self->on_resolve(ec, std::move(results));
@@ -576,7 +578,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void on_resolve(error_code ec, tcp::resolver::results_type results) {
-    resolve_timer_.cancel();
+    resolve_timer_->cancel();
     if (ended_) return;
     if (resolve_timed_out_) return fail("timeout");
     if (ec) return fail("resolve: " + ec.message());
@@ -863,8 +865,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
   /// The exchange's io_context is run by one thread (an io_runtime shard): its handlers never
   /// run concurrently, without a strand.
   shard_executor executor_;
-  asio::ip::basic_resolver<tcp, shard_executor> resolver_;
-  shard_timer resolve_timer_;
+  std::optional<asio::ip::basic_resolver<tcp, shard_executor>> resolver_;
+  std::optional<shard_timer> resolve_timer_;
   std::shared_ptr<ssl::context> tls_context_;
   bool verify_;
   std::shared_ptr<connection_pool> pool_;

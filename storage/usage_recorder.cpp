@@ -6,6 +6,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <limits>
@@ -49,8 +50,7 @@ class copy_rows {
 
   copy_rows& text(std::string_view v) {
     while (!v.empty()) {
-      std::size_t run = 0;
-      while (run < v.size() && !special[static_cast<unsigned char>(v[run])]) ++run;
+      std::size_t run = plain_prefix(v);
       out_.append(v.data(), run);
       if (run == v.size()) break;
       switch (v[run]) {
@@ -117,6 +117,22 @@ class copy_rows {
   std::string done() { return std::move(out_); }
 
  private:
+  /// How many leading bytes need no escaping: eight at a time while no byte is below 0x20 or a
+  /// backslash (a borrow may flag a clean word too; the byte loop then decides).
+  static std::size_t plain_prefix(std::string_view v) {
+    constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
+    std::size_t i = 0;
+    for (; i + 8 <= v.size(); i += 8) {
+      std::uint64_t x;
+      std::memcpy(&x, v.data() + i, 8);
+      std::uint64_t control = (x - ones * 0x20) & ~x & highs;
+      std::uint64_t y = x ^ (ones * '\\');
+      std::uint64_t backslash = (y - ones) & ~y & highs;
+      if ((control | backslash) != 0) break;
+    }
+    while (i < v.size() && !special[static_cast<unsigned char>(v[i])]) ++i;
+    return i;
+  }
   /// The bytes `text` escapes or drops, by value: a table look-up per byte.
   static constexpr auto special = [] {
     std::array<bool, 256> t{};

@@ -120,8 +120,11 @@ BOOST_AUTO_TEST_CASE(values_arrive_exactly_whatever_their_characters) {
   auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
   auto tenant = identity::new_uuid();
   const std::vector<std::string> models{
-      R"(a"b)",   R"(back\slash\)", "{x,y}",           "NULL",  "",    "modèle 模型",
-      " spaced ", "tab\there",      "line\nbreak\r\n", R"(\N)", "\\.", "x\t\\t"};
+      R"(a"b)", R"(back\slash\)", "{x,y}", "NULL", "", "modèle 模型", " spaced ", "tab\there",
+      "line\nbreak\r\n", R"(\N)", "\\.", "x\t\\t",
+      // Past eight bytes (escaping scans words): at each position around a word's end.
+      R"(ABCDEFG\)", R"(abcdefgh\)", "0123456789\tab", "sixteen-bytes-ok\n!",
+      "long clean text, no escapes"};
   for (std::size_t i = 0; i < models.size(); ++i) {
     auto e = event(tenant, static_cast<int>(i));
     e.model = models[i];
