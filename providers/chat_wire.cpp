@@ -10,6 +10,8 @@
 
 namespace nyxgate::providers {
 
+using namespace std::string_view_literals;
+
 namespace json = boost::json;
 
 namespace {
@@ -115,6 +117,13 @@ std::vector<std::pair<bool, std::string>> turns(const chat_request& req) {
   return out;
 }
 
+/// An integer in decimal, without a temporary string (answers and chunks carry several).
+std::string& append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  return out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
 void append_number(std::string& out, double v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
@@ -167,7 +176,7 @@ std::string openai_body(std::string_view provider, const chat_request& req, std:
   }
   // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
   out += provider == "openai" ? R"(,"max_completion_tokens":)" : R"(,"max_tokens":)";
-  out += std::to_string(max_tokens);
+  append_int(out, max_tokens);
   if (!req.user.empty()) {
     out += R"(,"user":)";
     append_json_string(out, req.user);
@@ -389,20 +398,20 @@ std::string render_completion(const chat_completion& c, std::string_view id, std
                               std::int64_t created) {
   std::string out;
   out.reserve(c.content.size() + id.size() + model.size() + 256);
-  out.append(R"({"id":)");
+  out.append(R"({"id":)"sv);
   append_json_string(out, id);
-  out.append(R"(,"object":"chat.completion","created":)").append(std::to_string(created));
-  out.append(R"(,"model":)");
+  append_int(out.append(R"(,"object":"chat.completion","created":)"sv), created);
+  out.append(R"(,"model":)"sv);
   append_json_string(out, model);
-  out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)");
+  out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)"sv);
   append_json_string(out, c.content);
-  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)");
+  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)"sv);
   append_json_string(out, c.finish_reason.empty() ? std::string_view{"stop"} : c.finish_reason);
-  out.append(R"(}],"usage":{"prompt_tokens":)").append(std::to_string(c.usage.prompt_tokens));
-  out.append(R"(,"completion_tokens":)").append(std::to_string(c.usage.completion_tokens));
-  out.append(R"(,"total_tokens":)")
-      .append(std::to_string(c.usage.prompt_tokens + c.usage.completion_tokens));
-  out.append("}}");
+  append_int(out.append(R"(}],"usage":{"prompt_tokens":)"sv), c.usage.prompt_tokens);
+  append_int(out.append(R"(,"completion_tokens":)"sv), c.usage.completion_tokens);
+  append_int(out.append(R"(,"total_tokens":)"sv),
+             c.usage.prompt_tokens + c.usage.completion_tokens);
+  out.append("}}"sv);
   return out;
 }
 
@@ -419,44 +428,42 @@ void render_chunk_to(std::string& out, std::string_view id, std::string_view mod
                      std::string_view finish_reason) {
   out.clear();
   out.reserve(content.size() + id.size() + model.size() + 160);
-  out.append(R"({"id":)");
+  out.append(R"({"id":)"sv);
   append_json_string(out, id);
-  out.append(R"(,"object":"chat.completion.chunk","created":)").append(std::to_string(created));
-  out.append(R"(,"model":)");
+  append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
+  out.append(R"(,"model":)"sv);
   append_json_string(out, model);
-  out.append(R"(,"choices":[{"index":0,"delta":{)");
+  out.append(R"(,"choices":[{"index":0,"delta":{)"sv);
   bool comma = false;
   if (role_start) {
-    out.append(R"("role":"assistant")");
+    out.append(R"("role":"assistant")"sv);
     comma = true;
   }
   if (!content.empty() || role_start) {
     if (comma) out += ',';
-    out.append(R"("content":)");
+    out.append(R"("content":)"sv);
     append_json_string(out, content);
   }
-  out.append(R"(},"logprobs":null,"finish_reason":)");
+  out.append(R"(},"logprobs":null,"finish_reason":)"sv);
   if (finish_reason.empty())
-    out.append("null");
+    out.append("null"sv);
   else
     append_json_string(out, finish_reason);
-  out.append("}]}");
+  out.append("}]}"sv);
 }
 
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
                                const token_usage& usage) {
   std::string out;
-  out.append(R"({"id":)");
+  out.append(R"({"id":)"sv);
   append_json_string(out, id);
-  out.append(R"(,"object":"chat.completion.chunk","created":)").append(std::to_string(created));
-  out.append(R"(,"model":)");
+  append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
+  out.append(R"(,"model":)"sv);
   append_json_string(out, model);
-  out.append(R"(,"choices":[],"usage":{"prompt_tokens":)")
-      .append(std::to_string(usage.prompt_tokens));
-  out.append(R"(,"completion_tokens":)").append(std::to_string(usage.completion_tokens));
-  out.append(R"(,"total_tokens":)")
-      .append(std::to_string(usage.prompt_tokens + usage.completion_tokens));
-  out.append("}}");
+  append_int(out.append(R"(,"choices":[],"usage":{"prompt_tokens":)"sv), usage.prompt_tokens);
+  append_int(out.append(R"(,"completion_tokens":)"sv), usage.completion_tokens);
+  append_int(out.append(R"(,"total_tokens":)"sv), usage.prompt_tokens + usage.completion_tokens);
+  out.append("}}"sv);
   return out;
 }
 
