@@ -111,6 +111,7 @@ struct request_state {
   std::shared_ptr<std::atomic<std::int64_t>> in_flight;
   std::string completion_id;
   std::int64_t created = 0;
+  std::string chunk_head;  ///< render_chunk_head of the committed stream
   std::string finish_reason;
   providers::token_usage usage;
   std::vector<std::string> chunks;  ///< the first `chunk_count` are rendered, not yet handed over
@@ -234,8 +235,11 @@ void emit_chunk(request_pointer self, std::string_view content, bool role_start,
   auto& st = self->state;
   // The strings of the previous batch are rendered over: their buffers are reused.
   if (st.chunk_count == st.chunks.size()) st.chunks.emplace_back();
-  providers::render_chunk_to(st.chunks[st.chunk_count++], st.completion_id, st.current().model,
-                             st.created, content, role_start, finish_reason);
+  // Committed: no failover any more, so id, model and time stay what the first chunk said.
+  if (st.chunk_head.empty())
+    st.chunk_head = providers::render_chunk_head(st.completion_id, st.current().model, st.created);
+  providers::render_chunk_with_head(st.chunks[st.chunk_count++], st.chunk_head, content, role_start,
+                                    finish_reason);
 }
 
 void flush_chunks(request_pointer self) {

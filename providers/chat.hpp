@@ -177,6 +177,12 @@ std::string render_chunk(std::string_view id, std::string_view model, std::int64
 void render_chunk_to(std::string& out, std::string_view id, std::string_view model,
                      std::int64_t created, std::string_view content, bool role_start,
                      std::string_view finish_reason);
+/// What every chunk of one stream starts with (`{"id":…,"object":…,"created":…,"model":…`): a
+/// stream renders it once and each chunk after it (`render_chunk_with_head`).
+std::string render_chunk_head(std::string_view id, std::string_view model, std::int64_t created);
+/// `render_chunk_to` from the stream's `render_chunk_head`.
+void render_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
+                            bool role_start, std::string_view finish_reason);
 /// The final usage chunk (`choices: []`, `usage: {...}`) for stream_options.include_usage.
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
                                const token_usage& usage);

@@ -423,16 +423,22 @@ std::string render_chunk(std::string_view id, std::string_view model, std::int64
   return out;
 }
 
-void render_chunk_to(std::string& out, std::string_view id, std::string_view model,
-                     std::int64_t created, std::string_view content, bool role_start,
-                     std::string_view finish_reason) {
-  out.clear();
-  out.reserve(content.size() + id.size() + model.size() + 160);
+std::string render_chunk_head(std::string_view id, std::string_view model, std::int64_t created) {
+  std::string out;
+  out.reserve(id.size() + model.size() + 80);
   out.append(R"({"id":)"sv);
   append_json_string(out, id);
   append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
   out.append(R"(,"model":)"sv);
   append_json_string(out, model);
+  return out;
+}
+
+void render_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
+                            bool role_start, std::string_view finish_reason) {
+  out.clear();
+  out.reserve(head.size() + content.size() + 96);
+  out.append(head);
   out.append(R"(,"choices":[{"index":0,"delta":{)"sv);
   bool comma = false;
   if (role_start) {
@@ -450,6 +456,13 @@ void render_chunk_to(std::string& out, std::string_view id, std::string_view mod
   else
     append_json_string(out, finish_reason);
   out.append("}]}"sv);
+}
+
+void render_chunk_to(std::string& out, std::string_view id, std::string_view model,
+                     std::int64_t created, std::string_view content, bool role_start,
+                     std::string_view finish_reason) {
+  render_chunk_with_head(out, render_chunk_head(id, model, created), content, role_start,
+                         finish_reason);
 }
 
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,

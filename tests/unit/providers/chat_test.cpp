@@ -403,6 +403,15 @@ BOOST_AUTO_TEST_CASE(the_rendered_completion_is_openais_shape) {
   auto last = json::parse(render_chunk("id", "m", 1, "", false, "length"));
   BOOST_TEST(last.at("choices").at(0).at("delta").as_object().empty());
   BOOST_TEST(last.at("choices").at(0).at("finish_reason").as_string() == "length");
+  // A stream renders its shared head once; each chunk after it is the same JSON.
+  auto head = render_chunk_head("chatcmpl-\"q\"", "m\n1", 77);
+  std::string out = "left over from an earlier chunk";
+  render_chunk_with_head(out, head, "tok", false, "");
+  BOOST_TEST(out == render_chunk("chatcmpl-\"q\"", "m\n1", 77, "tok", false, ""));
+  auto reparsed = json::parse(out);
+  BOOST_TEST(reparsed.at("id").as_string() == "chatcmpl-\"q\"");
+  BOOST_TEST(reparsed.at("model").as_string() == "m\n1");
+  BOOST_TEST(reparsed.at("created").as_int64() == 77);
   auto usage = json::parse(render_usage_chunk("id", "m", 1, {3, 4}));
   BOOST_TEST(usage.at("choices").as_array().empty());
   BOOST_TEST(usage.at("usage").at("total_tokens").as_int64() == 7);
