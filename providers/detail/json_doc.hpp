@@ -98,7 +98,10 @@ std::array<node, N> pick(node v, const std::array<std::string_view, N>& keys) {
   std::size_t found = 0;
   for (auto field : o) {
     for (std::size_t i = 0; i < N; ++i) {
-      if (!out[i] && field.key == keys[i]) {
+      // Length and first byte before the comparison call: most keys differ right there.
+      const auto& k = keys[i];
+      if (!out[i] && field.key.size() == k.size() && (k.empty() || field.key[0] == k[0]) &&
+          field.key == k) {
         out[i] = node{field.value, true};
         if (++found == N) return out;
         break;
