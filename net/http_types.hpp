@@ -171,7 +171,9 @@ struct http_response {
 };
 
 /// Completes a request. Call exactly once, from any thread: the session posts the write onto
-/// its own strand. Calling it after the client went away does nothing.
+/// its own thread. Calling it after the client went away does nothing. It never runs session
+/// code inline, so it may be called under the caller's locks (handlers rely on that: a
+/// stream's `stream` callback takes them again; answering inline deadlocked).
 using respond_fn = std::function<void(http_response)>;
 
 /// The application's entry point for a request.
