@@ -20,6 +20,7 @@
 
 #include "identity/token.hpp"
 #include "storage/database.hpp"
+#include "telemetry/json_escape.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -120,15 +121,10 @@ class copy_rows {
   /// How many leading bytes need no escaping: eight at a time while no byte is below 0x20 or a
   /// backslash (a borrow may flag a clean word too; the byte loop then decides).
   static std::size_t plain_prefix(std::string_view v) {
-    constexpr std::uint64_t ones = 0x0101010101010101, highs = 0x8080808080808080;
     std::size_t i = 0;
     for (; i + 8 <= v.size(); i += 8) {
-      std::uint64_t x;
-      std::memcpy(&x, v.data() + i, 8);
-      std::uint64_t control = (x - ones * 0x20) & ~x & highs;
-      std::uint64_t y = x ^ (ones * '\\');
-      std::uint64_t backslash = (y - ones) & ~y & highs;
-      if ((control | backslash) != 0) break;
+      auto w = telemetry::load_word(v.data() + i);
+      if (telemetry::has_byte_below(w, 0x20) || telemetry::has_byte(w, '\\')) break;
     }
     while (i < v.size() && !special[static_cast<unsigned char>(v[i])]) ++i;
     return i;
