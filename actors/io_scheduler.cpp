@@ -77,18 +77,22 @@ class io_coordinator final : public caf::scheduler::abstract_coordinator {
 
   caf::detail::thread_safe_actor_clock& clock() noexcept override { return clock_; }
 
-  /// On an I/O thread the job joins that thread's own queue (`defer`): no other thread is
-  /// woken, the message is handled where it was sent. From any other thread (CAF's clock,
-  /// the main thread) it is posted to the shards in turn.
+  /// On an I/O thread the job joins that thread's own queue (`net::run_soon`): no other
+  /// thread is woken, the message is handled where it was sent, and a cascade of messages
+  /// (request actor → provider actor → …) runs in one Asio handler. From any other thread
+  /// (CAF's clock, the main thread) it is posted to the shards in turn.
   void schedule(caf::resumable* job) {
     auto* here = net::current_context();
     auto& target = here ? *here : io_.next();
     if (target.stopped()) return run_here(job);
-    auto run = [this, job] { resume(job); };
-    if (here)
-      asio::defer(target, std::move(run));
-    else
-      asio::post(target, std::move(run));
+    if (here) {
+      return net::run_soon(
+          [](void* self, void* queued) {
+            static_cast<io_coordinator*>(self)->resume(static_cast<caf::resumable*>(queued));
+          },
+          this, job);
+    }
+    asio::post(target, [this, job] { resume(job); });
   }
 
  protected:

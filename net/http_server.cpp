@@ -27,6 +27,7 @@
 #include "net/detail/http_readers.hpp"
 #include "net/detail/server_core.hpp"
 #include "net/detail/ws_session.hpp"
+#include "net/io_runtime.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -250,10 +251,13 @@ class session final : public server_connection, public std::enable_shared_from_t
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(core_->limits.max_header_bytes));
     parser_->body_limit(core_->limits.max_body_bytes);
-    if (buffer_.size() > 0) {  // a pipelined request is already here
+    if (buffer_.size() > 0) {  // the watch brought it, or a pipelined request is here
       phase_ = phase::reading;
       started_ = clock::now();
       arm(core_->limits.header_timeout, timeout_kind::header);
+      parser_->eager(false);  // as Beast's async_read_header
+      error_code ec;
+      if (parse_buffered([this] { return parser_->is_header_done(); }, ec)) return on_header(ec, 0);
       return do_read_header();
     }
     // Wait for the first byte without a parser running, so an idle connection is
@@ -316,12 +320,40 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void do_read_body() {
+    parser_->eager(true);  // as Beast's async_read
+    error_code ec;
+    if (parse_buffered([this] { return parser_->is_done(); }, ec)) return on_body(ec);
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, std::size_t n) {
                        self->bytes_in_ += n;
-                       if (ec) return self->on_read_error(ec);
-                       self->on_request();
+                       self->on_body(ec);
                      });
+  }
+
+  void on_body(error_code ec) {
+    if (ec) return on_read_error(ec);
+    on_request();
+  }
+
+  /// What Beast's read does before it reads the socket: the parser takes what the buffer
+  /// holds. True when that reached `done` or failed (`ec`), false when more must be read. A
+  /// request that came whole (the usual case) then needs no Beast operation, whose completion
+  /// would be posted: two Asio handlers less per request.
+  template <class Done>
+  bool parse_buffered(Done done, error_code& ec) {
+    while (!done()) {
+      if (buffer_.size() == 0) return false;
+      auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      bytes_in_ += used;
+      if (ec == http::error::need_more) {
+        ec = {};
+        return false;
+      }
+      if (ec) return true;
+      if (used == 0) return false;
+    }
+    return true;
   }
 
   /// The one place where a failed read becomes an HTTP answer (or a silent close).
@@ -376,10 +408,21 @@ class session final : public server_connection, public std::enable_shared_from_t
     respond_fn respond = [weak = weak_from_this(), seq](http_response response) {
       auto self = weak.lock();
       if (!self) return;
-      asio::post(self->socket_.get_executor(),
-                 [self, seq, response = std::move(response)]() mutable {
-                   self->on_response(seq, std::move(response));
-                 });
+      auto& home = self->socket_.get_executor().context();
+      if (current_context() != &home) {
+        return asio::post(home, [self, seq, response = std::move(response)]() mutable {
+          self->on_response(seq, std::move(response));
+        });
+      }
+      // From the session's own thread (a request actor, most often): in the same handler as
+      // the actor steps queued there, after the caller's locks are released.
+      auto* answer = new pending_answer{std::move(self), seq, std::move(response)};
+      run_soon(
+          [](void* queued, void*) {
+            std::unique_ptr<pending_answer> a{static_cast<pending_answer*>(queued)};
+            a->owner->on_response(a->seq, std::move(a->response));
+          },
+          answer, nullptr);
     };
     do_watch();
     core_->handler(std::move(req), std::move(respond));
@@ -428,6 +471,13 @@ class session final : public server_connection, public std::enable_shared_from_t
     }
     if (phase_ == phase::handling || phase_ == phase::streaming) do_watch();
   }
+
+  /// An answer on its way to on_response through run_soon.
+  struct pending_answer {
+    std::shared_ptr<session> owner;
+    std::uint64_t seq;
+    http_response response;
+  };
 
   void on_response(std::uint64_t seq, http_response response) {
     if (seq != seq_ || phase_ != phase::handling) return;

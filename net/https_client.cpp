@@ -494,9 +494,18 @@ class exchange : public std::enable_shared_from_this<exchange> {
     });
   }
 
-  /// Never completes inline: `done` always runs on an I/O thread.
+  /// Never completes inline: `done` always runs on an I/O thread. From the exchange's own
+  /// thread it starts after the caller's handler, in the same Asio handler (net::run_soon).
   void run() {
-    asio::post(executor_, [self = shared_from_this()] { self->start(); });
+    if (current_context() != &executor_.context())
+      return asio::post(executor_, [self = shared_from_this()] { self->start(); });
+    run_soon(
+        [](void* queued, void*) {
+          std::unique_ptr<std::shared_ptr<exchange>> self{
+              static_cast<std::shared_ptr<exchange>*>(queued)};
+          (*self)->start();
+        },
+        new std::shared_ptr<exchange>(shared_from_this()), nullptr);
   }
 
  private:
@@ -694,6 +703,15 @@ class exchange : public std::enable_shared_from_this<exchange> {
     }
     if (stream_parser_->is_done()) return body_done();
     stream_parser_->lend(window_.data(), window_.size());
+    if (conn_->buffer.size() > 0) {
+      // What came with the head or the last read is parsed here, not by a Beast read whose
+      // completion would be posted (an Asio handler per answer); more is read only once the
+      // buffer has nothing the parser can use.
+      error_code ec;
+      parse_buffered(ec);
+      if (ec || stream_parser_->is_done() || stream_parser_->room() < window_.size())
+        return on_body(ec);
+    }
     conn_->watch(clock::now() + idle_timeout_);
     conn_->with_stream([&](auto& stream) {
       http::async_read_some(

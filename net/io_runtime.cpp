@@ -1,11 +1,80 @@
 #include "net/io_runtime.hpp"
 
+#include <boost/asio/defer.hpp>
+
 #include "telemetry/log.hpp"
 
 namespace nyxgate::net {
 
 namespace {
+
 thread_local boost::asio::io_context* this_thread_context = nullptr;
+
+/// The calling thread's run_soon steps; `scheduled` while a drain handler is queued or running.
+struct soon_queue {
+  struct step {
+    soon_fn fn;
+    void* a;
+    void* b;
+  };
+  static constexpr std::size_t max_in_a_row = 128;
+  std::vector<step> steps;
+  std::size_t head = 0;
+  bool scheduled = false;
+
+  void drain() {
+    for (std::size_t ran = 0; head < steps.size() && ran < max_in_a_row; ++ran) {
+      auto next = steps[head++];  // a copy: the step may queue more, growing `steps`
+      try {
+        next.fn(next.a, next.b);
+      } catch (...) {
+        rest_later();  // the thread's run loop logs it and carries on with the rest
+        throw;
+      }
+    }
+    if (head == steps.size()) {
+      steps.clear();
+      head = 0;
+      scheduled = false;
+      return;
+    }
+    rest_later();
+  }
+
+  /// The context stopped (its queued drain handler will never run): the steps left run
+  /// here, so none is lost; what they start on the stopped context is dropped with it.
+  void run_left() {
+    while (head < steps.size()) {
+      auto next = steps[head++];
+      next.fn(next.a, next.b);
+    }
+    steps.clear();
+    head = 0;
+    scheduled = false;
+  }
+
+  /// The steps not yet run go behind the I/O waiting meanwhile, in one handler again.
+  void rest_later() {
+    steps.erase(steps.begin(), steps.begin() + static_cast<std::ptrdiff_t>(head));
+    head = 0;
+    if (steps.empty()) {
+      scheduled = false;
+      return;
+    }
+    boost::asio::defer(*this_thread_context, [this] { drain(); });
+  }
+};
+
+thread_local soon_queue this_thread_soon;
+
+}  // namespace
+
+void run_soon(soon_fn fn, void* a, void* b) {
+  auto& queue = this_thread_soon;
+  queue.steps.push_back({fn, a, b});
+  if (queue.scheduled) return;
+  queue.scheduled = true;
+  boost::asio::defer(*this_thread_context, [&queue] { queue.drain(); });
 }
 
 boost::asio::io_context* current_context() {
@@ -52,6 +121,7 @@ void io_runtime::start() {
       for (;;) {
         try {
           ctx->run();
+          this_thread_soon.run_left();
           return;
         } catch (const std::exception& e) {
           // A handler that throws must not take the process down with it.

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <future>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <caf/actor_system.hpp>
@@ -55,6 +57,19 @@ caf::behavior where_am_i(caf::event_based_actor*, int /*tag*/) {
   };
 }
 
+/// 1,000 run_soon steps, each queueing the next.
+struct step_chain {
+  int left = 1000;
+  int at_posted = -1;  ///< how many steps were left when a handler posted meanwhile ran
+  std::promise<void> done;
+
+  static void link(void* p, void*) {
+    auto* chain = static_cast<step_chain*>(p);
+    if (--chain->left == 0) return chain->done.set_value();
+    net::run_soon(&step_chain::link, p, nullptr);
+  }
+};
+
 std::uintptr_t address(asio::io_context* ctx) {
   return reinterpret_cast<std::uintptr_t>(ctx);
 }
@@ -81,6 +96,80 @@ BOOST_AUTO_TEST_CASE(io_runtime_has_one_context_per_shard_and_a_background_one) 
   BOOST_TEST(background.get_future().get() == &io.context());
   io.stop();
   io.join();
+}
+
+BOOST_AUTO_TEST_CASE(run_soon_runs_after_the_handler_in_order_on_its_thread) {
+  net::io_runtime io{1};
+  io.start();
+  auto* shard = io.shards()[0];
+  struct record {
+    std::vector<std::string> events;
+    std::vector<asio::io_context*> where;
+    std::promise<void> done;
+  } seen;
+  auto step = [](void* r, void* name) {
+    auto* rec = static_cast<record*>(r);
+    rec->events.emplace_back(static_cast<const char*>(name));
+    rec->where.push_back(net::current_context());
+  };
+  asio::post(*shard, [&] {
+    net::run_soon(step, &seen, const_cast<char*>("first"));
+    net::run_soon(
+        [](void* r, void*) {
+          auto* rec = static_cast<record*>(r);
+          rec->events.emplace_back("second");
+          // Queued from a step: runs in the same burst, after the steps already queued.
+          net::run_soon(
+              [](void* r2, void*) {
+                auto* last = static_cast<record*>(r2);
+                last->events.emplace_back("fourth");
+                last->done.set_value();
+              },
+              r, nullptr);
+        },
+        &seen, nullptr);
+    net::run_soon(step, &seen, const_cast<char*>("third"));
+    seen.events.emplace_back("handler");
+  });
+  seen.done.get_future().get();
+  std::vector<std::string> expected{"handler", "first", "second", "third", "fourth"};
+  BOOST_TEST(seen.events == expected, boost::test_tools::per_element());
+  for (auto* where : seen.where) BOOST_TEST(where == shard);
+  io.stop();
+  io.join();
+}
+
+BOOST_AUTO_TEST_CASE(run_soon_lets_waiting_handlers_in_during_a_long_burst) {
+  net::io_runtime io{1};
+  io.start();
+  auto* shard = io.shards()[0];
+  step_chain c;
+  asio::post(*shard, [&] {
+    net::run_soon(&step_chain::link, &c, nullptr);
+    asio::post(*shard, [&] { c.at_posted = c.left; });
+  });
+  c.done.get_future().get();
+  // A burst stops after 128 steps: the handler posted meanwhile ran long before the chain's end.
+  BOOST_TEST(c.at_posted > 500);
+  io.stop();
+  io.join();
+}
+
+BOOST_AUTO_TEST_CASE(run_soon_steps_queued_when_the_context_stops_still_run) {
+  net::io_runtime io{1};
+  io.start();
+  auto* shard = io.shards()[0];
+  std::atomic<int> ran{0};
+  std::promise<void> queued;
+  asio::post(*shard, [&] {
+    net::run_soon([](void* p, void*) { ++*static_cast<std::atomic<int>*>(p); }, &ran, nullptr);
+    shard->stop();  // run() returns after this handler: the burst's handler never runs
+    queued.set_value();
+  });
+  queued.get_future().get();
+  io.stop();
+  io.join();
+  BOOST_TEST(ran.load() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_message_from_a_shard_is_handled_on_that_shard) {
