@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/dispatch.hpp>
@@ -512,11 +513,20 @@ class session final : public server_connection, public std::enable_shared_from_t
     disconnected_.reset();  // answered: a client leaving now no longer matters to the handler
 
     phase_ = phase::writing;
+    // An answer fits the socket's send buffer as a rule: written here, it needs no Asio
+    // operation, whose completion would be posted. What does not fit goes the usual way.
+    auto sent =
+        ::send(socket_.native_handle(), out_.data(), out_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent == static_cast<ssize_t>(out_.size())) return on_write({}, out_.size());
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      return on_write(error_code{errno, boost::system::system_category()}, 0);
+    auto done = static_cast<std::size_t>(sent > 0 ? sent : 0);
     arm(core_->limits.write_timeout, timeout_kind::write);
     answer_writing_ = true;
-    asio::async_write(
-        socket_, asio::buffer(out_),
-        [self = shared_from_this()](error_code ec, std::size_t n) { self->on_write(ec, n); });
+    asio::async_write(socket_, asio::buffer(out_) + done,
+                      [self = shared_from_this(), done](error_code ec, std::size_t n) {
+                        self->on_write(ec, done + n);
+                      });
   }
 
   void on_write(error_code ec, std::size_t n) {

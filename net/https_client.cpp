@@ -106,6 +106,16 @@ class tls_socket {
 
   executor_type get_executor() { return tcp_.get_executor(); }
 
+  /// One write attempt now, from the caller's handler: `n` bytes went (OpenSSL may write part
+  /// of the buffer: Asio's engine enabled partial writes), or `ec` says why none could. When
+  /// nothing went for want of room, the rest must be written again from the same bytes.
+  std::size_t write_now(asio::const_buffer buf, error_code& ec) {
+    std::size_t n = 0;
+    int want = 0;
+    ec = attempt(false, {const_cast<void*>(buf.data()), buf.size()}, n, want);
+    return n;
+  }
+
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
     return asio::async_compose<Token, void(error_code, std::size_t)>(
@@ -650,10 +660,18 @@ class exchange : public std::enable_shared_from_this<exchange> {
   // -- the exchange ----------------------------------------------------------------
 
   void do_write() {
+    std::size_t written = 0;
+    if (conn_->tls_io) {
+      // A request fits the socket's buffer as a rule: written here, it needs no Asio operation,
+      // whose completion would be posted. A large one goes on the usual way from where it got.
+      error_code ec;
+      written = conn_->tls_io->write_now(asio::buffer(message_), ec);
+      if (ec || written == message_.size()) return on_write(ec);
+    }
     conn_->watch(deadline_);
     conn_->with_stream([&](auto& stream) {
       asio::async_write(
-          stream, asio::buffer(message_),
+          stream, asio::buffer(message_) + written,
           [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
     });
   }

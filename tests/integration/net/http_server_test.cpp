@@ -114,6 +114,11 @@ struct server_env {
         std::this_thread::sleep_for(delay);
         respond(r);
       });
+    } else if (path == "/big") {  // ?n=BYTES of a repeating pattern
+      auto n = std::stoul(req.target.substr(req.target.find("n=") + 2));
+      r.body.resize(n);
+      for (std::size_t i = 0; i < n; ++i) r.body[i] = static_cast<char>('a' + i % 23);
+      respond(r);
     } else if (path == "/never") {
       parked.push_back(respond);
     } else if (path == "/twice") {
@@ -424,6 +429,25 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_two_requests_on_one_connection) {
   BOOST_TEST(second.status == 200);
   BOOST_TEST(second.body.find(R"("target":"/b")") != std::string::npos);
   BOOST_TEST(first.header("x-request-id") != second.header("x-request-id"));
+  BOOST_TEST(env.server->open_connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_larger_than_the_socket_buffers_arrives_whole) {
+  server_env env;
+  // A small window: the answer is written partly at once, the rest as the client reads.
+  client c(env.server->port(), 4096);
+  for (std::size_t n : {std::size_t{100}, std::size_t{3} << 20}) {
+    c.send(get("/big?n=" + std::to_string(n)));
+    auto r = c.read();
+    BOOST_TEST(r.status == 200);
+    BOOST_REQUIRE(r.body.size() == n);
+    bool intact = true;
+    for (std::size_t i = 0; i < n; ++i)
+      intact = intact && r.body[i] == static_cast<char>('a' + i % 23);
+    BOOST_TEST(intact);
+  }
+  c.send(get("/a"));  // the connection goes on after it
+  BOOST_TEST(c.read().body.find(R"("target":"/a")") != std::string::npos);
   BOOST_TEST(env.server->open_connections() == 1u);
 }
 
