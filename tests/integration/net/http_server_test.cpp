@@ -498,6 +498,34 @@ BOOST_AUTO_TEST_CASE(post_body_is_echoed) {
   BOOST_TEST(c.read().status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(large_bodies_arrive_whole_and_the_connection_goes_on) {
+  auto limits = small_limits();
+  limits.max_body_bytes = 1 << 20;
+  server_env env{limits};
+  client c(env.server->port());
+  // Beyond one read's room (64 KiB), then a small one on the same connection, then by chunks.
+  for (std::size_t n : {std::size_t{200'000}, std::size_t{10}, std::size_t{70'000}}) {
+    std::string body(n, 'x');
+    for (std::size_t i = 0; i < n; ++i) body[i] = static_cast<char>('a' + i % 19);
+    c.send(post("/echo", body));
+    auto r = c.read();
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.body.find(R"("body":")" + body + R"(")") != std::string::npos);
+  }
+  std::string chunked = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string expected;
+  for (int i = 0; i < 40; ++i) {
+    std::string piece(3000, static_cast<char>('a' + i % 26));
+    chunked += "bb8\r\n" + piece + "\r\n";
+    expected += piece;
+  }
+  c.send(chunked + "0\r\n\r\n");
+  auto r = c.read();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.find(R"("body":")" + expected + R"(")") != std::string::npos);
+  BOOST_TEST(env.server->open_connections() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(expect_100_continue_is_honoured) {
   server_env env;
   client c(env.server->port());
