@@ -9,6 +9,8 @@
 # Environment (all optional):
 #   DURATION=10s WARMUP=2s RUNS=3      per measurement, warm-up before each, runs per cell
 #   CONCURRENCY="1 64 512" MODES="json stream" TARGETS="direct nginx nyxgate"
+#   PACED_THINK_MS=8 PACED_CONCURRENCY=64   a second table: connections that wait a random think
+#                                           time (mean in ms) between calls; empty: no such table
 #   DIRECT_TLS=0 (1: the direct target is the HTTPS mock the proxies use, not a plain twin)
 #   WRK_THREADS=2 MOCK_THREADS=2 MOCK_CHUNKS=8  stream events (and JSON tokens) per answer
 #   MOCK_CPUS=  NGINX_CPUS=  NYXGATE_CPUS=  WRK_CPUS=   taskset -c lists; empty: not pinned
@@ -31,6 +33,8 @@ targets=${TARGETS:-direct nginx nyxgate}
 wrk_threads=${WRK_THREADS:-2}
 mock_threads=${MOCK_THREADS:-2}
 mock_chunks=${MOCK_CHUNKS:-8}
+paced_think=${PACED_THINK_MS-8}
+paced_conc=${PACED_CONCURRENCY:-64}
 stamp=$(date -u +%Y-%m-%d)
 results=${RESULTS:-$here/results/gateway-$stamp.md}
 
@@ -273,12 +277,12 @@ json_num() {  # json_num JSON FIELD: a top-level or nested numeric field of wrk'
 # a noisy neighbour hits every target alike. Each run gets its own warm-up.
 declare -A rps p50 p99 p999 errs non2xx dbq
 
-run_wrk() {  # run_wrk MODE CONC TARGET DURATION: prints wrk's JSON line
-  local mode=$1 conc=$2 target=$3 dur=$4
+run_wrk() {  # run_wrk MODE CONC TARGET DURATION [THINK_MS]: prints wrk's JSON line
+  local mode=$1 conc=$2 target=$3 dur=$4 think=${5:-}
   local threads=$((conc < wrk_threads ? conc : wrk_threads))
   local token=sk-bench-direct
   [[ $target == nyxgate ]] && token=$nyxgate_token
-  BENCH_TOKEN=$token BENCH_LABEL="$mode/$conc/$target" pin "${WRK_CPUS:-}" \
+  BENCH_THINK_MS=$think BENCH_TOKEN=$token BENCH_LABEL="$mode/$conc/$target${think:+/think $think}" pin "${WRK_CPUS:-}" \
     wrk -t"$threads" -c"$conc" -d"$dur" --timeout 10s -s "$here/wrk/chat_$mode.lua" \
     "${url[$target]}" | { grep '^{' || true; } | tail -1
 }
@@ -330,6 +334,40 @@ for mode in $modes; do
   done
 done
 
+# --- paced: the same targets at the same offered load ---------------------------------------------
+# Saturated, every target runs as fast as the two cores allow, and a closed loop's latency is
+# mostly the queue: connections / throughput. Paced, each connection thinks between calls, the
+# offered load is the same for all targets and well below what any of them can do, and the
+# added latency is what the proxy's path costs a call.
+declare -A q_rps q_p50 q_p99 q_p999 q_non2xx
+if [[ -n $paced_think ]]; then
+  for mode in $modes; do
+    declare -A s_rps=() s_p50=() s_p99=() s_p999=() s_non2xx=()
+    for run in $(seq 1 "$runs"); do
+      for t in "${active_targets[@]}"; do
+        run_wrk "$mode" "$paced_conc" "$t" "$warmup" "$paced_think" >/dev/null
+        line=$(run_wrk "$mode" "$paced_conc" "$t" "$duration" "$paced_think")
+        [[ -n $line ]] || die "wrk printed no result for paced $mode/$t"
+        log "paced run $run: $line"
+        s_rps[$t]+="$(json_num "$line" rps) "
+        s_p50[$t]+="$(json_num "$line" p50_us) "
+        s_p99[$t]+="$(json_num "$line" p99_us) "
+        s_p999[$t]+="$(json_num "$line" p999_us) "
+        s_non2xx[$t]=$((${s_non2xx[$t]:-0} + $(json_num "$line" non2xx)))
+      done
+    done
+    for t in "${active_targets[@]}"; do
+      k="$mode,$t"
+      q_rps[$k]=$(tr ' ' '\n' <<<"${s_rps[$t]}" | grep . | median)
+      q_p50[$k]=$(tr ' ' '\n' <<<"${s_p50[$t]}" | grep . | median)
+      q_p99[$k]=$(tr ' ' '\n' <<<"${s_p99[$t]}" | grep . | median)
+      q_p999[$k]=$(tr ' ' '\n' <<<"${s_p999[$t]}" | grep . | median)
+      q_non2xx[$k]=${s_non2xx[$t]}
+    done
+    unset s_rps s_p50 s_p99 s_p999 s_non2xx
+  done
+fi
+
 # --- the report ----------------------------------------------------------------------------------
 ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
 
@@ -366,6 +404,29 @@ report() {
           "$(ms "${p99[$k]}")" "$(ms "${p999[$k]}")" "${errs[$k]}" "${non2xx[$k]}" "$added" \
           "$vs_nginx" "$q"
       done
+    done
+  done
+  [[ -n $paced_think ]] || return 0
+  echo
+  echo "Paced: $paced_conc connections, each waiting a random think time (exponential, mean $paced_think ms) between calls; the same offered load for every target. Added = the target's minus direct's (median of $runs runs)."
+  echo
+  echo "| mode | target | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms | added p99 ms | added p99 vs nginx's |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for mode in $modes; do
+    for t in "${active_targets[@]}"; do
+      k="$mode,$t"
+      local a50="-" a99="-" ratio="-"
+      if [[ $t != direct && -n ${q_p99[$mode,direct]:-} ]]; then
+        a50=$(awk -v a="${q_p50[$k]}" -v d="${q_p50[$mode,direct]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
+        a99=$(awk -v a="${q_p99[$k]}" -v d="${q_p99[$mode,direct]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
+      fi
+      if [[ $t == nyxgate && -n ${q_p99[$mode,nginx]:-} && -n ${q_p99[$mode,direct]:-} ]]; then
+        ratio=$(awk -v x="${q_p99[$k]}" -v n="${q_p99[$mode,nginx]}" -v d="${q_p99[$mode,direct]}" \
+          'BEGIN { if (n - d > 0) printf "%.1f x", (x - d) / (n - d); else print "n/a" }')
+      fi
+      printf '| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$t" "${q_rps[$k]}" \
+        "$(ms "${q_p50[$k]}")" "$(ms "${q_p99[$k]}")" "$(ms "${q_p999[$k]}")" "${q_non2xx[$k]}" \
+        "$a50" "$a99" "$ratio"
     done
   done
 }

@@ -21,6 +21,20 @@ function M.setup_request(stream)
   wrk.headers["Authorization"] = "Bearer " .. token
 end
 
+-- BENCH_THINK_MS=D paces each connection: after an answer it waits an exponentially
+-- distributed time with mean D ms (whole milliseconds, wrk's unit) before its next call. The
+-- offered load is then about connections / (D + latency) instead of "as fast as the server
+-- answers", and latency measures the path, not a queue the load generator keeps full.
+function M.setup_pacing()
+  local mean = tonumber(os.getenv("BENCH_THINK_MS") or "")
+  if not mean or mean <= 0 then return end
+  -- Each wrk thread has its own Lua state: seed them apart.
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6) + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0))
+  delay = function()
+    return math.floor(-mean * math.log(1 - math.random()) + 0.5)
+  end
+end
+
 local function num(v)
   return string.format("%.0f", v)
 end

@@ -6,5 +6,6 @@ local common = dofile(dir .. "chat_common.lua")
 
 -- No request() function: wrk then formats the request once and sends the same bytes each time.
 common.setup_request(true)
+common.setup_pacing()
 
 done = common.done
