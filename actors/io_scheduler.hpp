@@ -9,8 +9,9 @@ class io_runtime;
 namespace nyxgate::actors {
 
 /// Makes the actor system built from `cfg` run its (event-based) actors on `io`'s threads
-/// instead of a pool of its own: a message to an actor becomes a handler on an io_context,
-/// queued on the sending thread when that is one of `io`'s threads. A call then crosses no
+/// instead of a pool of its own: a message to an actor becomes a step on an io_context,
+/// queued on the sending thread when that is one of `io`'s threads (`net::run_soon`: the
+/// steps of a cascade share one Asio handler). A call then crosses no
 /// thread on its way session → request actor → tenant actor → provider actor → exchange →
 /// session, which on a small machine is most of its cost (benchmarks/README.md). Timers
 /// (delayed messages) keep CAF's clock thread. `io` must outlive the actor system, and its
