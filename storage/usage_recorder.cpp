@@ -175,6 +175,8 @@ statement copy_statement(const std::vector<usage_event>& rows) {
 
 /// Transient failures put the batch back; anything else (a constraint the validation missed)
 /// would fail again forever, so the batch is dropped and logged.
+constexpr std::chrono::milliseconds retry_delay{1000};
+
 bool transient(db_errc e) {
   return e == db_errc::unavailable || e == db_errc::connection_lost || e == db_errc::timeout ||
          e == db_errc::overloaded || e == db_errc::serialization_failure;
@@ -185,7 +187,7 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
   recorder(asio::io_context& io, database& db, usage_settings s)
       : strand_(asio::make_strand(io)), db_(db), settings_(s), timer_(strand_) {}
 
-  void start() { arm(); }
+  void start() {}
 
   void record(usage_event e) override {
     if (e.at_us == 0)
@@ -199,6 +201,7 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
       return;
     }
     bool kick = false;
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       if (stopped_ || pending_.size() >= settings_.max_pending) {
@@ -208,8 +211,15 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
       }
       pending_.push_back(std::move(e));
       kick = pending_.size() == settings_.batch_rows && !in_flight_;
+      // The first row after a quiet spell starts the clock (once per batch, not per row).
+      wake = !kick && !in_flight_ && !timer_armed_;
+      if (wake) timer_armed_ = true;
     }
     if (kick) asio::post(strand_, [self = shared_from_this()] { self->flush(); });
+    if (wake) {
+      asio::post(strand_,
+                 [self = shared_from_this()] { self->arm(self->settings_.flush_interval); });
+    }
   }
 
   void flush_and_stop(std::chrono::milliseconds timeout) override {
@@ -255,10 +265,16 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
   std::uint64_t dropped() const override { return dropped_.load(); }
 
  private:
-  void arm() {
-    timer_.expires_after(settings_.flush_interval);
+  /// On the strand: the oldest waiting row goes out within flush_interval. Armed only while
+  /// rows wait (an idle node's background thread sleeps).
+  void arm(std::chrono::milliseconds after) {
+    timer_.expires_after(after);
     timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
+      {
+        std::lock_guard lock(self->mutex_);
+        self->timer_armed_ = false;
+      }
       self->flush();
     });
   }
@@ -283,10 +299,10 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
     auto batch = std::make_shared<std::vector<usage_event>>();
     {
       std::lock_guard lock(mutex_);
-      if (stopped_ || in_flight_) return;
-      if (pending_.empty()) return arm();
+      if (stopped_ || in_flight_ || pending_.empty()) return;
       take(*batch);
       in_flight_ = true;
+      timer_armed_ = false;
     }
     timer_.cancel();
     db_.execute(single(copy_statement(*batch)), [self = shared_from_this(), batch](db_reply r) {
@@ -322,12 +338,16 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
                           {{"rows", static_cast<long long>(batch.size())},
                            {"error", std::string{to_string(r.error)}}});
     if (more) return flush();
-    bool stopped;
+    bool rearm = false;
     {
       std::lock_guard lock(mutex_);
-      stopped = stopped_;
+      rearm = !stopped_ && !pending_.empty() && !timer_armed_;
+      if (rearm) timer_armed_ = true;
     }
-    if (!stopped) arm();
+    // After a failure the next try waits a second at least: a database that is down answers
+    // at once, and every answer logs a line.
+    if (rearm)
+      arm(r.ok() ? settings_.flush_interval : std::max(settings_.flush_interval, retry_delay));
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
@@ -339,6 +359,7 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
   std::condition_variable idle_;
   std::deque<usage_event> pending_;
   bool in_flight_ = false;
+  bool timer_armed_ = false;  ///< a wait for flush_interval is pending or about to be
   bool stopped_ = false;
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};

@@ -35,14 +35,17 @@ struct usage_event {
 bool valid_usage_event(const usage_event& e);
 
 struct usage_settings {
-  std::size_t batch_rows = 500;                    ///< flush when this many wait
-  std::chrono::milliseconds flush_interval{1000};  ///< or after this long
-  std::size_t max_pending = 100000;                ///< beyond: dropped and counted
+  std::size_t batch_rows = 500;  ///< flush when this many wait
+  /// or when the oldest waiting row is this old. Short, so that under moderate traffic a
+  /// batch (one COPY, which PostgreSQL runs in one go: 500 rows held a core for 3 ms, and calls
+  /// queued behind it) stays small; under heavy traffic the batch fills first.
+  std::chrono::milliseconds flush_interval{20};
+  std::size_t max_pending = 100000;  ///< beyond: dropped and counted
 };
 
-/// Collects usage rows off the request path and writes them in batches (one INSERT of
-/// unnested column arrays per batch, at most one batch in flight) through the storage actors, on a
-/// timer of the I/O context. `record` never blocks and never touches the database itself. A batch
+/// Collects usage rows off the request path and writes them in batches (one COPY per batch, at
+/// most one batch in flight) through the storage actors, on a timer of the I/O context that
+/// runs only while rows wait. `record` never blocks and never touches the database itself. A batch
 /// the database refuses for a transient reason goes back to the queue: delivery is at least once.
 class usage_recorder {
  public:
