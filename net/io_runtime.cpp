@@ -17,7 +17,7 @@ struct soon_queue {
     void* a;
     void* b;
   };
-  static constexpr std::size_t max_in_a_row = 128;
+  static constexpr std::size_t max_in_a_row = 16;
   std::vector<step> steps;
   std::size_t head = 0;
   bool scheduled = false;

@@ -56,7 +56,7 @@ using soon_fn = void (*)(void*, void*);
 
 /// Runs `fn(a, b)` on the calling thread after the running handler returns, as `asio::defer`
 /// onto current_context() would, but the steps queued this way while earlier ones run share
-/// one Asio handler (up to 128 in a row, then I/O gets its turn). Asio's scheduler polls epoll
+/// one Asio handler (up to 16 in a row, then I/O gets its turn). Asio's scheduler polls epoll
 /// (a syscall) between any two handlers while more wait, and a completion call took about
 /// eight such hops (actor to actor, actor to session) when each was a handler of its own.
 /// Steps run in the order queued; `fn` must not throw. Only on an io_runtime thread, and only

@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(run_soon_lets_waiting_handlers_in_during_a_long_burst) {
     asio::post(*shard, [&] { c.at_posted = c.left; });
   });
   c.done.get_future().get();
-  // A burst stops after 128 steps: the handler posted meanwhile ran long before the chain's end.
+  // A burst stops after 16 steps: the handler posted meanwhile ran long before the chain's end.
   BOOST_TEST(c.at_posted > 500);
   io.stop();
   io.join();
