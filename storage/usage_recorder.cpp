@@ -173,10 +173,12 @@ statement copy_statement(const std::vector<usage_event>& rows) {
   return st;
 }
 
-/// Transient failures put the batch back; anything else (a constraint the validation missed)
-/// would fail again forever, so the batch is dropped and logged.
+/// After a failed batch the next try waits this long at least: a database that is down
+/// answers at once, and every answer logs a line.
 constexpr std::chrono::milliseconds retry_delay{1000};
 
+/// Transient failures put the batch back; anything else (a constraint the validation missed)
+/// would fail again forever, so the batch is dropped and logged.
 bool transient(db_errc e) {
   return e == db_errc::unavailable || e == db_errc::connection_lost || e == db_errc::timeout ||
          e == db_errc::overloaded || e == db_errc::serialization_failure;
@@ -344,8 +346,6 @@ class recorder final : public usage_recorder, public std::enable_shared_from_thi
       rearm = !stopped_ && !pending_.empty() && !timer_armed_;
       if (rearm) timer_armed_ = true;
     }
-    // After a failure the next try waits a second at least: a database that is down answers
-    // at once, and every answer logs a line.
     if (rearm)
       arm(r.ok() ? settings_.flush_interval : std::max(settings_.flush_interval, retry_delay));
   }
