@@ -282,6 +282,9 @@ class session final : public server_connection, public std::enable_shared_from_t
     phase_ = phase::reading;
     started_ = clock::now();
     if (!first_) arm(core_->limits.header_timeout, timeout_kind::header);
+    // Beast reads what the buffer has room for: an empty one takes a header 512 bytes a read.
+    // 4 KiB, as the watch's reads use, holds a usual request whole.
+    if (buffer_.capacity() < 4096) buffer_.reserve(4096);
     do_read_header();
   }
 
