@@ -290,6 +290,19 @@ run_wrk() {  # run_wrk MODE CONC TARGET DURATION [THINK_MS]: prints wrk's JSON l
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 spread() { sort -g | awk '{ v[NR] = $1 } END { if (NR < 2) print 0; else { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print (m > 0) ? 100 * (v[NR] - v[1]) / m : 0 } }'; }
 
+samples() {  # samples median|spread "V1 V2 ...": the median or spread of space-separated values
+  tr ' ' '\n' <<<"$2" | grep . | "$1"
+}
+
+keep() {  # keep LINE TARGET: one run's req/s, percentiles and non-2xx into TARGET's samples
+  local line=$1 t=$2
+  s_rps[$t]+="$(json_num "$line" rps) "
+  s_p50[$t]+="$(json_num "$line" p50_us) "
+  s_p99[$t]+="$(json_num "$line" p99_us) "
+  s_p999[$t]+="$(json_num "$line" p999_us) "
+  s_non2xx[$t]=$((${s_non2xx[$t]:-0} + $(json_num "$line" non2xx)))
+}
+
 active_targets=()
 for t in direct nginx nyxgate; do
   if [[ " $targets " == *" $t "* && -n ${url[$t]:-} ]]; then active_targets+=("$t"); fi
@@ -305,13 +318,9 @@ for mode in $modes; do
         line=$(run_wrk "$mode" "$conc" "$t" "$duration")
         [[ -n $line ]] || die "wrk printed no result for $mode/$conc/$t"
         log "run $run: $line"
-        s_rps[$t]+="$(json_num "$line" rps) "
-        s_p50[$t]+="$(json_num "$line" p50_us) "
-        s_p99[$t]+="$(json_num "$line" p99_us) "
-        s_p999[$t]+="$(json_num "$line" p999_us) "
+        keep "$line" "$t"
         e=$(($(json_num "$line" connect) + $(json_num "$line" read) + $(json_num "$line" write) + $(json_num "$line" timeout)))
         s_err[$t]=$((${s_err[$t]:-0} + e))
-        s_non2xx[$t]=$((${s_non2xx[$t]:-0} + $(json_num "$line" non2xx)))
         if [[ $t == nyxgate ]]; then
           after=$(db_queries)
           n=$(json_num "$line" requests)
@@ -321,14 +330,14 @@ for mode in $modes; do
     done
     for t in "${active_targets[@]}"; do
       k="$mode,$conc,$t"
-      rps[$k]=$(tr ' ' '\n' <<<"${s_rps[$t]}" | grep . | median)
-      rps[$k,spread]=$(tr ' ' '\n' <<<"${s_rps[$t]}" | grep . | spread)
-      p50[$k]=$(tr ' ' '\n' <<<"${s_p50[$t]}" | grep . | median)
-      p99[$k]=$(tr ' ' '\n' <<<"${s_p99[$t]}" | grep . | median)
-      p999[$k]=$(tr ' ' '\n' <<<"${s_p999[$t]}" | grep . | median)
+      rps[$k]=$(samples median "${s_rps[$t]}")
+      rps[$k,spread]=$(samples spread "${s_rps[$t]}")
+      p50[$k]=$(samples median "${s_p50[$t]}")
+      p99[$k]=$(samples median "${s_p99[$t]}")
+      p999[$k]=$(samples median "${s_p999[$t]}")
       errs[$k]=${s_err[$t]}
       non2xx[$k]=${s_non2xx[$t]}
-      if [[ $t == nyxgate ]]; then dbq[$k]=$(tr ' ' '\n' <<<"${s_dbq[$t]}" | grep . | median); fi
+      if [[ $t == nyxgate ]]; then dbq[$k]=$(samples median "${s_dbq[$t]}"); fi
     done
     unset s_rps s_p50 s_p99 s_p999 s_err s_non2xx s_dbq
   done
@@ -349,19 +358,15 @@ if [[ -n $paced_think ]]; then
         line=$(run_wrk "$mode" "$paced_conc" "$t" "$duration" "$paced_think")
         [[ -n $line ]] || die "wrk printed no result for paced $mode/$t"
         log "paced run $run: $line"
-        s_rps[$t]+="$(json_num "$line" rps) "
-        s_p50[$t]+="$(json_num "$line" p50_us) "
-        s_p99[$t]+="$(json_num "$line" p99_us) "
-        s_p999[$t]+="$(json_num "$line" p999_us) "
-        s_non2xx[$t]=$((${s_non2xx[$t]:-0} + $(json_num "$line" non2xx)))
+        keep "$line" "$t"
       done
     done
     for t in "${active_targets[@]}"; do
       k="$mode,$t"
-      q_rps[$k]=$(tr ' ' '\n' <<<"${s_rps[$t]}" | grep . | median)
-      q_p50[$k]=$(tr ' ' '\n' <<<"${s_p50[$t]}" | grep . | median)
-      q_p99[$k]=$(tr ' ' '\n' <<<"${s_p99[$t]}" | grep . | median)
-      q_p999[$k]=$(tr ' ' '\n' <<<"${s_p999[$t]}" | grep . | median)
+      q_rps[$k]=$(samples median "${s_rps[$t]}")
+      q_p50[$k]=$(samples median "${s_p50[$t]}")
+      q_p99[$k]=$(samples median "${s_p99[$t]}")
+      q_p999[$k]=$(samples median "${s_p999[$t]}")
       q_non2xx[$k]=${s_non2xx[$t]}
     done
     unset s_rps s_p50 s_p99 s_p999 s_non2xx

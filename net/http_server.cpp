@@ -431,13 +431,9 @@ class session final : public server_connection, public std::enable_shared_from_t
       }
       // From the session's own thread (a request actor, most often): in the same handler as
       // the actor steps queued there, after the caller's locks are released.
-      auto* answer = new pending_answer{std::move(self), seq, std::move(response)};
-      run_soon(
-          [](void* queued, void*) {
-            std::unique_ptr<pending_answer> a{static_cast<pending_answer*>(queued)};
-            a->owner->on_response(a->seq, std::move(a->response));
-          },
-          answer, nullptr);
+      run_soon([self = std::move(self), seq, response = std::move(response)]() mutable {
+        self->on_response(seq, std::move(response));
+      });
     };
     do_watch();
     core_->handler(std::move(req), std::move(respond));
@@ -486,13 +482,6 @@ class session final : public server_connection, public std::enable_shared_from_t
     }
     if (phase_ == phase::handling || phase_ == phase::streaming) do_watch();
   }
-
-  /// An answer on its way to on_response through run_soon.
-  struct pending_answer {
-    std::shared_ptr<session> owner;
-    std::uint64_t seq;
-    http_response response;
-  };
 
   void on_response(std::uint64_t seq, http_response response) {
     if (seq != seq_ || phase_ != phase::handling) return;

@@ -509,13 +509,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   void run() {
     if (current_context() != &executor_.context())
       return asio::post(executor_, [self = shared_from_this()] { self->start(); });
-    run_soon(
-        [](void* queued, void*) {
-          std::unique_ptr<std::shared_ptr<exchange>> self{
-              static_cast<std::shared_ptr<exchange>*>(queued)};
-          (*self)->start();
-        },
-        new std::shared_ptr<exchange>(shared_from_this()), nullptr);
+    run_soon([self = shared_from_this()] { self->start(); });
   }
 
  private:

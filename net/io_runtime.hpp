@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <memory>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -62,5 +64,18 @@ using soon_fn = void (*)(void*, void*);
 /// Steps run in the order queued; `fn` must not throw. Only on an io_runtime thread, and only
 /// while its context runs: steps still queued when it stops are dropped, like its handlers.
 void run_soon(soon_fn fn, void* a, void* b);
+
+/// run_soon for a callable (a lambda holding what it needs): moved to the heap, one
+/// allocation, freed after it ran.
+template <class Fn>
+void run_soon(Fn&& fn) {
+  using callable = std::decay_t<Fn>;
+  run_soon(
+      [](void* queued, void*) {
+        std::unique_ptr<callable> f{static_cast<callable*>(queued)};
+        (*f)();
+      },
+      new callable(std::forward<Fn>(fn)), nullptr);
+}
 
 }  // namespace nyxgate::net
