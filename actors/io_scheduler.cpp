@@ -6,7 +6,6 @@
 #include <thread>
 #include <unordered_set>
 
-#include <boost/asio/defer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <caf/actor_system.hpp>
