@@ -32,7 +32,8 @@ std::ostream& operator<<(std::ostream& os, db_errc e);
 db_errc classify_sqlstate(std::string_view sqlstate);
 
 /// One parameterised statement; parameters are sent as text, NULL where `null_params[i]`.
-/// A `COPY ... FROM STDIN` statement carries its rows in `copy_data` (COPY's text format).
+/// A `COPY ... FROM STDIN` statement carries its rows in `copy_data`, in the
+/// format its SQL names (text by default).
 struct statement {
   std::string sql;
   std::vector<std::string> params;

@@ -1,15 +1,10 @@
 #include "storage/usage_recorder.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <deque>
-#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -20,7 +15,6 @@
 
 #include "identity/token.hpp"
 #include "storage/database.hpp"
-#include "telemetry/json_escape.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -41,109 +35,110 @@ bool valid_usage_event(const usage_event& e) {
 
 namespace {
 
-/// Rows in the text format of `COPY ... FROM STDIN`: tab between columns, newline after each
-/// row, `\\N` for NULL; backslash, tab, newline and carriage return escaped (a model name may
-/// come from a client and hold any of them). NUL bytes, which no PostgreSQL text can hold, are
-/// dropped rather than failing the batch.
+/// Rows in the binary format of `COPY ... FROM STDIN (FORMAT binary)`: per row a column count,
+/// then per column a byte length (-1 for NULL) and the value in PostgreSQL's send format, all
+/// integers big-endian. PostgreSQL then parses no text per value: a 200,000-row COPY took
+/// 2.2 µs per row against 3.25 µs in the text format (benchmarks/README.md, seventh session).
+/// Text values go as they are, but for NUL bytes, which no PostgreSQL text can hold: they are
+/// dropped rather than failing the batch. (Other bytes need no escaping here; a value's UTF-8
+/// was checked by the JSON parser it came from, and PostgreSQL checks it again.)
 class copy_rows {
  public:
-  explicit copy_rows(std::size_t rows) { out_.reserve(rows * 256); }
+  explicit copy_rows(std::size_t rows) {
+    out_.reserve(19 + rows * 200 + 2);
+    out_.append("PGCOPY\n\xff\r\n\0", 11);
+    put32(0);  // flags
+    put32(0);  // header extension length
+  }
 
+  copy_rows& row(std::int16_t columns) {
+    put16(static_cast<std::uint16_t>(columns));
+    return *this;
+  }
   copy_rows& text(std::string_view v) {
+    auto at = out_.size();
+    put32(0);
     while (!v.empty()) {
-      std::size_t run = plain_prefix(v);
-      out_.append(v.data(), run);
-      if (run == v.size()) break;
-      switch (v[run]) {
-        case '\\':
-          out_.append("\\\\");
-          break;
-        case '\t':
-          out_.append("\\t");
-          break;
-        case '\n':
-          out_.append("\\n");
-          break;
-        case '\r':
-          out_.append("\\r");
-          break;
-        default:
-          break;  // NUL
-      }
-      v.remove_prefix(run + 1);
+      auto nul = v.find('\0');
+      out_.append(v.data(), std::min(nul, v.size()));
+      if (nul == std::string_view::npos) break;
+      v.remove_prefix(nul + 1);
     }
-    return column();
+    patch32(at, static_cast<std::uint32_t>(out_.size() - at - 4));
+    return *this;
   }
   /// An empty value is NULL.
-  copy_rows& text_or_null(std::string_view v) {
-    if (!v.empty()) return text(v);
-    out_.append("\\N");
-    return column();
+  copy_rows& text_or_null(std::string_view v) { return v.empty() ? null() : text(v); }
+  /// A UUID checked by `identity::is_uuid`: 32 hex digits and four dashes.
+  copy_rows& uuid(std::string_view v) {
+    put32(16);
+    unsigned char bytes[16];
+    std::size_t n = 0;
+    int high = -1;
+    for (char c : v) {
+      if (c == '-') continue;
+      int d = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+      if (high < 0) {
+        high = d;
+      } else {
+        bytes[n++] = static_cast<unsigned char>(high << 4 | d);
+        high = -1;
+      }
+    }
+    out_.append(reinterpret_cast<const char*>(bytes), sizeof bytes);
+    return *this;
   }
+  /// An empty value is NULL.
+  copy_rows& uuid_or_null(std::string_view v) { return v.empty() ? null() : uuid(v); }
   copy_rows& number(std::int64_t n) {
-    std::array<char, 24> digits;
-    auto end = std::to_chars(digits.begin(), digits.end(), n).ptr;
-    out_.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
-    return column();
+    put32(8);
+    put64(static_cast<std::uint64_t>(n));
+    return *this;
   }
   copy_rows& boolean(bool b) {
-    out_.push_back(b ? 't' : 'f');
-    return column();
+    put32(1);
+    out_.push_back(b ? 1 : 0);
+    return *this;
   }
-  /// Microseconds since the epoch as a UTC timestamp (`2026-11-23 16:01:58.258441+00`); ends
-  /// the row.
-  void timestamp_and_end(std::int64_t us) {
-    auto secs = us / 1'000'000;
-    auto frac = us % 1'000'000;
-    if (frac < 0) {
-      frac += 1'000'000;
-      --secs;
-    }
-    if (secs != cached_secs_) {  // rows of one batch share their seconds
-      std::time_t t = secs;
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      char buf[80];
-      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.", tm.tm_year + 1900,
-                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-      cached_ = buf;
-      cached_secs_ = secs;
-    }
-    out_.append(cached_);
-    char tail[10] = {'0', '0', '0', '0', '0', '0', '+', '0', '0', '\n'};
-    for (int i = 5; i >= 0 && frac > 0; --i, frac /= 10)
-      tail[i] = static_cast<char>('0' + frac % 10);
-    out_.append(tail, sizeof tail);
+  /// Microseconds since the Unix epoch; PostgreSQL counts them from 2000-01-01 UTC.
+  copy_rows& timestamp(std::int64_t unix_us) {
+    constexpr std::int64_t pg_epoch_us = 946'684'800LL * 1'000'000;
+    put32(8);
+    put64(static_cast<std::uint64_t>(unix_us - pg_epoch_us));
+    return *this;
   }
-  std::string done() { return std::move(out_); }
+  std::string done() {
+    put16(0xffff);  // the trailer: a column count of -1
+    return std::move(out_);
+  }
 
  private:
-  /// How many leading bytes need no escaping: eight at a time while no byte is below 0x20 or a
-  /// backslash (a borrow may flag a clean word too; the byte loop then decides).
-  static std::size_t plain_prefix(std::string_view v) {
-    std::size_t i = 0;
-    for (; i + 8 <= v.size(); i += 8) {
-      auto w = telemetry::load_word(v.data() + i);
-      if (telemetry::has_byte_below(w, 0x20) || telemetry::has_byte(w, '\\')) break;
-    }
-    while (i < v.size() && !special[static_cast<unsigned char>(v[i])]) ++i;
-    return i;
-  }
-  /// The bytes `text` escapes or drops, by value: a table look-up per byte.
-  static constexpr auto special = [] {
-    std::array<bool, 256> t{};
-    for (unsigned char c : {'\\', '\t', '\n', '\r', '\0'}) t[c] = true;
-    return t;
-  }();
-  copy_rows& column() {
-    out_.push_back('\t');
+  copy_rows& null() {
+    put32(0xffffffff);
     return *this;
+  }
+  void put16(std::uint16_t v) {
+    char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
+    out_.append(b, 2);
+  }
+  void put32(std::uint32_t v) {
+    char b[4];
+    store32(b, v);
+    out_.append(b, 4);
+  }
+  void put64(std::uint64_t v) {
+    put32(static_cast<std::uint32_t>(v >> 32));
+    put32(static_cast<std::uint32_t>(v));
+  }
+  void patch32(std::size_t at, std::uint32_t v) { store32(out_.data() + at, v); }
+  static void store32(char* b, std::uint32_t v) {
+    b[0] = static_cast<char>(v >> 24);
+    b[1] = static_cast<char>(v >> 16);
+    b[2] = static_cast<char>(v >> 8);
+    b[3] = static_cast<char>(v);
   }
 
   std::string out_;
-  std::string cached_;
-  /// No second before the epoch can match it (a row's time is not validated).
-  std::int64_t cached_secs_ = std::numeric_limits<std::int64_t>::min();
 };
 
 /// One COPY for all `rows`. COPY inserts a batch's rows together (one WAL record and one page
@@ -152,23 +147,25 @@ class copy_rows {
 statement copy_statement(const std::vector<usage_event>& rows) {
   copy_rows out{rows.size()};
   for (const auto& e : rows) {
-    out.text(e.tenant_id)
-        .text_or_null(e.user_id)
+    out.row(13)
+        .uuid(e.tenant_id)
+        .uuid_or_null(e.user_id)
         .text(e.request_id)
         .text(e.provider)
         .text(e.model)
-        .text_or_null(e.key_id)
+        .uuid_or_null(e.key_id)
         .text_or_null(e.key_scope)
         .boolean(e.fallback)
         .text(e.status)
         .number(e.prompt_tokens)
         .number(e.completion_tokens)
         .number(e.latency_ms)
-        .timestamp_and_end(e.at_us);
+        .timestamp(e.at_us);
   }
   statement st{
       "COPY usage_events (tenant_id, user_id, request_id, provider, model, key_id, key_scope, "
-      "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at) FROM STDIN"};
+      "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at) FROM STDIN "
+      "(FORMAT binary)"};
   st.copy_data = out.done();
   return st;
 }
