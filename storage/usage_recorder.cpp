@@ -1,8 +1,10 @@
 #include "storage/usage_recorder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -44,48 +46,54 @@ namespace {
 /// was checked by the JSON parser it came from, and PostgreSQL checks it again.)
 class copy_rows {
  public:
-  explicit copy_rows(std::size_t rows) {
-    out_.reserve(19 + rows * 200 + 2);
-    out_.append("PGCOPY\n\xff\r\n\0", 11);
+  explicit copy_rows(std::size_t rows) : out_(19 + rows * 160 + 2, '\0') {
+    std::memcpy(out_.data(), "PGCOPY\n\xff\r\n\0", 11);
+    p_ = out_.data() + 11;
     put32(0);  // flags
     put32(0);  // header extension length
   }
 
-  copy_rows& row(std::int16_t columns) {
-    put16(static_cast<std::uint16_t>(columns));
+  /// Starts a row of `columns` values that take at most `bytes` with their lengths.
+  copy_rows& row(std::uint16_t columns, std::size_t bytes) {
+    auto used = static_cast<std::size_t>(p_ - out_.data());
+    if (used + 2 + bytes + 2 > out_.size()) {
+      out_.resize(std::max(out_.size() * 2, used + 2 + bytes + 2));
+      p_ = out_.data() + used;
+    }
+    put16(columns);
     return *this;
   }
+  /// The most a `text` value of `n` bytes takes.
+  static constexpr std::size_t text_bytes(std::size_t n) { return 4 + n; }
+  static constexpr std::size_t uuid_bytes = 4 + 16;
+  static constexpr std::size_t number_bytes = 4 + 8;
+  static constexpr std::size_t boolean_bytes = 4 + 1;
+
   copy_rows& text(std::string_view v) {
-    auto at = out_.size();
-    put32(0);
+    char* length = p_;
+    p_ += 4;
     while (!v.empty()) {
       auto nul = v.find('\0');
-      out_.append(v.data(), std::min(nul, v.size()));
+      auto run = std::min(nul, v.size());
+      std::memcpy(p_, v.data(), run);
+      p_ += run;
       if (nul == std::string_view::npos) break;
       v.remove_prefix(nul + 1);
     }
-    patch32(at, static_cast<std::uint32_t>(out_.size() - at - 4));
+    store32(length, static_cast<std::uint32_t>(p_ - length - 4));
     return *this;
   }
   /// An empty value is NULL.
   copy_rows& text_or_null(std::string_view v) { return v.empty() ? null() : text(v); }
-  /// A UUID checked by `identity::is_uuid`: 32 hex digits and four dashes.
+  /// A UUID checked by `identity::is_uuid`: 32 hex digits, dashes after the 8th, 12th, 16th
+  /// and 20th.
   copy_rows& uuid(std::string_view v) {
     put32(16);
-    unsigned char bytes[16];
-    std::size_t n = 0;
-    int high = -1;
-    for (char c : v) {
-      if (c == '-') continue;
-      int d = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-      if (high < 0) {
-        high = d;
-      } else {
-        bytes[n++] = static_cast<unsigned char>(high << 4 | d);
-        high = -1;
-      }
-    }
-    out_.append(reinterpret_cast<const char*>(bytes), sizeof bytes);
+    static constexpr std::array<std::uint8_t, 16> at{0,  2,  4,  6,  9,  11, 14, 16,
+                                                     19, 21, 24, 26, 28, 30, 32, 34};
+    for (std::size_t i = 0; i < at.size(); ++i)
+      *p_++ = static_cast<char>(hex[static_cast<unsigned char>(v[at[i]])] << 4 |
+                                hex[static_cast<unsigned char>(v[at[i] + 1])]);
     return *this;
   }
   /// An empty value is NULL.
@@ -97,7 +105,7 @@ class copy_rows {
   }
   copy_rows& boolean(bool b) {
     put32(1);
-    out_.push_back(b ? 1 : 0);
+    *p_++ = b ? 1 : 0;
     return *this;
   }
   /// Microseconds since the Unix epoch; PostgreSQL counts them from 2000-01-01 UTC.
@@ -109,28 +117,34 @@ class copy_rows {
   }
   std::string done() {
     put16(0xffff);  // the trailer: a column count of -1
+    out_.resize(static_cast<std::size_t>(p_ - out_.data()));
     return std::move(out_);
   }
 
  private:
+  static constexpr auto hex = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::uint8_t>(c);
+    for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<std::uint8_t>(10 + c);
+    return t;
+  }();
+
   copy_rows& null() {
     put32(0xffffffff);
     return *this;
   }
   void put16(std::uint16_t v) {
-    char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
-    out_.append(b, 2);
+    *p_++ = static_cast<char>(v >> 8);
+    *p_++ = static_cast<char>(v);
   }
   void put32(std::uint32_t v) {
-    char b[4];
-    store32(b, v);
-    out_.append(b, 4);
+    store32(p_, v);
+    p_ += 4;
   }
   void put64(std::uint64_t v) {
     put32(static_cast<std::uint32_t>(v >> 32));
     put32(static_cast<std::uint32_t>(v));
   }
-  void patch32(std::size_t at, std::uint32_t v) { store32(out_.data() + at, v); }
   static void store32(char* b, std::uint32_t v) {
     b[0] = static_cast<char>(v >> 24);
     b[1] = static_cast<char>(v >> 16);
@@ -138,7 +152,8 @@ class copy_rows {
     b[3] = static_cast<char>(v);
   }
 
-  std::string out_;
+  std::string out_;  ///< sized ahead; `p_` is where the next byte goes
+  char* p_;
 };
 
 /// One COPY for all `rows`. COPY inserts a batch's rows together (one WAL record and one page
@@ -147,7 +162,12 @@ class copy_rows {
 statement copy_statement(const std::vector<usage_event>& rows) {
   copy_rows out{rows.size()};
   for (const auto& e : rows) {
-    out.row(13)
+    using r = copy_rows;
+    auto bytes = 3 * r::uuid_bytes + 4 * r::number_bytes + r::boolean_bytes +
+                 r::text_bytes(e.request_id.size()) + r::text_bytes(e.provider.size()) +
+                 r::text_bytes(e.model.size()) + r::text_bytes(e.key_scope.size()) +
+                 r::text_bytes(e.status.size());
+    out.row(13, bytes)
         .uuid(e.tenant_id)
         .uuid_or_null(e.user_id)
         .text(e.request_id)
