@@ -12,15 +12,23 @@
 #include <utility>
 #include <vector>
 
+#include "telemetry/json_escape.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace nyxgate::net {
 
 /// True when `s` holds a CR or LF: a header name or value with one would split the head.
 /// (`find_first_of("\r\n")` looks every byte up in the set with a `memchr` call of its own.)
+/// Eight bytes at a time first: a key or a model name is checked on every call.
 inline bool has_line_break(std::string_view s) {
-  for (char c : s)
-    if (c == '\r' || c == '\n') return true;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    auto w = telemetry::load_word(s.data() + i);
+    // A borrow may flag a clean word too; the byte loop then decides.
+    if (telemetry::has_byte(w, '\r') || telemetry::has_byte(w, '\n')) break;
+  }
+  for (; i < s.size(); ++i)
+    if (s[i] == '\r' || s[i] == '\n') return true;
   return false;
 }
 

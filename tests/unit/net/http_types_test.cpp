@@ -17,6 +17,25 @@ BOOST_AUTO_TEST_CASE(line_breaks_anywhere_are_found) {
   BOOST_TEST(net::has_line_break("gpt\r\nSet-Cookie: x=y"));
 }
 
+BOOST_AUTO_TEST_CASE(line_breaks_are_found_at_every_position_and_near_misses_are_not) {
+  // Eight bytes at a time, then byte by byte: every position of strings up to 40 bytes, and
+  // bytes near CR and LF (tab, VT, FF, 0x0e, 0x8a, 0x8d, 0x1d), which must not count.
+  for (std::size_t n = 1; n <= 40; ++n) {
+    for (std::size_t at = 0; at < n; ++at) {
+      for (char c : {'\r', '\n'}) {
+        std::string s(n, 'k');
+        s[at] = c;
+        BOOST_TEST(net::has_line_break(s), "n=" << n << " at=" << at);
+      }
+      for (char c : {'\t', '\x0b', '\x0c', '\x0e', '\x8a', '\x8d', '\x1d'}) {
+        std::string s(n, 'k');
+        s[at] = c;
+        BOOST_TEST(!net::has_line_break(s), "n=" << n << " at=" << at);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(only_ascii_letters_are_lowered) {
   std::string s = "Content-TYPE_\xc3\x89Z@[";
   net::ascii_lower(s);
