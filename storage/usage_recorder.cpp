@@ -72,14 +72,13 @@ class copy_rows {
   copy_rows& text(std::string_view v) {
     char* length = p_;
     p_ += 4;
-    while (!v.empty()) {
-      auto nul = v.find('\0');
-      auto run = std::min(nul, v.size());
-      std::memcpy(p_, v.data(), run);
-      p_ += run;
-      if (nul == std::string_view::npos) break;
+    for (auto nul = v.find('\0'); nul != std::string_view::npos; nul = v.find('\0')) {
+      std::memcpy(p_, v.data(), nul);
+      p_ += nul;
       v.remove_prefix(nul + 1);
     }
+    std::memcpy(p_, v.data(), v.size());
+    p_ += v.size();
     store32(length, static_cast<std::uint32_t>(p_ - length - 4));
     return *this;
   }
