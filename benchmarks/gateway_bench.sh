@@ -385,6 +385,7 @@ report() {
   echo "- direct = $direct_note"
   echo "- mock upstream: $mock_threads threads, HTTPS, $mock_chunks tokens per answer; stream = $mock_chunks delta events + usage event + [DONE], no pacing"
   echo "- nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'): 2 workers, upstream keepalive 128, TLS verified, proxy_buffering off"
+  echo "- nyxgate binary: ${nyxgate_bin#"$repo"/}$(git -C "$repo" rev-parse --short HEAD 2>/dev/null | sed 's/^/ at /')"
   echo "- pinning: mock=${MOCK_CPUS:-none} nginx=${NGINX_CPUS:-none} nyxgate=${NYXGATE_CPUS:-none} wrk=${WRK_CPUS:-none}"
   if [[ -n $nyxgate_note ]]; then echo "- $nyxgate_note"; fi
   echo

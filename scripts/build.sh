@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds nyxgate: `release` (default) into build/release, `asan` (ASan + UBSan) into build/asan.
+# Builds nyxgate: `release` (default) into build/release, `asan` (ASan + UBSan) into build/asan,
+# `pgo` (the release build, profile-guided) into build/pgo.
 # Configures once; after that ninja alone decides what is stale (and re-runs CMake itself
-# when a CMakeLists.txt changes), so a second run is a no-op.
+# when a CMakeLists.txt changes), so a second run is a no-op. `pgo` always builds twice.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,13 +13,43 @@ case "$flavour" in
   # -O1 -g1: sanitizer reports keep file:line, and the build is much quicker on 2 cores.
   asan) dir=build/asan; options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNYXGATE_SANITIZE=ON
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG") ;;
-  *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
+  pgo) dir=build/pgo; options=(-DCMAKE_BUILD_TYPE=Release) ;;
+  *) echo "usage: $0 [release|asan|pgo]" >&2; exit 2 ;;
 esac
 
 # Paths relative to the checkout let ccache share objects between clones of the repository.
 export CCACHE_BASEDIR="$root"
-if [[ ! -f "$dir/build.ninja" ]]; then
-  cmake -G Ninja -S . -B "$dir" "${options[@]}"
+jobs=(${NYXGATE_JOBS:+-j "$NYXGATE_JOBS"})  # NYXGATE_JOBS caps the parallel compiles
+
+if [[ $flavour != pgo ]]; then
+  if [[ ! -f "$dir/build.ninja" ]]; then
+    cmake -G Ninja -S . -B "$dir" "${options[@]}"
+  fi
+  ninja -C "$dir" "${jobs[@]}"
+  exit 0
 fi
-# NYXGATE_JOBS caps the parallel compiles (the ASan build is memory-hungry).
-ninja -C "$dir" ${NYXGATE_JOBS:+-j "$NYXGATE_JOBS"}
+
+# Profile-guided: an instrumented server serves a short training load (benchmarks/
+# gateway_bench.sh against the mock upstream: JSON and stream calls at 1 and 64 connections,
+# and the paced table), writes its profile when it stops, and the build proper reads it.
+# About 1.5 times a release build, plus a minute of training; needs wrk, openssl and curl
+# (scripts/install-deps.sh installs them). benchmarks/README.md has the gain.
+cmake -G Ninja -S . -B "$dir" "${options[@]}" -DNYXGATE_PGO=generate >/dev/null
+ninja -C "$dir" "${jobs[@]}" nyxgate nyxgate_mock_upstream
+find "$dir" -name '*.gcda' -delete  # counts add up across runs otherwise
+echo "build.sh: training the instrumented server (about a minute)"
+training=$(mktemp -d /tmp/nyxgate-pgo.XXXXXX)
+trap 'rm -rf "$training"' EXIT
+if ! TARGETS=nyxgate BUILD_DIR="$root/$dir" RUNS=1 DURATION=5s WARMUP=1s CONCURRENCY="1 64" \
+  RESULTS="$training/results.md" benchmarks/gateway_bench.sh >"$training/log" 2>&1; then
+  tail -20 "$training/log" >&2
+  echo "build.sh: the training run failed" >&2
+  exit 1
+fi
+[[ -n $(find "$dir" -name '*.gcda' -print -quit) ]] || {
+  echo "build.sh: the training run left no profile" >&2
+  exit 1
+}
+cmake -S . -B "$dir" -DNYXGATE_PGO=use >/dev/null
+ninja -C "$dir" "${jobs[@]}" nyxgate
+echo "build.sh: $dir/nyxgate (profile-guided)"
