@@ -53,23 +53,14 @@ class copy_rows {
     put32(0);  // header extension length
   }
 
-  /// Starts a row of `columns` values that take at most `bytes` with their lengths.
-  copy_rows& row(std::uint16_t columns, std::size_t bytes) {
-    auto used = static_cast<std::size_t>(p_ - out_.data());
-    if (used + 2 + bytes + 2 > out_.size()) {
-      out_.resize(std::max(out_.size() * 2, used + 2 + bytes + 2));
-      p_ = out_.data() + used;
-    }
+  copy_rows& row(std::uint16_t columns) {
+    room(2);
     put16(columns);
     return *this;
   }
-  /// The most a `text` value of `n` bytes takes.
-  static constexpr std::size_t text_bytes(std::size_t n) { return 4 + n; }
-  static constexpr std::size_t uuid_bytes = 4 + 16;
-  static constexpr std::size_t number_bytes = 4 + 8;
-  static constexpr std::size_t boolean_bytes = 4 + 1;
 
   copy_rows& text(std::string_view v) {
+    room(4 + v.size());
     char* length = p_;
     p_ += 4;
     for (auto nul = v.find('\0'); nul != std::string_view::npos; nul = v.find('\0')) {
@@ -87,6 +78,7 @@ class copy_rows {
   /// A UUID checked by `identity::is_uuid`: 32 hex digits, dashes after the 8th, 12th, 16th
   /// and 20th.
   copy_rows& uuid(std::string_view v) {
+    room(4 + 16);
     put32(16);
     static constexpr std::array<std::uint8_t, 16> at{0,  2,  4,  6,  9,  11, 14, 16,
                                                      19, 21, 24, 26, 28, 30, 32, 34};
@@ -98,11 +90,13 @@ class copy_rows {
   /// An empty value is NULL.
   copy_rows& uuid_or_null(std::string_view v) { return v.empty() ? null() : uuid(v); }
   copy_rows& number(std::int64_t n) {
+    room(4 + 8);
     put32(8);
     put64(static_cast<std::uint64_t>(n));
     return *this;
   }
   copy_rows& boolean(bool b) {
+    room(4 + 1);
     put32(1);
     *p_++ = b ? 1 : 0;
     return *this;
@@ -110,11 +104,13 @@ class copy_rows {
   /// Microseconds since the Unix epoch; PostgreSQL counts them from 2000-01-01 UTC.
   copy_rows& timestamp(std::int64_t unix_us) {
     constexpr std::int64_t pg_epoch_us = 946'684'800LL * 1'000'000;
+    room(4 + 8);
     put32(8);
     put64(static_cast<std::uint64_t>(unix_us - pg_epoch_us));
     return *this;
   }
   std::string done() {
+    room(2);
     put16(0xffff);  // the trailer: a column count of -1
     out_.resize(static_cast<std::size_t>(p_ - out_.data()));
     return std::move(out_);
@@ -129,8 +125,16 @@ class copy_rows {
   }();
 
   copy_rows& null() {
+    room(4);
     put32(0xffffffff);
     return *this;
+  }
+  /// Makes room for `n` more bytes; the writes after it check nothing.
+  void room(std::size_t n) {
+    auto used = static_cast<std::size_t>(p_ - out_.data());
+    if (used + n <= out_.size()) return;
+    out_.resize(std::max(out_.size() * 2, used + n));
+    p_ = out_.data() + used;
   }
   void put16(std::uint16_t v) {
     *p_++ = static_cast<char>(v >> 8);
@@ -151,7 +155,7 @@ class copy_rows {
     b[3] = static_cast<char>(v);
   }
 
-  std::string out_;  ///< sized ahead; `p_` is where the next byte goes
+  std::string out_;  ///< grown ahead of the writes; `p_` is where the next byte goes
   char* p_;
 };
 
@@ -161,12 +165,7 @@ class copy_rows {
 statement copy_statement(const std::vector<usage_event>& rows) {
   copy_rows out{rows.size()};
   for (const auto& e : rows) {
-    using r = copy_rows;
-    auto bytes = 3 * r::uuid_bytes + 4 * r::number_bytes + r::boolean_bytes +
-                 r::text_bytes(e.request_id.size()) + r::text_bytes(e.provider.size()) +
-                 r::text_bytes(e.model.size()) + r::text_bytes(e.key_scope.size()) +
-                 r::text_bytes(e.status.size());
-    out.row(13, bytes)
+    out.row(13)
         .uuid(e.tenant_id)
         .uuid_or_null(e.user_id)
         .text(e.request_id)

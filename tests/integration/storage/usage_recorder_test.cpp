@@ -2,6 +2,9 @@
 // thread, a timer flushes a partial batch, shutdown flushes the rest, and bad rows or an
 // overfull queue drop rows instead of blocking or poisoning a batch.
 #include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <cctype>
 #include <thread>
 #include <vector>
 
@@ -111,9 +114,10 @@ BOOST_AUTO_TEST_CASE(full_batches_land_and_shutdown_flushes_the_rest) {
 }
 
 BOOST_AUTO_TEST_CASE(values_arrive_exactly_whatever_their_characters) {
-  // The batch travels in COPY's text format: quotes, backslashes, braces, commas, tabs, line
-  // breaks, NULL-looking text and non-ASCII must come back unchanged, empty ids as NULL, the
-  // flag as a bool.
+  // The batch travels in COPY's binary format: quotes, backslashes, braces, commas, tabs, line
+  // breaks, NULL-looking text, non-ASCII and values far longer than a row's usual size must
+  // come back unchanged, ids as sent (upper-case hex too), empty ids as NULL, the flag as a
+  // bool.
   usage_env env;
   storage::usage_settings s;
   s.flush_interval = std::chrono::hours(1);
@@ -124,26 +128,35 @@ BOOST_AUTO_TEST_CASE(values_arrive_exactly_whatever_their_characters) {
       "line\nbreak\r\n", R"(\N)", "\\.", "x\t\\t",
       // Past eight bytes (escaping scans words): at each position around a word's end.
       R"(ABCDEFG\)", R"(abcdefgh\)", "0123456789\tab", "sixteen-bytes-ok\n!",
-      "long clean text, no escapes"};
+      "long clean text, no escapes", std::string(5000, 'm'), std::string(40000, 'x') + "\t!"};
+  std::vector<std::string> key_ids;
   for (std::size_t i = 0; i < models.size(); ++i) {
     auto e = event(tenant, static_cast<int>(i));
     e.model = models[i];
     e.fallback = i % 2 == 1;
     if (i == 2) e.key_id.clear();
+    if (i == 3) e.key_id = "0A1B2C3D-4E5F-6789-ABCD-EF0123456789";
+    key_ids.push_back(e.key_id);
     recorder->record(std::move(e));
   }
   recorder->flush_and_stop(5s);
   BOOST_TEST(recorder->written() == models.size());
-  auto rows =
-      testing::sql(env.conninfo,
-                   "SELECT model, fallback, key_id IS NULL, prompt_tokens FROM usage_events "
-                   "ORDER BY prompt_tokens");
+  auto rows = testing::sql(env.conninfo,
+                           "SELECT model, fallback, key_id IS NULL, prompt_tokens, "
+                           "coalesce(upper(key_id::text), ''), tenant_id::text, user_id IS NULL "
+                           "FROM usage_events ORDER BY prompt_tokens");
   BOOST_REQUIRE(rows.size() == models.size());
   for (std::size_t i = 0; i < models.size(); ++i) {
     BOOST_TEST(rows[i][0] == models[i]);
     BOOST_TEST(rows[i][1] == (i % 2 == 1 ? "t" : "f"));
     BOOST_TEST(rows[i][2] == (i == 2 ? "t" : "f"));
     BOOST_TEST(rows[i][3] == std::to_string(i));
+    auto key = key_ids[i];
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+    BOOST_TEST(rows[i][4] == key);
+    BOOST_TEST(rows[i][5] == tenant);
+    BOOST_TEST(rows[i][6] == "t");
   }
 }
 
