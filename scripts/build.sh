@@ -32,8 +32,9 @@ fi
 # Profile-guided: an instrumented server serves a short training load (benchmarks/
 # gateway_bench.sh against the mock upstream: JSON and stream calls at 1 and 64 connections,
 # and the paced table), writes its profile when it stops, and the build proper reads it.
-# About 1.5 times a release build, plus a minute of training; needs wrk, openssl and curl
-# (scripts/install-deps.sh installs them). benchmarks/README.md has the gain.
+# Two compiles of the server and a minute of training (about 4 minutes on 2 cores); needs
+# wrk, openssl and curl (scripts/install-deps.sh installs them). benchmarks/README.md has the
+# gain.
 cmake -G Ninja -S . -B "$dir" "${options[@]}" -DNYXGATE_PGO=generate >/dev/null
 ninja -C "$dir" "${jobs[@]}" nyxgate nyxgate_mock_upstream
 find "$dir" -name '*.gcda' -delete  # counts add up across runs otherwise
