@@ -61,8 +61,9 @@ using soon_fn = void (*)(void*, void*);
 /// one Asio handler (up to 16 in a row, then I/O gets its turn). Asio's scheduler polls epoll
 /// (a syscall) between any two handlers while more wait, and a completion call took about
 /// eight such hops (actor to actor, actor to session) when each was a handler of its own.
-/// Steps run in the order queued; `fn` must not throw. Only on an io_runtime thread, and only
-/// while its context runs: steps still queued when it stops are dropped, like its handlers.
+/// Steps run in the order queued; `fn` must not throw. Only on an io_runtime thread, while
+/// its context runs: steps still queued when it stops run on that thread before it ends
+/// (what they start on the stopped context is dropped with it).
 void run_soon(soon_fn fn, void* a, void* b);
 
 /// run_soon for a callable (a lambda holding what it needs): moved to the heap, one
