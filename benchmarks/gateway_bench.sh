@@ -10,12 +10,13 @@
 #   DURATION=10s WARMUP=2s RUNS=3      per measurement, warm-up before each, runs per cell
 #   CONCURRENCY="1 64 512" MODES="json stream" TARGETS="direct nginx nyxgate"
 #   PACED_THINK_MS=8 PACED_CONCURRENCY=64   a second table: connections that wait a random think
-#                                           time (mean in ms) between calls; empty: no such table
+#                                           time (mean in ms) between calls; a list ("8 3") runs
+#                                           each as its own offered load; empty: no such table
 #   DIRECT_TLS=0 (1: the direct target is the HTTPS mock the proxies use, not a plain twin)
 #   WRK_THREADS=2 MOCK_THREADS=2 MOCK_CHUNKS=8  stream events (and JSON tokens) per answer
 #   MOCK_CPUS=  NGINX_CPUS=  NYXGATE_CPUS=  WRK_CPUS=   taskset -c lists; empty: not pinned
 #   BUILD_DIR=build/release  MOCK_BIN=$BUILD_DIR/benchmarks/nyxgate_mock_upstream
-#   NYXGATE_BIN=$BUILD_DIR/nyxgate   NGINX_BIN=nginx   RESULTS=benchmarks/results/gateway-DATE.md
+#   NYXGATE_BIN=$BUILD_DIR/nyxgate   NYXGATE_FLAGS=  (more serve flags)   NGINX_BIN=nginx   RESULTS=benchmarks/results/gateway-DATE.md
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -234,7 +235,7 @@ if [[ " $targets " == *" nyxgate "* ]]; then
     nyx_base=http://127.0.0.1:$nyx_port
     pin "${NYXGATE_CPUS:-}" "$nyxgate_bin" serve "${common[@]}" --server.listen="127.0.0.1:$nyx_port" \
       --server.threads=2 --providers.openai.base_url="$mock_url" --tls.ca_file="$certs/ca.pem" \
-      --log.level=warn >"$work/nyxgate.log" 2>&1 &
+      --log.level=warn ${NYXGATE_FLAGS:-} >"$work/nyxgate.log" 2>&1 &
     nyxgate_pid=$!
     wait_http "$nyx_base/readyz" 60 || die "nyxgate serve is not ready: $(tail -5 "$work/nyxgate.log")"
     trpc() {  # trpc PROCEDURE JSON: a tRPC mutation; prints the HTTP status
@@ -275,7 +276,7 @@ json_num() {  # json_num JSON FIELD: a top-level or nested numeric field of wrk'
 # --- the runs ------------------------------------------------------------------------------------
 # One cell = (mode, concurrency, target); its RUNS runs are interleaved across targets so that
 # a noisy neighbour hits every target alike. Each run gets its own warm-up.
-declare -A rps p50 p99 p999 errs non2xx dbq
+declare -A rps p50 p99 p999 errs non2xx dbq added_runs
 
 run_wrk() {  # run_wrk MODE CONC TARGET DURATION [THINK_MS]: prints wrk's JSON line
   local mode=$1 conc=$2 target=$3 dur=$4 think=${5:-}
@@ -338,6 +339,12 @@ for mode in $modes; do
       errs[$k]=${s_err[$t]}
       non2xx[$k]=${s_non2xx[$t]}
       if [[ $t == nyxgate ]]; then dbq[$k]=$(samples median "${s_dbq[$t]}"); fi
+      # Each run's p99 minus the same round's direct p99: how much "added p99" moves by itself.
+      if [[ $t != direct && -n ${s_p99[direct]:-} ]]; then
+        added_runs[$k]=$(paste -d' ' <(tr ' ' '\n' <<<"${s_p99[$t]}" | grep .) \
+          <(tr ' ' '\n' <<<"${s_p99[direct]}" | grep .) |
+          awk '{ printf "%s%+.2f", (NR > 1) ? " " : "", ($1 - $2) / 1000 }')
+      fi
     done
     unset s_rps s_p50 s_p99 s_p999 s_err s_non2xx s_dbq
   done
@@ -349,20 +356,20 @@ done
 # offered load is the same for all targets and well below what any of them can do, and the
 # added latency is what the proxy's path costs a call.
 declare -A q_rps q_p50 q_p99 q_p999 q_non2xx
-if [[ -n $paced_think ]]; then
+for think in $paced_think; do
   for mode in $modes; do
     declare -A s_rps=() s_p50=() s_p99=() s_p999=() s_non2xx=()
     for run in $(seq 1 "$runs"); do
       for t in "${active_targets[@]}"; do
-        run_wrk "$mode" "$paced_conc" "$t" "$warmup" "$paced_think" >/dev/null
-        line=$(run_wrk "$mode" "$paced_conc" "$t" "$duration" "$paced_think")
-        [[ -n $line ]] || die "wrk printed no result for paced $mode/$t"
+        run_wrk "$mode" "$paced_conc" "$t" "$warmup" "$think" >/dev/null
+        line=$(run_wrk "$mode" "$paced_conc" "$t" "$duration" "$think")
+        [[ -n $line ]] || die "wrk printed no result for paced $mode/$t/think $think"
         log "paced run $run: $line"
         keep "$line" "$t"
       done
     done
     for t in "${active_targets[@]}"; do
-      k="$mode,$t"
+      k="$mode,$think,$t"
       q_rps[$k]=$(samples median "${s_rps[$t]}")
       q_p50[$k]=$(samples median "${s_p50[$t]}")
       q_p99[$k]=$(samples median "${s_p99[$t]}")
@@ -371,7 +378,7 @@ if [[ -n $paced_think ]]; then
     done
     unset s_rps s_p50 s_p99 s_p999 s_non2xx
   done
-fi
+done
 
 # --- the report ----------------------------------------------------------------------------------
 ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
@@ -389,8 +396,8 @@ report() {
   echo "- pinning: mock=${MOCK_CPUS:-none} nginx=${NGINX_CPUS:-none} nyxgate=${NYXGATE_CPUS:-none} wrk=${WRK_CPUS:-none}"
   if [[ -n $nyxgate_note ]]; then echo "- $nyxgate_note"; fi
   echo
-  echo "| mode | conns | target | req/s | spread | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | added p99 ms | req/s vs nginx | db queries/call |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| mode | conns | target | req/s | spread | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | added p99 ms | added p99 by run | req/s vs nginx | db queries/call |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
   for mode in $modes; do
     for conc in $concurrency; do
       for t in "${active_targets[@]}"; do
@@ -405,34 +412,36 @@ report() {
           vs_nginx=$(awk -v a="${rps[$k]}" -v n="${rps[$mode,$conc,nginx]}" 'BEGIN { printf "%.2f", (n > 0) ? a / n : 0 }')
         fi
         if [[ $t == nyxgate ]]; then q=${dbq[$k]}; fi
-        printf '| %s | %s | %s | %.0f | %.0f %% | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+        printf '| %s | %s | %s | %.0f | %.0f %% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
           "$mode" "$conc" "$t" "${rps[$k]}" "${rps[$k,spread]}" "$(ms "${p50[$k]}")" \
           "$(ms "${p99[$k]}")" "$(ms "${p999[$k]}")" "${errs[$k]}" "${non2xx[$k]}" "$added" \
-          "$vs_nginx" "$q"
+          "${added_runs[$k]:--}" "$vs_nginx" "$q"
       done
     done
   done
-  [[ -n $paced_think ]] || return 0
+  [[ -n ${paced_think// /} ]] || return 0
   echo
-  echo "Paced: $paced_conc connections, each waiting a random think time (exponential, mean $paced_think ms) between calls; the same offered load for every target. Added = the target's minus direct's (median of $runs runs)."
+  echo "Paced: $paced_conc connections, each waiting a random think time (exponential, mean \"think\" ms) between calls; the same offered load for every target at each think time. Added = the target's minus direct's (median of $runs runs)."
   echo
-  echo "| mode | target | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms | added p99 ms | added p99 vs nginx's |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| mode | think ms | target | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms | added p99 ms | added p99 vs nginx's |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for mode in $modes; do
-    for t in "${active_targets[@]}"; do
-      k="$mode,$t"
-      local a50="-" a99="-" ratio="-"
-      if [[ $t != direct && -n ${q_p99[$mode,direct]:-} ]]; then
-        a50=$(awk -v a="${q_p50[$k]}" -v d="${q_p50[$mode,direct]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
-        a99=$(awk -v a="${q_p99[$k]}" -v d="${q_p99[$mode,direct]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
-      fi
-      if [[ $t == nyxgate && -n ${q_p99[$mode,nginx]:-} && -n ${q_p99[$mode,direct]:-} ]]; then
-        ratio=$(awk -v x="${q_p99[$k]}" -v n="${q_p99[$mode,nginx]}" -v d="${q_p99[$mode,direct]}" \
-          'BEGIN { if (n - d > 0) printf "%.1f x", (x - d) / (n - d); else print "n/a" }')
-      fi
-      printf '| %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$t" "${q_rps[$k]}" \
-        "$(ms "${q_p50[$k]}")" "$(ms "${q_p99[$k]}")" "$(ms "${q_p999[$k]}")" "${q_non2xx[$k]}" \
-        "$a50" "$a99" "$ratio"
+    for think in $paced_think; do
+      for t in "${active_targets[@]}"; do
+        k="$mode,$think,$t"
+        local d="$mode,$think,direct" n="$mode,$think,nginx" a50="-" a99="-" ratio="-"
+        if [[ $t != direct && -n ${q_p99[$d]:-} ]]; then
+          a50=$(awk -v a="${q_p50[$k]}" -v d="${q_p50[$d]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
+          a99=$(awk -v a="${q_p99[$k]}" -v d="${q_p99[$d]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
+        fi
+        if [[ $t == nyxgate && -n ${q_p99[$n]:-} && -n ${q_p99[$d]:-} ]]; then
+          ratio=$(awk -v x="${q_p99[$k]}" -v n="${q_p99[$n]}" -v d="${q_p99[$d]}" \
+            'BEGIN { if (n - d > 0) printf "%.1f x", (x - d) / (n - d); else print "n/a" }')
+        fi
+        printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$think" "$t" \
+          "${q_rps[$k]}" "$(ms "${q_p50[$k]}")" "$(ms "${q_p99[$k]}")" "$(ms "${q_p999[$k]}")" \
+          "${q_non2xx[$k]}" "$a50" "$a99" "$ratio"
+      done
     done
   done
 }
