@@ -2,7 +2,8 @@
 # Instructions per completion call, counted by callgrind: a figure that does not move with the
 # machine's load, for comparing two builds where wall-clock runs differ by 15 % between runs.
 #
-#   benchmarks/instructions_per_call.sh [NYXGATE_BIN ...]     (MODE=json|stream, SECONDS_=6)
+#   benchmarks/instructions_per_call.sh [NYXGATE_BIN ...]     (MODE=json|stream, SECONDS_=6,
+#                                                              TOP=N: the N costliest functions)
 #
 # Per binary: a throw-away data folder seeded by `nyxgate init` (embedded PostgreSQL), that
 # cluster restarted on its own (callgrind cannot follow the server's fork into PostgreSQL),
@@ -109,5 +110,12 @@ for bin in "${bins[@]}"; do
   shake=${shake:-0}
   echo "$bin $mode: calls=$calls non2xx=$non2xx instructions/call=$((total / calls))" \
     "without handshakes=$(((total - shake) / calls))"
+  # TOP=N: the N functions with the most instructions of their own per call; the frames still
+  # running when the counters are dumped (the threads' entry points) show 100 % and are skipped.
+  if [[ -n ${TOP:-} ]]; then
+    callgrind_annotate --inclusive=no --threshold=100 "$dump" 2>/dev/null |
+      awk -v n="$TOP" -v calls="$calls" '/^ *[0-9][0-9,]* / && !/PROGRAM TOTALS/ && !/\(100\.0%\)/ && $0 ~ /:/ {
+        c = $1; gsub(",", "", c); $1 = ""; if (k++ < n) printf "  %7.0f %s\n", c / calls, $0 }'
+  fi
   rm -f "$work"/cg.out*
 done
