@@ -3,7 +3,8 @@
 # machine's load, for comparing two builds where wall-clock runs differ by 15 % between runs.
 #
 #   benchmarks/instructions_per_call.sh [NYXGATE_BIN ...]     (MODE=json|stream, SECONDS_=6,
-#                                                              TOP=N: the N costliest functions)
+#                                                              TOP=N: the N costliest functions,
+#                                                              KEEP=DIR: keep the dumps)
 #
 # Per binary: a throw-away data folder seeded by `nyxgate init` (embedded PostgreSQL), that
 # cluster restarted on its own (callgrind cannot follow the server's fork into PostgreSQL),
@@ -117,5 +118,7 @@ for bin in "${bins[@]}"; do
       awk -v n="$TOP" -v calls="$calls" '/^ *[0-9][0-9,]* / && !/PROGRAM TOTALS/ && !/\(100\.0%\)/ && $0 ~ /:/ {
         c = $1; gsub(",", "", c); $1 = ""; if (k++ < n) printf "  %7.0f %s\n", c / calls, $0 }'
   fi
+  # KEEP=DIR: keep the dump there (callgrind_annotate --inclusive=yes DIR/... for callers).
+  [[ -n ${KEEP:-} ]] && mkdir -p "$KEEP" && cp "$dump" "$KEEP/$(basename "$bin").$mode.callgrind"
   rm -f "$work"/cg.out*
 done

@@ -164,6 +164,8 @@ class stream_translator {
   stream_step on_event(const sse_event& e);
 
  private:
+  stream_step on_openai_chunk(const sse_event& e);
+
   std::string provider_;
   token_usage usage_;
   bool started_ = false;

@@ -1,11 +1,11 @@
 // The providers' answers back into OpenAI's shape: parse_completion, classify_failure and the
 // stream translator (SPEC §3, §4).
 #include <algorithm>
-#include <array>
 #include <ctime>
 
 #include "providers/chat.hpp"
 #include "providers/detail/json_doc.hpp"
+#include "providers/detail/openai_chunk.hpp"
 
 namespace nyxgate::providers {
 
@@ -199,7 +199,8 @@ stream_translator::stream_translator(std::string provider) : provider_(std::move
 
 stream_step stream_translator::on_event(const sse_event& e) {
   stream_step step;
-  if (provider_ != "anthropic" && provider_ != "google" && e.data == "[DONE]") {
+  if (provider_ != "anthropic" && provider_ != "google") {
+    if (e.data != "[DONE]") return on_openai_chunk(e);
     step.done = true;
     return step;
   }
@@ -209,12 +210,8 @@ stream_step stream_translator::on_event(const sse_event& e) {
     return step;
   }
   auto v = doc.value;
-  // OpenAI-shaped chunks: their three keys in one pass over the fields.
-  bool openai_like = provider_ != "anthropic" && provider_ != "google";
-  std::array<node, 3> top{};
-  if (openai_like) top = pick<3>(v, {"error", "choices", "usage"});
-  node error = openai_like ? top[0] : at(v, "error");
-  if (error && (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
+  if (at(v, "error") &&
+      (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
     step.error = stream_error(provider_, v);
     return step;
   }
@@ -243,33 +240,47 @@ stream_step stream_translator::on_event(const sse_event& e) {
     }
     return step;
   }
-  if (provider_ == "google") {
-    auto candidate = first(at(v, "candidates"));
-    step.content = google_text(candidate);
-    step.finish_reason = finish_of(provider_, str(at(candidate, "finishReason")));
-    if (auto usage = at(v, "usageMetadata")) {
-      usage_.prompt_tokens = num(at(usage, "promptTokenCount"));
-      usage_.completion_tokens = num(at(usage, "candidatesTokenCount"));
-      step.usage = usage_;
-    }
+  auto candidate = first(at(v, "candidates"));  // google
+  step.content = google_text(candidate);
+  step.finish_reason = finish_of(provider_, str(at(candidate, "finishReason")));
+  if (auto usage = at(v, "usageMetadata")) {
+    usage_.prompt_tokens = num(at(usage, "promptTokenCount"));
+    usage_.completion_tokens = num(at(usage, "candidatesTokenCount"));
+    step.usage = usage_;
+  }
+  return step;
+}
+
+/// OpenAI and Kimi chunks: the one-pass reader for the usual chunk, the DOM for the rest.
+stream_step stream_translator::on_openai_chunk(const sse_event& e) {
+  stream_step step;
+  auto chunk = detail::scan_openai_chunk(e.data);
+  if (!chunk) chunk = detail::read_openai_chunk_dom(e.data);
+  if (!chunk) {
+    step.error = transport_failure("unreadable stream event");
     return step;
   }
-  // OpenAI and Kimi chunks.
-  auto take_usage = [&](node u) {
-    if (!u.is_object()) return;
-    auto [prompt, completion] = pick<2>(u, {"prompt_tokens", "completion_tokens"});
-    usage_.prompt_tokens = num(prompt);
-    usage_.completion_tokens = num(completion);
+  if (chunk->has_error) {
+    parsed_json doc(e.data);
+    step.error = stream_error(provider_, doc.value);
+    return step;
+  }
+  if (!started_) {
+    started_ = true;
+    step.role_start = true;
+  }
+  auto take_usage = [&](const std::optional<detail::chunk_usage>& u) {
+    if (!u) return;
+    usage_.prompt_tokens = u->prompt_tokens;
+    usage_.completion_tokens = u->completion_tokens;
     step.usage = usage_;
   };
-  node usage = top[2];
-  if (auto choice = first(top[1])) {
-    auto [delta, finish, choice_usage] = pick<3>(choice, {"delta", "finish_reason", "usage"});
-    step.content = str(at(delta, "content"));
-    step.finish_reason = finish_of(provider_, str(finish));
-    take_usage(choice_usage);  // Kimi reports usage inside the final choice
+  if (chunk->has_choice) {
+    step.content = std::move(chunk->content);
+    step.finish_reason = finish_of(provider_, chunk->finish_reason);
+    take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
   }
-  take_usage(usage);
+  take_usage(chunk->usage);
   return step;
 }
 

@@ -9,28 +9,34 @@ out="$root/build/fuzz"
 mkdir -p "$out"
 cxx="${FUZZ_CXX:-clang++-14}"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
-sources=(providers/chat_wire.cpp providers/chat_answers.cpp providers/sse.cpp)
+sources=(providers/chat_wire.cpp providers/chat_answers.cpp providers/sse.cpp providers/openai_chunk.cpp)
 
 objects=()
 for src in "${sources[@]}"; do
   obj="$out/$(basename "${src%.cpp}").o"
-  if [[ ! -f "$obj" || "$src" -nt "$obj" || providers/chat.hpp -nt "$obj" ]]; then
+  stale=0
+  for dep in "$src" providers/chat.hpp providers/detail/*.hpp; do [[ $dep -nt $obj ]] && stale=1; done
+  if [[ ! -f "$obj" || $stale == 1 ]]; then
     "$cxx" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$src" -o "$obj"
   fi
   objects+=("$obj")
 done
 
 status=0
-for target in sse adapters; do
+for target in sse adapters chunk; do
   bin="$out/${target}_fuzz"
-  if [[ ! -x "$bin" || "fuzz/${target}_fuzz.cpp" -nt "$bin" || "${objects[0]}" -nt "$bin" ]]; then
+  stale=0
+  for dep in "fuzz/${target}_fuzz.cpp" "${objects[@]}"; do [[ $dep -nt $bin ]] && stale=1; done
+  if [[ ! -x "$bin" || $stale == 1 ]]; then
     "$cxx" "${flags[@]}" "fuzz/${target}_fuzz.cpp" "${objects[@]}" -lboost_json -lsimdjson -o "$bin"
   fi
   corpus="$out/corpus-$target"
   mkdir -p "$corpus"
   cp -n fuzz/corpus/"$target"/* "$corpus"/ 2>/dev/null || true
   echo "fuzz: $target for ${seconds}s"
-  if ! "$bin" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  dict=()
+  [[ -f fuzz/$target.dict ]] && dict=(-dict="fuzz/$target.dict")
+  if ! "$bin" "${dict[@]}" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$out/${target}-" -print_final_stats=1 "$corpus" 2>"$out/$target.log"; then
     tail -40 "$out/$target.log"
     status=1

@@ -1,0 +1,131 @@
+// The one-pass chunk reader against the DOM reader: where the fast one answers it must answer
+// as the DOM does, and it must answer for the chunks providers actually send (else every
+// stream pays the DOM parse again, and only a benchmark would notice).
+#include <boost/test/unit_test.hpp>
+
+#include "providers/detail/openai_chunk.hpp"
+
+using namespace nyxgate::providers::detail;
+
+namespace {
+
+/// Chunks as OpenAI, Kimi and our mock send them: the fast reader must take each.
+const char* const usual_chunks[] = {
+    R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null})",
+    R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}],"obfuscation":"ab12"})",
+    R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})",
+    R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":0}}})",
+    R"({"id":"cmpl-2","object":"chat.completion.chunk","created":1,"model":"kimi-k2","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop","usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}}]})",
+    "{\"choices\":[{\"delta\":{\"content\":\"line one\\nline \\\"two\\\"\\t\\\\ \\/\"}}]}",
+    "{\"choices\":[{\"delta\":{\"content\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "
+    "\xe4\xb8\xad\"}}]}",
+    " \n{ \"choices\" : [ { \"delta\" : { \"content\" : \"x\" } } ] }\r\n\t",
+    R"({"choices":[{"delta":{"content":"a"},"finish_reason":"length"},{"delta":{"content":"b"}}]})",
+    R"({"choices":[{"delta":{"content":"first","content":"second"}}],"choices":[]})",
+    R"({"choices":null,"usage":{"prompt_tokens":-1,"completion_tokens":"7"}})",
+    R"({"choices":[7],"usage":[1,2]})",
+    R"({"choices":[{"delta":{"content":5},"finish_reason":false,"usage":{}}]})",
+    R"({"choices":[{"delta":"text","usage":{"prompt_tokens":123456789012345678}}],"nested":{"a":[[[{"b":[true,false,null]}]]]}})",
+    R"({})",
+};
+
+/// Texts the fast reader leaves to the DOM: valid JSON outside its subset, or not JSON.
+const char* const declined_texts[] = {
+    R"({"error":{"message":"x","type":"server_error"}})",
+    R"({"choices":[],"error":null})",
+    R"({"choices":[{"delta":{"content":"\u00e9"}}]})",
+    R"({"usage":{"prompt_tokens":1.5}})",
+    R"({"usage":{"prompt_tokens":1e3}})",
+    R"({"usage":{"prompt_tokens":1234567890123456789}})",
+    R"({"created":1.0})",
+    R"({"cho\/ices":[]})",
+    R"([1,2])",
+    R"("text")",
+    R"({"choices":[{"delta":{"content":"x"}}]} {})",
+    R"({"choices":[{"delta":{"content":"x"}}],})",
+    R"({"choices":[{"delta":{"content":"x"}},]})",
+    R"({"a":01})",
+    R"({"a":-})",
+    R"({"a":nul})",
+    R"({"a":tru})",
+    R"({"a" 1})",
+    R"({a:1})",
+    R"({"a":"\x"})",
+    "{\"a\":\"tab\there\"}",
+    "{\"a\":\"\xc3\"}",
+    "{\"a\":\"\xc0\xaf\"}",
+    "{\"a\":\"\xed\xa0\x80\"}",
+    "{\"a\":\"\xf4\x90\x80\x80\"}",
+    "{\"a\":\"\xff\"}",
+    R"({"a":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]})",
+    R"({"choices":[{"delta":{"content":"x"})",
+    R"({"choices":)",
+    "",
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(openai_chunk_test)
+
+BOOST_AUTO_TEST_CASE(the_fast_reader_takes_usual_chunks_and_agrees_with_the_dom) {
+  for (std::string text : usual_chunks) {
+    BOOST_TEST_CONTEXT(text) {
+      auto fast = scan_openai_chunk(text);
+      auto dom = read_openai_chunk_dom(text);
+      BOOST_REQUIRE(fast);
+      BOOST_REQUIRE(dom);
+      BOOST_TEST(fast->content == dom->content);
+      BOOST_TEST(fast->finish_reason == dom->finish_reason);
+      BOOST_TEST(fast->has_choice == dom->has_choice);
+      BOOST_TEST((fast->usage == dom->usage));
+      BOOST_TEST((fast->choice_usage == dom->choice_usage));
+      BOOST_TEST((*fast == *dom));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_fast_reader_leaves_the_rest_to_the_dom) {
+  for (std::string text : declined_texts) BOOST_TEST(!scan_openai_chunk(text), text);
+}
+
+BOOST_AUTO_TEST_CASE(a_nul_after_the_object_is_not_whitespace) {
+  std::string text{"{\"a\":1}\0", 8};
+  BOOST_TEST(!scan_openai_chunk(text));
+  BOOST_TEST(!read_openai_chunk_dom(text));
+}
+
+BOOST_AUTO_TEST_CASE(fields_are_read_as_the_translator_needs_them) {
+  auto c = scan_openai_chunk(usual_chunks[4]);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->has_choice);
+  BOOST_TEST(c->content == "Hi");
+  BOOST_TEST(c->finish_reason == "stop");
+  BOOST_REQUIRE(c->choice_usage);
+  BOOST_TEST(c->choice_usage->prompt_tokens == 4);
+  BOOST_TEST(c->choice_usage->completion_tokens == 1);
+  BOOST_TEST(!c->usage);
+
+  auto escaped = scan_openai_chunk(usual_chunks[5]);
+  BOOST_REQUIRE(escaped);
+  BOOST_TEST(escaped->content == "line one\nline \"two\"\t\\ /");
+
+  auto duplicate = scan_openai_chunk(usual_chunks[9]);
+  BOOST_REQUIRE(duplicate);
+  BOOST_TEST(duplicate->content == "first");  // the first of duplicate keys, as the DOM
+
+  auto odd = scan_openai_chunk(usual_chunks[10]);
+  BOOST_REQUIRE(odd);
+  BOOST_TEST(!odd->has_choice);
+  BOOST_REQUIRE(odd->usage);
+  BOOST_TEST(odd->usage->prompt_tokens == -1);
+  BOOST_TEST(odd->usage->completion_tokens == 0);  // a string is no count
+}
+
+BOOST_AUTO_TEST_CASE(an_error_chunk_is_flagged_by_the_dom_reader) {
+  auto c = read_openai_chunk_dom(declined_texts[0]);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->has_error);
+  BOOST_TEST(!read_openai_chunk_dom("{not json"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
