@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const char* provider = providers[data[0] % 4];
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
 
-  auto parsed = parse_completion(provider, body);
+  auto parsed = parse_completion(provider, std::string{body});
   if (auto* c = std::get_if<chat_completion>(&parsed))
     (void)render_completion(*c, "chatcmpl-fuzz", "model", 0);
 

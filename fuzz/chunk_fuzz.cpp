@@ -1,5 +1,6 @@
-// libFuzzer target, differential: wherever the one-pass chunk reader answers, its answer must
-// equal the DOM reader's (providers/detail/openai_chunk.hpp). A difference traps.
+// libFuzzer target, differential: wherever the one-pass reader answers, for a stream chunk or
+// a whole completion, its answer must equal the DOM reader's (providers/detail/
+// openai_chunk.hpp). A difference traps.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,9 +10,11 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace nyxgate::providers::detail;
   std::string text(reinterpret_cast<const char*>(data), size);
-  auto fast = scan_openai_chunk(text);
-  if (!fast) return 0;
-  auto dom = read_openai_chunk_dom(text);
-  if (!dom || !(*dom == *fast) || fast->has_error) __builtin_trap();
+  for (auto shape : {openai_shape::chunk, openai_shape::completion}) {
+    auto fast = scan_openai_chunk(text, shape);
+    if (!fast) continue;
+    auto dom = read_openai_chunk_dom(text, shape);
+    if (!dom || !(*dom == *fast) || fast->has_error) __builtin_trap();
+  }
   return 0;
 }

@@ -83,7 +83,7 @@ struct chat_completion {
 
 /// Parses a provider's 2xx non-stream body. Error: a 2xx body we cannot understand.
 std::variant<chat_completion, std::string> parse_completion(std::string_view provider,
-                                                            std::string_view body);
+                                                            const std::string& body);
 
 /// OpenAI's `chat.completion` JSON for `c`.
 std::string render_completion(const chat_completion& c, std::string_view id, std::string_view model,

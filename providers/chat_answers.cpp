@@ -98,7 +98,22 @@ failure stream_error(std::string_view provider, node doc) {
 }  // namespace
 
 std::variant<chat_completion, std::string> parse_completion(std::string_view provider,
-                                                            std::string_view body) {
+                                                            const std::string& body) {
+  if (provider != "anthropic" && provider != "google") {
+    if (auto fast = detail::scan_openai_chunk(body, detail::openai_shape::completion)) {
+      if (!fast->has_choice) return std::string{"the answer has no choices"};
+      chat_completion c;
+      c.content = std::move(fast->content);
+      c.finish_reason = finish_of(provider, fast->finish_reason);
+      if (fast->usage) {
+        c.usage.prompt_tokens = fast->usage->prompt_tokens;
+        c.usage.completion_tokens = fast->usage->completion_tokens;
+      }
+      c.upstream_id = std::move(fast->id);
+      if (c.finish_reason.empty()) c.finish_reason = "stop";
+      return c;
+    }
+  }
   parsed_json doc(body);
   if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
   chat_completion c;
@@ -122,6 +137,7 @@ std::variant<chat_completion, std::string> parse_completion(std::string_view pro
     c.usage.completion_tokens = num(at(usage, "candidatesTokenCount"));
     c.upstream_id = str(at(v, "responseId"));
   } else {
+    // Read by the one-pass reader above; this is the DOM's reading of the same fields.
     auto [choices, usage, id] = pick<3>(v, {"choices", "usage", "id"});
     auto choice = first(choices);
     if (!choice) return std::string{"the answer has no choices"};

@@ -15,6 +15,7 @@ namespace {
 
 constexpr int max_depth = 16;
 constexpr std::size_t max_chunk_bytes = 16 << 10;
+constexpr std::size_t max_completion_bytes = 1 << 20;
 
 /// Length and first byte before the comparison call: most keys differ right there.
 [[gnu::always_inline]] inline bool is(std::string_view key, std::string_view name) {
@@ -294,13 +295,19 @@ class scanner {
   const unsigned char* end_;
 };
 
-/// choices[0]: its delta's content, finish_reason and usage (each field's first occurrence).
-bool read_choice(scanner& s, openai_chunk& out) {
+std::string_view body_key(openai_shape shape) {
+  return shape == openai_shape::chunk ? "delta" : "message";
+}
+
+/// choices[0]: its delta's (or message's) content, finish_reason and usage (each field's
+/// first occurrence).
+bool read_choice(scanner& s, openai_shape shape, openai_chunk& out) {
   if (!s.next_is('{')) return s.skip(2);  // not an object: nothing in it, as `pick` finds
   bool seen_delta = false, seen_finish = false, seen_usage = false;
+  auto content_holder = body_key(shape);
   return s.object(2, [&](std::string_view key, bool escaped) {
     if (escaped) return false;
-    if (is(key, "delta") && !seen_delta) {
+    if (is(key, content_holder) && !seen_delta) {
       seen_delta = true;
       if (!s.next_is('{')) return s.skip(3);
       bool seen_content = false;
@@ -333,20 +340,25 @@ std::optional<chunk_usage> dom_usage(node u) {
 
 }  // namespace
 
-std::optional<openai_chunk> scan_openai_chunk(const std::string& text) {
-  if (text.size() > max_chunk_bytes) return std::nullopt;
+std::optional<openai_chunk> scan_openai_chunk(const std::string& text, openai_shape shape) {
+  bool chunk = shape == openai_shape::chunk;
+  if (text.size() > (chunk ? max_chunk_bytes : max_completion_bytes)) return std::nullopt;
   scanner s(text);
   openai_chunk out;
-  bool seen_choices = false, seen_usage = false;
+  bool seen_choices = false, seen_usage = false, seen_id = false;
   bool ok = s.object(0, [&](std::string_view key, bool escaped) {
     if (escaped || is(key, "error")) return false;
+    if (!chunk && is(key, "id") && !seen_id) {
+      seen_id = true;
+      return s.string_or_skip(1, out.id);
+    }
     if (is(key, "choices") && !seen_choices) {
       seen_choices = true;
       if (!s.next_is('[')) return s.skip(1);  // not an array: no choice
       return s.array(1, [&](std::size_t i) {
         if (i > 0) return s.skip(2);
         out.has_choice = true;
-        return read_choice(s, out);
+        return read_choice(s, shape, out);
       });
     }
     if (is(key, "usage") && !seen_usage) {
@@ -359,18 +371,20 @@ std::optional<openai_chunk> scan_openai_chunk(const std::string& text) {
   return out;
 }
 
-std::optional<openai_chunk> read_openai_chunk_dom(std::string_view text) {
+std::optional<openai_chunk> read_openai_chunk_dom(std::string_view text, openai_shape shape) {
   parsed_json doc(text);
   if (!doc.ok || !doc.value.is_object()) return std::nullopt;
   openai_chunk out;
-  auto [error, choices, usage] = pick<3>(doc.value, {"error", "choices", "usage"});
+  auto [error, choices, usage, id] = pick<4>(doc.value, {"error", "choices", "usage", "id"});
   if (error) {
     out.has_error = true;
     return out;
   }
+  if (shape == openai_shape::completion) out.id = str(id);
   if (auto choice = first(choices)) {
     out.has_choice = true;
-    auto [delta, finish, choice_usage] = pick<3>(choice, {"delta", "finish_reason", "usage"});
+    auto [delta, finish, choice_usage] =
+        pick<3>(choice, {body_key(shape), "finish_reason", "usage"});
     out.content = str(at(delta, "content"));
     out.finish_reason = str(finish);
     out.choice_usage = dom_usage(choice_usage);

@@ -1,8 +1,9 @@
 #pragma once
-// What the stream translator takes from an OpenAI-shaped `chat.completion.chunk` (openai,
-// kimi), read two ways: a one-pass reader for the usual chunk, and simdjson's DOM for
-// everything. A stream parses one chunk per token, and the DOM parse of a ~150-byte chunk was
-// the largest single cost of a streamed call (about 2.2k instructions per event).
+// What nyxgate takes from an OpenAI-shaped answer (openai, kimi): a stream's
+// `chat.completion.chunk` or a whole `chat.completion`, read two ways: a one-pass reader for
+// the usual text, and simdjson's DOM for everything. A stream parses one chunk per token, and
+// the DOM parse of a ~150-byte chunk was the largest single cost of a streamed call (about
+// 2.2k instructions per event); a non-stream call's DOM parse cost about as much again.
 
 #include <cstdint>
 #include <optional>
@@ -17,13 +18,20 @@ struct chunk_usage {
   bool operator==(const chunk_usage&) const = default;
 };
 
+/// Which answer a text is: it names the object that holds choices[0]'s content.
+enum class openai_shape {
+  chunk,       ///< `chat.completion.chunk`: choices[0].delta
+  completion,  ///< `chat.completion`: choices[0].message, and the top-level id is read
+};
+
 struct openai_chunk {
   bool has_error = false;     ///< a top-level "error": the caller reads it from the document
   bool has_choice = false;    ///< `choices` is an array with a first element
-  std::string content;        ///< choices[0].delta.content, unescaped ("" if absent)
+  std::string content;        ///< choices[0].delta.content (or .message.content), unescaped
   std::string finish_reason;  ///< choices[0].finish_reason as sent ("" if absent or null)
   std::optional<chunk_usage> choice_usage;  ///< choices[0].usage (Kimi), when an object
   std::optional<chunk_usage> usage;         ///< the top-level usage, when an object
+  std::string id;  ///< the top-level id of a completion ("" if absent); a chunk's is not read
   bool operator==(const openai_chunk&) const = default;
 };
 
@@ -31,12 +39,15 @@ struct openai_chunk {
 /// gives up (nullopt) on anything outside the usual shape: invalid JSON, a root that is not
 /// an object, a top-level "error", `\u` escapes, escaped keys where keys are compared,
 /// numbers with a fraction or exponent or over 18 digits, nesting past 16 levels, more than
-/// 16 KiB. Where it answers, the answer equals `read_openai_chunk_dom`'s (fuzzed). It reads
-/// the NUL a std::string keeps after its text as the end mark.
-std::optional<openai_chunk> scan_openai_chunk(const std::string& text);
+/// 16 KiB for a chunk or 1 MiB for a completion. Where it answers, the answer equals
+/// `read_openai_chunk_dom`'s (fuzzed). It reads the NUL a std::string keeps after its text as
+/// the end mark.
+std::optional<openai_chunk> scan_openai_chunk(const std::string& text,
+                                              openai_shape shape = openai_shape::chunk);
 
-/// The same fields through simdjson's DOM, for every valid chunk: nullopt when the text is
+/// The same fields through simdjson's DOM, for every valid text: nullopt when the text is
 /// not a JSON object.
-std::optional<openai_chunk> read_openai_chunk_dom(std::string_view text);
+std::optional<openai_chunk> read_openai_chunk_dom(std::string_view text,
+                                                  openai_shape shape = openai_shape::chunk);
 
 }  // namespace nyxgate::providers::detail

@@ -3,6 +3,9 @@
 // stream pays the DOM parse again, and only a benchmark would notice).
 #include <boost/test/unit_test.hpp>
 
+#include <variant>
+
+#include "providers/chat.hpp"
 #include "providers/detail/openai_chunk.hpp"
 
 using namespace nyxgate::providers::detail;
@@ -61,6 +64,43 @@ const char* const declined_texts[] = {
     R"({"choices":[{"delta":{"content":"x"})",
     R"({"choices":)",
     "",
+};
+
+/// Whole `chat.completion` bodies as OpenAI, Kimi and our mock send them.
+const char* const usual_completions[] = {
+    R"({
+  "id": "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG",
+  "object": "chat.completion",
+  "created": 1741570283,
+  "model": "gpt-4o-2024-08-06",
+  "choices": [
+    {
+      "index": 0,
+      "message": {
+        "role": "assistant",
+        "content": "The image shows a wooden boardwalk path.",
+        "refusal": null,
+        "annotations": []
+      },
+      "logprobs": null,
+      "finish_reason": "stop"
+    }
+  ],
+  "usage": {
+    "prompt_tokens": 1117,
+    "completion_tokens": 46,
+    "total_tokens": 1163,
+    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+      "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+  },
+  "service_tier": "default",
+  "system_fingerprint": "fp_fc9f1d7035"
+})",
+    R"({"id":"cmpl-04ea926191a14749b7f2c7a48a68abc6","object":"chat.completion","created":1698999496,"model":"kimi-k2-0905-preview","choices":[{"index":0,"message":{"role":"assistant","content":"Hello, Li Lei! 1+1 equals 2."},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":21,"total_tokens":40}})",
+    R"({"id":"chatcmpl-mock7","object":"chat.completion","created":1764700000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"mock mock mock "},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})",
+    R"({"id":"chatcmpl-2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}]})",
+    R"({"id":7,"choices":[{"message":{"content":"x"},"delta":{"content":"not this"}}],"id":"second"})",
 };
 
 }  // namespace
@@ -126,6 +166,80 @@ BOOST_AUTO_TEST_CASE(an_error_chunk_is_flagged_by_the_dom_reader) {
   BOOST_REQUIRE(c);
   BOOST_TEST(c->has_error);
   BOOST_TEST(!read_openai_chunk_dom("{not json"));
+}
+
+BOOST_AUTO_TEST_CASE(the_fast_reader_takes_usual_completions_and_agrees_with_the_dom) {
+  for (std::string text : usual_completions) {
+    BOOST_TEST_CONTEXT(text) {
+      auto fast = scan_openai_chunk(text, openai_shape::completion);
+      auto dom = read_openai_chunk_dom(text, openai_shape::completion);
+      BOOST_REQUIRE(fast);
+      BOOST_REQUIRE(dom);
+      BOOST_TEST(fast->content == dom->content);
+      BOOST_TEST(fast->id == dom->id);
+      BOOST_TEST((*fast == *dom));
+    }
+  }
+  for (std::string text : declined_texts)
+    BOOST_TEST(!scan_openai_chunk(text, openai_shape::completion), text);
+}
+
+BOOST_AUTO_TEST_CASE(a_completion_is_read_from_its_message) {
+  auto c = scan_openai_chunk(usual_completions[0], openai_shape::completion);
+  BOOST_REQUIRE(c);
+  BOOST_TEST(c->id == "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG");
+  BOOST_TEST(c->content == "The image shows a wooden boardwalk path.");
+  BOOST_TEST(c->finish_reason == "stop");
+  BOOST_REQUIRE(c->usage);
+  BOOST_TEST(c->usage->prompt_tokens == 1117);
+  BOOST_TEST(c->usage->completion_tokens == 46);
+
+  auto odd = scan_openai_chunk(usual_completions[4], openai_shape::completion);
+  BOOST_REQUIRE(odd);
+  BOOST_TEST(odd->content == "x");  // the message's, not the delta's
+  BOOST_TEST(odd->id.empty());      // the first id is a number: no id, as the DOM reads it
+
+  // A chunk's reading takes the delta and leaves the id alone.
+  auto as_chunk = scan_openai_chunk(usual_completions[4]);
+  BOOST_REQUIRE(as_chunk);
+  BOOST_TEST(as_chunk->content == "not this");
+  BOOST_TEST(as_chunk->id.empty());
+}
+
+BOOST_AUTO_TEST_CASE(parse_completion_reads_the_same_through_either_reader) {
+  using nyxgate::providers::chat_completion;
+  using nyxgate::providers::parse_completion;
+  // The second text holds a `\u` escape, which the one-pass reader leaves to the DOM.
+  std::string fast_text =
+      "{\"id\":\"c1\",\"choices\":[{\"message\":{\"content\":\"caf\xc3\xa9\"},"
+      "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}";
+  std::string dom_text =
+      R"({"id":"c1","choices":[{"message":{"content":"caf\u00e9"},"finish_reason":"length"}],)"
+      R"("usage":{"prompt_tokens":5,"completion_tokens":2}})";
+  BOOST_REQUIRE(scan_openai_chunk(fast_text, openai_shape::completion));
+  BOOST_REQUIRE(!scan_openai_chunk(dom_text, openai_shape::completion));
+  for (const char* provider : {"openai", "kimi"}) {
+    auto fast = parse_completion(provider, fast_text);
+    auto dom = parse_completion(provider, dom_text);
+    BOOST_REQUIRE(std::holds_alternative<chat_completion>(fast));
+    BOOST_REQUIRE(std::holds_alternative<chat_completion>(dom));
+    for (const auto* c : {&std::get<chat_completion>(fast), &std::get<chat_completion>(dom)}) {
+      BOOST_TEST(c->content == "caf\xc3\xa9");
+      BOOST_TEST(c->finish_reason == "length");
+      BOOST_TEST(c->usage.prompt_tokens == 5);
+      BOOST_TEST(c->usage.completion_tokens == 2);
+      BOOST_TEST(c->upstream_id == "c1");
+    }
+  }
+  // No choice: the same error either way, and no finish reason made up.
+  BOOST_TEST(std::get<std::string>(parse_completion("openai", R"({"choices":[]})")) ==
+             "the answer has no choices");
+  BOOST_TEST(std::get<std::string>(parse_completion("openai", R"({"choices":[],"x":"\u0041"})")) ==
+             "the answer has no choices");
+  // A finish reason left out is "stop".
+  auto bare = parse_completion("openai", R"({"choices":[{"message":{"content":"y"}}]})");
+  BOOST_REQUIRE(std::holds_alternative<chat_completion>(bare));
+  BOOST_TEST(std::get<chat_completion>(bare).finish_reason == "stop");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
