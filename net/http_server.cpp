@@ -7,7 +7,6 @@
 #include <list>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "identity/token.hpp"
 #include "net/detail/http_readers.hpp"
 #include "net/detail/server_core.hpp"
 #include "net/detail/ws_session.hpp"
@@ -122,22 +122,6 @@ bool valid_request_id(std::string_view id) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
       return false;
   return true;
-}
-
-/// 32 hex characters; unique enough to correlate log lines, not a secret.
-std::string new_request_id() {
-  thread_local std::mt19937_64 gen = [] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }();
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(32, '0');
-  for (std::size_t half = 0; half < 2; ++half) {
-    std::uint64_t n = gen();
-    for (std::size_t i = 0; i < 16; ++i, n >>= 4) out[16 * half + i] = hex[n & 0xf];
-  }
-  return out;
 }
 
 std::string error_body(std::string_view message, std::string_view code) {
@@ -411,7 +395,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     req.remote_address = remote_;
     req.received_at = started_;
     auto client_id = req.header("x-request-id");
-    request_id_ = valid_request_id(client_id) ? std::string{client_id} : new_request_id();
+    request_id_ = valid_request_id(client_id) ? std::string{client_id} : identity::new_request_id();
     req.request_id = request_id_;
     disconnected_ = req.disconnected;
 
@@ -714,7 +698,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void send_error(unsigned status, const std::string& message, std::string_view code) {
-    if (request_id_.empty()) request_id_ = new_request_id();
+    if (request_id_.empty()) request_id_ = identity::new_request_id();
     keep_alive_ = false;
     http_response r;
     r.status = status;
