@@ -17,6 +17,7 @@
 #   MOCK_CPUS=  NGINX_CPUS=  NYXGATE_CPUS=  WRK_CPUS=   taskset -c lists; empty: not pinned
 #   BUILD_DIR=build/release  MOCK_BIN=$BUILD_DIR/benchmarks/nyxgate_mock_upstream
 #   NYXGATE_BIN=$BUILD_DIR/nyxgate   NYXGATE_FLAGS=  (more serve flags)   NGINX_BIN=nginx   RESULTS=benchmarks/results/gateway-DATE.md
+#   HOLD=FILE   set up, write the targets to FILE and wait instead of measuring
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -273,6 +274,20 @@ json_num() {  # json_num JSON FIELD: a top-level or nested numeric field of wrk'
   sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" <<<"$1"
 }
 
+# HOLD=FILE: set up, write the targets' URLs, the nyxgate token and pid to FILE, and wait (until
+# killed) instead of measuring: for profiling a target by hand (perf, strace, /proc) under wrk.
+if [[ -n ${HOLD:-} ]]; then
+  {
+    echo "DIRECT_URL=${url[direct]:-}"
+    echo "NGINX_URL=${url[nginx]:-}"
+    echo "NYX_URL=${url[nyxgate]:-}"
+    echo "NYX_TOKEN=$nyxgate_token"
+    echo "NYX_PID=$nyxgate_pid"
+  } >"$HOLD"
+  log "set up; the targets are in $HOLD; waiting until killed"
+  while :; do sleep 3600; done
+fi
+
 # --- the runs ------------------------------------------------------------------------------------
 # One cell = (mode, concurrency, target); its RUNS runs are interleaved across targets so that
 # a noisy neighbour hits every target alike. Each run gets its own warm-up.
@@ -423,13 +438,16 @@ report() {
   echo
   echo "Paced: $paced_conc connections, each waiting a random think time (exponential, mean \"think\" ms) between calls; the same offered load for every target at each think time. Added = the target's minus direct's (median of $runs runs)."
   echo
-  echo "| mode | think ms | target | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms | added p99 ms | added p99 vs nginx's |"
-  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "The load column: direct's paced rate (the offered load) / nginx's saturated rate at $paced_conc connections in this run. Issue 4's p99 target is read where it is at most 0.4 (docs/architecture.md, Decisions)."
+  echo
+  echo "| mode | think ms | target | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms | added p99 ms | added p99 vs nginx's | load |"
+  echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for mode in $modes; do
     for think in $paced_think; do
       for t in "${active_targets[@]}"; do
         k="$mode,$think,$t"
-        local d="$mode,$think,direct" n="$mode,$think,nginx" a50="-" a99="-" ratio="-"
+        local d="$mode,$think,direct" n="$mode,$think,nginx" a50="-" a99="-" ratio="-" load="-"
+        local saturated=${rps[$mode,$paced_conc,nginx]:-}
         if [[ $t != direct && -n ${q_p99[$d]:-} ]]; then
           a50=$(awk -v a="${q_p50[$k]}" -v d="${q_p50[$d]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
           a99=$(awk -v a="${q_p99[$k]}" -v d="${q_p99[$d]}" 'BEGIN { printf "%+.2f", (a - d) / 1000 }')
@@ -437,10 +455,13 @@ report() {
         if [[ $t == nyxgate && -n ${q_p99[$n]:-} && -n ${q_p99[$d]:-} ]]; then
           ratio=$(awk -v x="${q_p99[$k]}" -v n="${q_p99[$n]}" -v d="${q_p99[$d]}" \
             'BEGIN { if (n - d > 0) printf "%.1f x", (x - d) / (n - d); else print "n/a" }')
+          if [[ -n $saturated ]]; then
+            load=$(awk -v o="${q_rps[$d]}" -v s="$saturated" 'BEGIN { printf "%.2f", (s > 0) ? o / s : 0 }')
+          fi
         fi
-        printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$think" "$t" \
+        printf '| %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$mode" "$think" "$t" \
           "${q_rps[$k]}" "$(ms "${q_p50[$k]}")" "$(ms "${q_p99[$k]}")" "$(ms "${q_p999[$k]}")" \
-          "${q_non2xx[$k]}" "$a50" "$a99" "$ratio"
+          "${q_non2xx[$k]}" "$a50" "$a99" "$ratio" "$load"
       done
     done
   done
