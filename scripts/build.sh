@@ -40,7 +40,10 @@ ninja -C "$dir" "${jobs[@]}" nyxgate nyxgate_mock_upstream
 find "$dir" -name '*.gcda' -delete  # counts add up across runs otherwise
 echo "build.sh: training the instrumented server (about a minute)"
 training=$(mktemp -d /tmp/nyxgate-pgo.XXXXXX)
-trap 'rm -rf "$training"' EXIT
+# Until the profile-guided compile succeeds, $dir/nyxgate is the instrumented server (about
+# twice the CPU per call): on any failure it is removed rather than left to be run by mistake.
+built=""
+trap 'rm -rf "$training"; [[ -n $built ]] || rm -f "$dir/nyxgate"' EXIT
 if ! TARGETS=nyxgate BUILD_DIR="$root/$dir" RUNS=1 DURATION=5s WARMUP=1s CONCURRENCY="1 64" \
   RESULTS="$training/results.md" benchmarks/gateway_bench.sh >"$training/log" 2>&1; then
   tail -20 "$training/log" >&2
@@ -52,5 +55,10 @@ fi
   exit 1
 }
 cmake -S . -B "$dir" -DNYXGATE_PGO=use >/dev/null
-ninja -C "$dir" "${jobs[@]}" nyxgate
+if ! ninja -C "$dir" "${jobs[@]}" nyxgate; then
+  echo "build.sh: the profile-guided compile failed (a source edited since the training run" \
+    "fails -Werror=coverage-mismatch: run it again)" >&2
+  exit 1
+fi
+built=1
 echo "build.sh: $dir/nyxgate (profile-guided)"
