@@ -285,7 +285,11 @@ if [[ -n ${HOLD:-} ]]; then
     echo "NYX_PID=$nyxgate_pid"
   } >"$HOLD"
   log "set up; the targets are in $HOLD; waiting until killed"
-  while :; do sleep 3600; done
+  # A background sleep and `wait`: bash runs the INT/TERM trap (and so the cleanup) only
+  # after a foreground command ends, but interrupts `wait` at once.
+  sleep infinity &
+  pids+=($!)
+  wait "$!"
 fi
 
 # --- the runs ------------------------------------------------------------------------------------
