@@ -303,12 +303,12 @@ std::string_view body_key(openai_shape shape) {
 /// first occurrence).
 bool read_choice(scanner& s, openai_shape shape, openai_chunk& out) {
   if (!s.next_is('{')) return s.skip(2);  // not an object: nothing in it, as `pick` finds
-  bool seen_delta = false, seen_finish = false, seen_usage = false;
+  bool seen_body = false, seen_finish = false, seen_usage = false;
   auto content_holder = body_key(shape);
   return s.object(2, [&](std::string_view key, bool escaped) {
     if (escaped) return false;
-    if (is(key, content_holder) && !seen_delta) {
-      seen_delta = true;
+    if (is(key, content_holder) && !seen_body) {
+      seen_body = true;
       if (!s.next_is('{')) return s.skip(3);
       bool seen_content = false;
       return s.object(3, [&](std::string_view k, bool e) {
