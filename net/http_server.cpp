@@ -31,6 +31,7 @@
 #include "net/io_runtime.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
+#include "telemetry/utf8.hpp"
 
 namespace nyxgate::net {
 
@@ -126,7 +127,7 @@ bool valid_request_id(std::string_view id) {
 
 std::string error_body(std::string_view message, std::string_view code) {
   std::string out = R"({"error":{"message":")";
-  telemetry::append_json_escaped(out, message);
+  telemetry::append_json_escaped_untrusted(out, message);
   out += R"(","type":"invalid_request_error","code":")";
   out += code;
   out += R"(","param":null}})";

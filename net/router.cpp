@@ -12,6 +12,7 @@
 #include "storage/migrations.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
+#include "telemetry/utf8.hpp"
 
 namespace nyxgate::net {
 
@@ -64,9 +65,11 @@ http_response router::error_response(unsigned status, std::string_view type, std
                                      std::string_view message) {
   http_response out;
   out.status = status;
-  out.body = json::serialize(json::object{
-      {"error",
-       json::object{{"message", message}, {"type", type}, {"code", code}, {"param", nullptr}}}});
+  out.body = json::serialize(
+      json::object{{"error", json::object{{"message", telemetry::to_valid_utf8(message)},
+                                          {"type", type},
+                                          {"code", code},
+                                          {"param", nullptr}}}});
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "net/trpc.hpp"
+#include "telemetry/utf8.hpp"
 
 namespace nyxgate::net {
 
@@ -80,8 +81,7 @@ class input_reader {
 };
 
 namespace detail {
-/// Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
-bool valid_utf8(std::string_view s);
+using telemetry::valid_utf8;
 }  // namespace detail
 
 }  // namespace nyxgate::net

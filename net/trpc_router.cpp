@@ -29,7 +29,7 @@ trpc_error auth_error(identity::auth_status status) {
     case identity::auth_status::missing:
       return {trpc_code::unauthorized, "missing bearer token (Authorization: Bearer ngt_...)"};
     case identity::auth_status::unavailable:
-      return {trpc_code::internal_server_error, "authentication is temporarily unavailable"};
+      return {trpc_code::service_unavailable, "authentication is temporarily unavailable"};
     default:
       return {trpc_code::unauthorized, "invalid or revoked token"};
   }

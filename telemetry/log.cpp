@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "telemetry/utf8.hpp"
+
 namespace nyxgate::telemetry {
 namespace {
 
@@ -54,15 +56,15 @@ void log(log_level level, std::string_view msg, std::initializer_list<log_field>
   line += "\",\"level\":\"";
   line += level_name(level);
   line += "\",\"msg\":\"";
-  append_json_escaped(line, msg);
+  append_json_escaped_untrusted(line, msg);
   line += '"';
   for (const auto& f : fields) {
     line += ",\"";
-    append_json_escaped(line, f.key);
+    append_json_escaped_untrusted(line, f.key);
     line += "\":";
     if (auto s = std::get_if<std::string_view>(&f.value)) {
       line += '"';
-      append_json_escaped(line, *s);
+      append_json_escaped_untrusted(line, *s);
       line += '"';
     } else if (auto i = std::get_if<long long>(&f.value)) {
       line += std::to_string(*i);

@@ -12,7 +12,8 @@ namespace nyxgate::telemetry {
 
 enum class log_level { debug, info, warn, error };
 
-/// One field of a structured log line. Values are JSON-escaped on output.
+/// One field of a structured log line. Values are JSON-escaped on output; bytes that are not
+/// UTF-8 become U+FFFD, so every line parses as JSON whatever a client sent.
 struct log_field {
   std::string_view key;
   std::variant<std::string_view, long long, double, bool> value;

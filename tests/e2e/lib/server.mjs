@@ -6,6 +6,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -150,7 +151,11 @@ export async function startServer({ seed = {}, extraFlags = [], init = true, tok
   const child = spawn(nyxgateBin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s) => {
+  const stderrChunks = [];
+  const stderrText = new StringDecoder('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderrChunks.push(chunk);
+    const s = stderrText.write(chunk);
     stderr += s;
     if (process.env.NYXGATE_E2E_VERBOSE) process.stderr.write(s);
   });
@@ -171,6 +176,8 @@ export async function startServer({ seed = {}, extraFlags = [], init = true, tok
     pid: child.pid,
     /** Everything the server wrote to stderr so far. */
     stderr: () => stderr,
+    /** The same, as the bytes written (the text above has invalid UTF-8 replaced). */
+    stderrBytes: () => Buffer.concat(stderrChunks),
     /** Resolves {code, signal} once the server has exited. */
     exited,
     /** SIGTERM, then wait up to STOP_TIMEOUT_MS; SIGKILL after that. Resolves {code, signal, ms, timedOut}. */

@@ -3,9 +3,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include <random>
+
+#include <boost/json/parse.hpp>
 #include <string>
 
 #include "telemetry/json_escape.hpp"
+#include "telemetry/utf8.hpp"
 
 namespace {
 
@@ -31,6 +34,17 @@ std::string reference(std::string_view s) {
       out += ch;
   }
   return out;
+}
+
+std::string untrusted(std::string_view s) {
+  std::string out;
+  nyxgate::telemetry::append_json_escaped_untrusted(out, s);
+  return out;
+}
+
+/// What a JSON parser (which rejects invalid UTF-8) reads back from `escaped` in quotes.
+std::string parsed_back(const std::string& escaped) {
+  return std::string{boost::json::parse("\"" + escaped + "\"").as_string()};
 }
 
 std::string escaped(std::string_view s) {
@@ -69,6 +83,50 @@ BOOST_AUTO_TEST_CASE(random_strings_match_the_byte_wise_rule) {
     std::string s(static_cast<std::size_t>(len(gen)), 'x');
     for (auto& c : s) c = static_cast<char>(pick(gen) == 0 ? byte(gen) : 'a' + byte(gen) % 26);
     BOOST_REQUIRE_EQUAL(escaped(s), reference(s));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_bytes_0x80_to_0xff_become_replacement_characters) {
+  for (int b = 0x80; b <= 0xff; ++b) {
+    std::string s = "a";
+    s += static_cast<char>(b);
+    s += "b";
+    auto out = untrusted(s);
+    BOOST_TEST(out == "a\\ufffdb", "byte " << b);
+    BOOST_TEST(parsed_back(out) ==
+                   "a\xef\xbf\xbd"
+                   "b",
+               "byte " << b);
+    BOOST_TEST(nyxgate::telemetry::to_valid_utf8(s) ==
+                   "a\xef\xbf\xbd"
+                   "b",
+               "byte " << b);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_text_keeps_well_formed_utf8_and_escapes_controls) {
+  std::string fine = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf";
+  BOOST_TEST(untrusted(fine) == fine);
+  BOOST_TEST(nyxgate::telemetry::valid_utf8(fine));
+  BOOST_TEST(untrusted(std::string{"\x01\x1f\"\\\n", 5}) == "\\u0001\\u001f\\\"\\\\\\n");
+  // Each byte of an ill-formed sequence is replaced on its own.
+  BOOST_TEST(untrusted("\xc0\xaf") == "\\ufffd\\ufffd");                        // overlong '/'
+  BOOST_TEST(untrusted("\xed\xa0\x80") == "\\ufffd\\ufffd\\ufffd");             // surrogate
+  BOOST_TEST(untrusted("\xf4\x90\x80\x80") == "\\ufffd\\ufffd\\ufffd\\ufffd");  // > U+10FFFF
+  BOOST_TEST(untrusted("ok \xe2\x82") == "ok \\ufffd\\ufffd");  // truncated at the end
+  BOOST_TEST(untrusted("\xe2\x82 x") == "\\ufffd\\ufffd x");    // truncated in the middle
+  BOOST_TEST(!nyxgate::telemetry::valid_utf8("\xe2\x82"));
+}
+
+BOOST_AUTO_TEST_CASE(random_untrusted_bytes_always_parse_as_json) {
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<int> len(0, 40), byte(0, 255);
+  for (int round = 0; round < 2000; ++round) {
+    std::string s(static_cast<std::size_t>(len(gen)), 'x');
+    for (auto& c : s) c = static_cast<char>(byte(gen));
+    auto back = parsed_back(untrusted(s));
+    BOOST_TEST_REQUIRE(nyxgate::telemetry::valid_utf8(back));
+    if (nyxgate::telemetry::valid_utf8(s)) BOOST_TEST_REQUIRE(back == s);
   }
 }
 
