@@ -1,4 +1,4 @@
-// nyxgate: the multi-tenant LLM gateway. Subcommands: serve, init, migrate.
+// nyxgate: the multi-tenant LLM gateway and its subcommands (see `usage`).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/admin_cli.hpp"
 #include "app/init.hpp"
 #include "app/node.hpp"
 #include "app/rotate.hpp"
@@ -26,6 +27,10 @@ commands:
   migrate   apply database migrations and exit
   rotate-master-key
             re-encrypt every provider key under a new master key (servers keep serving)
+  config-template
+            print a TOML configuration file with every key and its default
+  keys      add, list or delete provider keys through a running server
+  defaults  show or set the tenant's primary and fallback provider and models
 
 Run `nyxgate <command> --help` for the command's options.
 )";
@@ -208,6 +213,27 @@ int rotate(const std::vector<std::string>& args) {
 
 }  // namespace
 
+constexpr const char* config_template_usage = R"(usage: nyxgate config-template [config options]
+
+Prints a TOML configuration file: every key with its description, under its section. Keys
+given here (or in the environment, or a --config file) are written as set; all others are
+commented out at their defaults.
+)";
+
+int config_template(const std::vector<std::string>& args) {
+  if (wants_help(args)) {
+    std::cout << config_template_usage;
+    return 0;
+  }
+  auto parsed = config::split_args(args);
+  if (!parsed.rest.empty()) {
+    std::cerr << "nyxgate config-template: unknown argument '" << parsed.rest.front() << "'\n";
+    return 2;
+  }
+  std::cout << config::toml_template(load_settings(parsed));
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -221,6 +247,9 @@ int main(int argc, char** argv) {
     if (command == "init") return init(args);
     if (command == "migrate") return migrate(args);
     if (command == "rotate-master-key") return rotate(args);
+    if (command == "config-template") return config_template(args);
+    if (command == "keys") return app::keys_command(args);
+    if (command == "defaults") return app::defaults_command(args);
     std::cerr << "nyxgate: unknown command '" << command << "'\n" << usage;
     return 2;
   } catch (const config::config_error& e) {

@@ -645,4 +645,43 @@ std::string options_help() {
   return out;
 }
 
+namespace {
+
+std::string toml_value(const value& v) {
+  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  std::string out = "\"";
+  for (char c : std::get<std::string>(v)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+}  // namespace
+
+std::string toml_template(const settings& values) {
+  const settings defaults;
+  std::string out =
+      "# nyxgate configuration. Commented keys show their defaults; uncomment to change one.\n"
+      "# Precedence: defaults < this file < environment (NYXGATE_SECTION_KEY) < flags\n"
+      "# (--section.key). `nyxgate serve --help` lists the same keys.\n";
+  std::string section;
+  for (const auto& d : keys()) {
+    auto dot = d.key.rfind('.');
+    auto key_section = d.key.substr(0, dot);
+    if (key_section != section) {
+      section = key_section;
+      out += "\n[" + section + "]\n";
+    }
+    auto current = d.read(values);
+    out += "# " + d.description;
+    if (!d.constraint.text.empty()) out += " (allowed: " + d.constraint.text + ")";
+    out += "\n";
+    if (current == d.read(defaults)) out += "# ";
+    out += d.key.substr(dot + 1) + " = " + toml_value(current) + "\n";
+  }
+  return out;
+}
+
 }  // namespace nyxgate::config

@@ -133,4 +133,8 @@ settings load(const std::optional<std::string>& config_file, const environment& 
 /// Help text listing every key with its flag, default, range and environment name.
 std::string options_help();
 
+/// A TOML file holding `values`: every key under its section with its description; keys equal
+/// to their default are commented out, so the file documents the defaults without pinning them.
+std::string toml_template(const settings& values);
+
 }  // namespace nyxgate::config

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds nyxgate: `release` (default) into build/release, `asan` (ASan + UBSan) into build/asan,
-# `pgo` (the release build, profile-guided) into build/pgo.
+# `pgo` (the release build, profile-guided) into build/pgo, `deb` (the release build as a
+# Debian package, build/release/nyxgate_<version>_<arch>.deb).
 # Configures once; after that ninja alone decides what is stale (and re-runs CMake itself
 # when a CMakeLists.txt changes), so a second run is a no-op. `pgo` always builds twice.
 set -euo pipefail
@@ -9,12 +10,12 @@ cd "$root"
 
 flavour="${1:-release}"
 case "$flavour" in
-  release) dir=build/release; options=(-DCMAKE_BUILD_TYPE=Release) ;;
+  release | deb) dir=build/release; options=(-DCMAKE_BUILD_TYPE=Release) ;;
   # -O1 -g1: sanitizer reports keep file:line, and the build is much quicker on 2 cores.
   asan) dir=build/asan; options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNYXGATE_SANITIZE=ON
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG") ;;
   pgo) dir=build/pgo; options=(-DCMAKE_BUILD_TYPE=Release) ;;
-  *) echo "usage: $0 [release|asan|pgo]" >&2; exit 2 ;;
+  *) echo "usage: $0 [release|asan|pgo|deb]" >&2; exit 2 ;;
 esac
 
 # Paths relative to the checkout let ccache share objects between clones of the repository.
@@ -26,6 +27,10 @@ if [[ $flavour != pgo ]]; then
     cmake -G Ninja -S . -B "$dir" "${options[@]}"
   fi
   ninja -C "$dir" "${jobs[@]}"
+  if [[ $flavour == deb ]]; then
+    (cd "$dir" && cpack -G DEB >/dev/null)
+    ls "$dir"/nyxgate_*.deb
+  fi
   exit 0
 fi
 

@@ -13,6 +13,9 @@ packages=(
   clang-14 libclang-rt-14-dev wrk nginx
   # the browser test of GET /v1/ws (tests/e2e/browser.test.mjs)
   chromium
+  # the Debian package and its test (scripts/build.sh deb, tests/package/deb_test.sh), and the
+  # README quickstart's tools (tests/e2e/quickstart.test.mjs)
+  dpkg-dev lintian curl postgresql-client-15
 )
 
 installed() {

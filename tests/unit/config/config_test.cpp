@@ -504,4 +504,33 @@ BOOST_AUTO_TEST_CASE(help_lists_every_key_with_default_and_environment_name) {
   BOOST_TEST(flags == all_keys.size() + 1);  // + --config
 }
 
+BOOST_AUTO_TEST_CASE(toml_template_comments_out_defaults_and_loads_back) {
+  temp_dir dir;
+  auto text = cfg::toml_template(cfg::settings{});
+  for (const auto& k : all_keys) {
+    auto name = k.key.substr(k.key.rfind('.') + 1);
+    BOOST_TEST(contains(text, "\n# " + name + " = "), k.key);
+  }
+  BOOST_TEST(contains(text, "\n[providers.openai]\n"));
+  BOOST_TEST(cfg::toml_template(cfg::load(dir.write("defaults.toml", text), {}, {})) == text);
+}
+
+BOOST_AUTO_TEST_CASE(toml_template_writes_changed_values_as_set) {
+  temp_dir dir;
+  cfg::settings changed;
+  changed.server.data_dir = "/var/lib/nyx\"gate\\";
+  changed.gateway.retries = 5;
+  changed.database.embedded_fast_unsafe = true;
+  auto text = cfg::toml_template(changed);
+  BOOST_TEST(contains(text, "\ndata_dir = \"/var/lib/nyx\\\"gate\\\\\"\n"), text);
+  BOOST_TEST(contains(text, "\nretries = 5\n"));
+  BOOST_TEST(contains(text, "\nembedded_fast_unsafe = true\n"));
+  BOOST_TEST(contains(text, "\n# listen = \"127.0.0.1:8080\"\n"));
+  auto loaded = cfg::load(dir.write("changed.toml", text), {}, {});
+  BOOST_TEST(loaded.server.data_dir == changed.server.data_dir);
+  BOOST_TEST(loaded.gateway.retries == 5);
+  BOOST_TEST(loaded.database.embedded_fast_unsafe);
+  BOOST_TEST(cfg::toml_template(loaded) == text);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
