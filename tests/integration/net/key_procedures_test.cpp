@@ -122,6 +122,32 @@ BOOST_AUTO_TEST_CASE(delete_and_replace_rules) {
   BOOST_TEST(mutate("apiKeys.delete", owner, id(tenant_key)).status == 200u);
 }
 
+BOOST_AUTO_TEST_CASE(keys_with_control_characters_or_whitespace_are_refused) {
+  auto key_id = create(owner, "openai", tenant_openai, false);
+  // JSON escapes for: SOH, tab, space, LF, CR, DEL, NUL-free ESC, NBSP, a trailing space.
+  const std::string bad[] = {
+      R"(sk-abc\u0001defgh)",  R"(sk-abc\tdefgh)",     R"(sk-abc defgh)",
+      R"(sk-abcdefgh\n)",      R"(sk-abc\rdefgh)",     R"(sk-abc\u007fdefgh)",
+      R"(sk-\u001b[31mdefgh)", R"(sk-abc\u00a0defgh)", R"(sk-abcdefgh )"};
+  for (const auto& key : bad) {
+    BOOST_TEST_CONTEXT(key) {
+      auto created = mutate("apiKeys.create", owner,
+                            R"({"provider":"openai","name":"k","key":")" + key + R"("})");
+      BOOST_TEST(created.status == 400u);
+      BOOST_TEST(code_of(created) == "BAD_REQUEST");
+      BOOST_TEST(created.raw.find("input.key") != std::string::npos, created.raw);
+      auto replaced =
+          mutate("apiKeys.replace", owner, R"({"id":")" + key_id + R"(","key":")" + key + R"("})");
+      BOOST_TEST(replaced.status == 400u);
+      BOOST_TEST(code_of(replaced) == "BAD_REQUEST");
+      BOOST_TEST(replaced.raw.find("input.key") != std::string::npos, replaced.raw);
+    }
+  }
+  auto rows = nyxgate::testing::sql(conninfo(), "SELECT count(*), min(hint) FROM api_keys");
+  BOOST_TEST(rows.at(0).at(0) == "1");
+  BOOST_TEST(rows.at(0).at(1) == std::string{tenant_openai}.substr(24));
+}
+
 BOOST_AUTO_TEST_CASE(another_tenants_key_ids_answer_not_found) {
   auto key = create(owner, "openai", tenant_openai, false);
   BOOST_TEST(mutate("apiKeys.delete", owner_b, R"({"id":")" + key + R"("})").status == 404u);
