@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "security/key_vault.hpp"
 #include "telemetry/metrics.hpp"
 #include "tests/integration/node_fixture.hpp"
 #include "tests/integration/pg_fixture.hpp"
@@ -146,6 +147,35 @@ BOOST_AUTO_TEST_CASE(keys_with_control_characters_or_whitespace_are_refused) {
   auto rows = nyxgate::testing::sql(conninfo(), "SELECT count(*), min(hint) FROM api_keys");
   BOOST_TEST(rows.at(0).at(0) == "1");
   BOOST_TEST(rows.at(0).at(1) == std::string{tenant_openai}.substr(24));
+}
+
+BOOST_AUTO_TEST_CASE(a_key_that_cannot_go_into_a_header_fails_locally_once) {
+  // A key written around the apiKeys checks (here: by hand) holds a control character. The
+  // call must not send it, retry it, or hold it against the key.
+  auto id = create(owner, "openai", tenant_openai, false);
+  auto tenant_id = str(data(query("tenants.current", owner)), "id");
+  auto vault = nyxgate::security::key_vault::load(master_key_file());
+  auto sealed = vault.seal(std::string{"sk-bad\x01"} + "key-0001", tenant_id + ":" + id);
+  nyxgate::testing::sql(conninfo(),
+                        "UPDATE api_keys SET secret_ciphertext = decode('" +
+                            nyxgate::security::to_hex(sealed.ciphertext) +
+                            "', 'hex'), secret_nonce = decode('" +
+                            nyxgate::security::to_hex(sealed.nonce) + "', 'hex'), key_version = " +
+                            std::to_string(sealed.key_version) + " WHERE id = '" + id + "'");
+  // Any keys or defaults write reloads the tenant's keys before it answers.
+  BOOST_REQUIRE(mutate("llmDefaults.update", owner, R"({"maxTokens":1000})").status == 200u);
+  auto r = request("POST", "/v1/chat/completions", owner,
+                   R"({"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]})");
+  BOOST_TEST(r.status == 502u, r.raw);
+  const auto& attempts = r.body.at("error").at("attempts").as_array();
+  BOOST_TEST(attempts.size() == 1u, r.raw);  // no retry
+  BOOST_TEST(str(attempts.at(0), "reason").rfind("request:", 0) == 0u, r.raw);
+  BOOST_TEST(r.raw.find("sk-bad") == std::string::npos);
+  auto status = nyxgate::testing::sql(
+      conninfo(),
+      "SELECT status, coalesce(status_reason, '') FROM api_keys WHERE id = '" + id + "'");
+  BOOST_TEST(status.at(0).at(0) == "active");
+  BOOST_TEST(status.at(0).at(1) == "");
 }
 
 BOOST_AUTO_TEST_CASE(another_tenants_key_ids_answer_not_found) {
