@@ -526,6 +526,24 @@ describe('GET /v1/ws after a revocation on another node', () => {
         });
       assert.equal((await call()).status, 200); // cached as valid on node B
 
+      // Another revocation in the tenant drops node B's cached principals: the next chat.create
+      // asks the database (a ping right behind it waits for that answer) and still runs.
+      const other = await viaA.mutation('tokens.create', { name: 'other' });
+      secrets.push(other.token);
+      const refusedOther = () =>
+        fetch(`${nodeB.url}/trpc/tokens.list`, { headers: { authorization: `Bearer ${other.token}` } }).then((r) => r.status === 401);
+      assert.equal(await refusedOther(), false); // cached as valid on node B
+      await viaA.mutation('tokens.revoke', { id: other.id });
+      // Refused: node B has dropped the tenant's cached principals.
+      for (const until = Date.now() + 5_000; !(await refusedOther()); await sleep(20)) {
+        assert.ok(Date.now() < until, 'node B kept accepting a revoked token');
+      }
+      const pongs = byMessage.events.filter((e) => e.type === 'pong').length;
+      byMessage.send(chat('m1', 'openai/gpt-4o-mini', 'still allowed'));
+      byMessage.send({ type: 'ping' });
+      assert.equal((await byMessage.end('m1')).type, 'done');
+      await byMessage.next(() => byMessage.events.filter((e) => e.type === 'pong').length > pongs, 3_000, 'the pong');
+
       const revokedAt = performance.now();
       await viaA.mutation('tokens.revoke', { id: minted.id });
       let status;
