@@ -104,9 +104,9 @@ init_result run_init(storage::database& db, const init_request& raw) {
   statement tenant{"INSERT INTO tenants (slug, name) VALUES ($1, $2)"};
   tenant.bind(req.tenant_slug).bind(req.tenant_name);
   statement member{
-      "INSERT INTO memberships (tenant_id, user_id, role) SELECT t.id, u.id, 'owner' "
+      "INSERT INTO memberships (tenant_id, user_id, role, name) SELECT t.id, u.id, 'owner', $3 "
       "FROM tenants t, users u WHERE t.slug = $1 AND u.email = $2"};
-  member.bind(req.tenant_slug).bind(req.admin_email);
+  member.bind(req.tenant_slug).bind(req.admin_email).bind(req.admin_name.value_or(""));
   statement defaults{"INSERT INTO llm_defaults (tenant_id) SELECT id FROM tenants WHERE slug = $1"};
   defaults.bind(req.tenant_slug);
   statement tok{

@@ -22,6 +22,7 @@
 #include "net/trpc_router.hpp"
 #include "security/key_vault.hpp"
 #include "storage/detail/pg_connection.hpp"
+#include "storage/identity_repository.hpp"
 #include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
 
@@ -48,12 +49,13 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s) {
   return ref;
 }
 
-/// Follows other nodes' changes: LISTEN on a dedicated connection; a notice reloads that
-/// tenant's actor if this node runs one. After a reconnect every actor reloads, since
+/// Follows other nodes' changes: LISTEN on a dedicated connection; a key notice reloads that
+/// tenant's actor if this node runs one, a principal notice drops that tenant's cached
+/// principals. After a reconnect every actor reloads and every principal is dropped, since
 /// notifications sent while the connection was down are lost.
 std::shared_ptr<storage::detail::pg_connection> start_listener(
     boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
-    std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
+    identity::authenticator& auth, std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
   storage::detail::connection_options o;
   o.conninfo = conninfo;
   o.name = "listener";
@@ -64,14 +66,17 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                    std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
   };
   conn->start(
-      [weak, &tenants, reload](bool up) {
+      [weak, &tenants, &auth, reload](bool up) {
         if (!up) return;
         auto c = weak.lock();
         if (!c) return;
         storage::db_batch b;
         b.statements.emplace_back(std::string{"LISTEN "} + net::tenant_change_channel);
         b.statements.emplace_back(std::string{"LISTEN "} + master_key_channel);
-        c->execute(std::move(b), [&tenants, reload](storage::db_reply r) {
+        b.statements.emplace_back(
+            std::string{"LISTEN "} +
+            std::string{storage::identity_repository::principal_change_channel});
+        c->execute(std::move(b), [&tenants, &auth, reload](storage::db_reply r) {
           if (!r.ok()) {
             telemetry::log_warn("LISTEN failed", {{"error", storage::to_string(r.error)}});
             return;
@@ -79,11 +84,16 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
           // Changes made before LISTEN took effect were not heard: at start-up (a tenant
           // actor may have loaded meanwhile) and after every reconnect. Reload what is cached.
           for (auto& a : tenants.all()) reload(a);
+          auth.invalidate_all();
         });
       },
-      [&tenants, reload, vault, key_file](std::string channel, std::string payload) {
+      [&tenants, &auth, reload, vault, key_file](std::string channel, std::string payload) {
         if (channel == net::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
+          return;
+        }
+        if (channel == storage::identity_repository::principal_change_channel) {
+          auth.invalidate_tenant(payload);
           return;
         }
         if (channel != master_key_channel) return;
@@ -100,6 +110,14 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         }
       });
   return conn;
+}
+
+identity::authenticator::options auth_options(const config::settings& s) {
+  identity::authenticator::options o;
+  o.cache_ttl = std::chrono::milliseconds(s.identity.token_cache_ttl_ms);
+  o.negative_ttl = std::chrono::milliseconds(s.identity.negative_cache_ttl_ms);
+  o.max_negative_entries = static_cast<std::size_t>(s.identity.negative_cache_entries);
+  return o;
 }
 
 /// The gateway's fixed parts: per chat provider a connection pool and an actor per I/O shard.
@@ -155,7 +173,7 @@ struct node::impl {
         rt(s, s.database.pool_size),
         vault(load_vault(s)),
         tenants(std::make_unique<actors::tenant_directory>(rt.actors(), rt.db(), vault)),
-        auth(rt.db(), rt.io(), identity::authenticator::options{}),
+        auth(rt.db(), rt.io(), auth_options(s)),
         trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
         usage(storage::usage_recorder::create(rt.io(), rt.db())),
         gateway(make_gateway(s, rt, *tenants, providers, usage)),
@@ -167,7 +185,7 @@ struct node::impl {
 
 node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {
   const auto& s = impl_->settings;
-  net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth);
+  net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
   net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
   net::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
@@ -180,7 +198,7 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
       impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault,
       net::https_client::create(impl_->rt.io(), net::tls_options{s.tls.ca_file, true}), probe);
   impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
-                                   impl_->vault, master_key_path(s));
+                                   impl_->auth, impl_->vault, master_key_path(s));
   impl_->auth.start();
   net::server_limits limits;
   limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);

@@ -340,6 +340,19 @@ const std::vector<key_descriptor>& keys() {
                "a back-pressured WebSocket reader that does not read for this long is closed",
                &S::websocket, &websocket_settings::stuck_timeout_ms),
 
+      describe("identity.token_cache_ttl_ms", "<ms>", between(100, day_ms),
+               "longest a node trusts a cached token without asking the database", &S::identity,
+               &identity_settings::token_cache_ttl_ms),
+      describe("identity.negative_cache_ttl_ms", "<ms>", between(0, 600000),
+               "how long an unknown token is refused without a database query (0: never)",
+               &S::identity, &identity_settings::negative_cache_ttl_ms),
+      describe("identity.negative_cache_entries", "<n>", between(0, 10000000),
+               "most unknown tokens remembered at once", &S::identity,
+               &identity_settings::negative_cache_entries),
+      describe("identity.invite_ttl_s", "<s>", between(60, 365 * 86400),
+               "how long a member's invite code stays valid", &S::identity,
+               &identity_settings::invite_ttl_s),
+
       describe("log.level", "<level>", one_of({"debug", "info", "warn", "error"}),
                "least severe log level written", &S::log, &log_settings::level),
   };

@@ -78,6 +78,13 @@ struct websocket_settings {
   std::int64_t stuck_timeout_ms = 10000;    // back-pressured this long: closed (1008)
 };
 
+struct identity_settings {
+  std::int64_t token_cache_ttl_ms = 10000;      // backstop; changes arrive by LISTEN/NOTIFY
+  std::int64_t negative_cache_ttl_ms = 5000;    // unknown tokens refused without a query
+  std::int64_t negative_cache_entries = 10000;  // bound of that set
+  std::int64_t invite_ttl_s = 604800;           // invite codes expire after this (7 days)
+};
+
 struct log_settings {
   std::string level = "info";  // debug|info|warn|error
 };
@@ -91,6 +98,7 @@ struct settings {
   gateway_settings gateway;
   limits_settings limits;
   websocket_settings websocket;
+  identity_settings identity;
   log_settings log;
 };
 

@@ -1,7 +1,9 @@
 #include "identity/authenticator.hpp"
 
+#include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,12 +23,19 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer timer;
   options opts;
 
-  std::mutex mutex;  ///< guards cache and last_used; held for map operations only
+  std::mutex mutex;  ///< guards the caches, generation and last_used; held for map operations
   struct cached {
     principal who;
     clock::time_point expires;
   };
   std::unordered_map<std::string, cached> cache;  ///< by token hash
+  /// Hashes the database did not know, oldest first (one TTL for all: insertion order is
+  /// expiry order), with the set for lookups. Bounded: the oldest entry goes first.
+  std::deque<std::pair<std::string, clock::time_point>> unknown_order;
+  std::unordered_set<std::string> unknown;
+  /// Bumped by every invalidation: a lookup that read the database before it does not cache
+  /// what it read (the change may have committed after the read).
+  std::uint64_t generation = 0;
   /// token id -> (tenant id, seconds since epoch of last use)
   std::unordered_map<std::string, std::pair<std::string, std::int64_t>> last_used;
   bool stopped = false;
@@ -57,12 +66,78 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
       return auth_result{auth_status::invalid, {}};
     }
     hash = sha256_hex(*token);
+    return lookup_hash(hash);
+  }
+
+  std::optional<auth_result> lookup_hash(const std::string& hash) {
+    auto now = clock::now();
     std::lock_guard lock(mutex);
     auto it = cache.find(hash);
-    if (it == cache.end() || it->second.expires <= clock::now()) return std::nullopt;
-    telemetry::metrics().token_cache_hits.inc();
-    note_use_locked(it->second.who);
-    return auth_result{auth_status::ok, it->second.who};
+    if (it != cache.end() && it->second.expires > now) {
+      telemetry::metrics().token_cache_hits.inc();
+      note_use_locked(it->second.who);
+      return auth_result{auth_status::ok, it->second.who};
+    }
+    if (unknown.empty()) return std::nullopt;
+    forget_unknown_locked(now);
+    if (!unknown.contains(hash)) return std::nullopt;
+    telemetry::metrics().auth_failures.inc();
+    return auth_result{auth_status::invalid, {}};
+  }
+
+  /// Drops expired entries, and the oldest ones beyond the bound.
+  void forget_unknown_locked(clock::time_point now) {
+    while (!unknown_order.empty() && (unknown_order.front().second <= now ||
+                                      unknown_order.size() > opts.max_negative_entries)) {
+      unknown.erase(unknown_order.front().first);
+      unknown_order.pop_front();
+    }
+  }
+
+  void remember_unknown(const std::string& hash) {
+    if (opts.max_negative_entries == 0 || opts.negative_ttl.count() <= 0) return;
+    auto now = clock::now();
+    std::lock_guard lock(mutex);
+    if (!unknown.insert(hash).second) return;
+    unknown_order.emplace_back(hash, now + opts.negative_ttl);
+    forget_unknown_locked(now);
+  }
+
+  asio::awaitable<auth_result> query(std::string hash) {
+    auto& metrics = telemetry::metrics();
+    auto now = clock::now();
+    std::uint64_t seen;
+    {
+      std::lock_guard lock(mutex);
+      seen = generation;
+    }
+    metrics.token_cache_misses.inc();
+    storage::statement st{
+        "SELECT t.tenant_id, t.user_id, t.id, m.role, t.token_hash FROM access_tokens t "
+        "JOIN memberships m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id "
+        "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"};
+    st.bind(hash);
+    auto self = shared_from_this();
+    auto reply = co_await storage::async_execute(db, storage::single(std::move(st)));
+    if (!reply.ok()) co_return auth_result{auth_status::unavailable, {}};
+    const auto& rows = reply.results.front();
+    // The index found the row by hash; the constant-time check keeps the final decision free
+    // of timing that depends on how much of a guess matched.
+    if (rows.empty() || !constant_time_equal(rows.at(0, 4), hash)) {
+      metrics.auth_failures.inc();
+      remember_unknown(hash);
+      co_return auth_result{auth_status::invalid, {}};
+    }
+    principal who{rows.at(0, 0), rows.at(0, 1), rows.at(0, 2), rows.at(0, 3)};
+    {
+      std::lock_guard lock(mutex);
+      if (generation == seen) {
+        if (cache.size() >= opts.max_cache_entries) cache.clear();
+        cache[hash] = {who, now + opts.cache_ttl};
+      }
+      note_use_locked(who);
+    }
+    co_return auth_result{auth_status::ok, std::move(who)};
   }
 
   std::optional<storage::db_batch> take_flush_batch() {
@@ -127,7 +202,14 @@ void authenticator::flush_blocking() {
 
 void authenticator::invalidate_tenant(std::string_view tenant_id) {
   std::lock_guard lock(impl_->mutex);
+  ++impl_->generation;
   std::erase_if(impl_->cache, [&](const auto& kv) { return kv.second.who.tenant_id == tenant_id; });
+}
+
+void authenticator::invalidate_all() {
+  std::lock_guard lock(impl_->mutex);
+  ++impl_->generation;
+  impl_->cache.clear();
 }
 
 std::optional<auth_result> authenticator::authenticate_cached(std::string_view authorization) {
@@ -136,33 +218,24 @@ std::optional<auth_result> authenticator::authenticate_cached(std::string_view a
 }
 
 asio::awaitable<auth_result> authenticator::authenticate(std::string_view authorization) {
-  auto& metrics = telemetry::metrics();
   std::string hash;
   if (auto known = impl_->lookup(authorization, hash)) co_return std::move(*known);
-  auto now = clock::now();
-  metrics.token_cache_misses.inc();
-  storage::statement st{
-      "SELECT t.tenant_id, t.user_id, t.id, m.role, t.token_hash FROM access_tokens t "
-      "JOIN memberships m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id "
-      "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"};
-  st.bind(hash);
-  auto reply = co_await storage::async_execute(impl_->db, storage::single(std::move(st)));
-  if (!reply.ok()) co_return auth_result{auth_status::unavailable, {}};
-  const auto& rows = reply.results.front();
-  // The index found the row by hash; the constant-time check keeps the final decision free of
-  // timing that depends on how much of a guess matched.
-  if (rows.empty() || !constant_time_equal(rows.at(0, 4), hash)) {
-    metrics.auth_failures.inc();
-    co_return auth_result{auth_status::invalid, {}};
-  }
-  principal who{rows.at(0, 0), rows.at(0, 1), rows.at(0, 2), rows.at(0, 3)};
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->cache.size() >= impl_->opts.max_cache_entries) impl_->cache.clear();
-    impl_->cache[hash] = {who, now + impl_->opts.cache_ttl};
-  }
-  impl_->note_use(who);
-  co_return auth_result{auth_status::ok, std::move(who)};
+  co_return co_await impl_->query(std::move(hash));
+}
+
+std::optional<token_digest> authenticator::digest(std::string_view authorization) {
+  auto token = parse_bearer(authorization);
+  if (!token || !looks_like_token(*token)) return std::nullopt;
+  return token_digest{sha256_hex(*token)};
+}
+
+std::optional<auth_result> authenticator::authenticate_cached(const token_digest& token) {
+  return impl_->lookup_hash(token.sha256_hex);
+}
+
+asio::awaitable<auth_result> authenticator::authenticate(token_digest token) {
+  if (auto known = impl_->lookup_hash(token.sha256_hex)) co_return std::move(*known);
+  co_return co_await impl_->query(std::move(token.sha256_hex));
 }
 
 }  // namespace nyxgate::identity

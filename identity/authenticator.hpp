@@ -29,6 +29,11 @@ struct principal {
 
 enum class auth_status { ok, missing, invalid, unavailable };
 
+/// A bearer token known by its SHA-256 only: what a WebSocket keeps to re-check its caller.
+struct token_digest {
+  std::string sha256_hex;
+};
+
 struct auth_result {
   auth_status status = auth_status::invalid;
   principal who;
@@ -36,13 +41,18 @@ struct auth_result {
 
 /// Resolves bearer tokens to principals. Tokens are looked up by SHA-256 only; a small
 /// in-memory cache keeps the database off the request path, and `last_used_at` is written
-/// in batches by a timer instead of once per request.
+/// in batches by a timer instead of once per request. Tokens the database does not know are
+/// remembered for a short time too, so a client repeating a bad token costs no query each.
 class authenticator {
  public:
   struct options {
+    /// A backstop only: changes reach the cache through `invalidate_tenant`, on every node
+    /// (storage::identity_repository::principal_change_channel).
     std::chrono::milliseconds cache_ttl{10000};
     std::chrono::milliseconds flush_interval{5000};
     std::size_t max_cache_entries = 100000;
+    std::chrono::milliseconds negative_ttl{5000};
+    std::size_t max_negative_entries = 10000;
   };
 
   authenticator(storage::database& db, boost::asio::io_context& io, options opts);
@@ -54,8 +64,16 @@ class authenticator {
   /// nothing when only `authenticate` can tell. Lets the hot path skip the coroutine.
   std::optional<auth_result> authenticate_cached(std::string_view authorization);
 
-  /// Drops cached principals of a tenant (role changes, removals, revocations on this node).
+  /// The token of an Authorization header value as a digest; nothing when it holds none.
+  static std::optional<token_digest> digest(std::string_view authorization);
+  /// `authenticate` and `authenticate_cached` for a token known by its digest.
+  boost::asio::awaitable<auth_result> authenticate(token_digest token);
+  std::optional<auth_result> authenticate_cached(const token_digest& token);
+
+  /// Drops cached principals of a tenant (role changes, removals, revocations).
   void invalidate_tenant(std::string_view tenant_id);
+  /// Drops every cached principal (the change notices may have been missed).
+  void invalidate_all();
 
   /// Starts the periodic last_used_at flush.
   void start();

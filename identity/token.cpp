@@ -67,12 +67,10 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace
-
-std::string generate_token() {
+std::string random_secret(std::string_view prefix) {
   auto bytes = random_bytes<token_bytes>();
-  std::string out(token_prefix);
-  out.reserve(token_prefix.size() + token_chars);
+  std::string out(prefix);
+  out.reserve(prefix.size() + token_chars);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     std::uint32_t n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
@@ -87,6 +85,16 @@ std::string generate_token() {
   out.push_back(b64url[(n >> 12) & 63]);
   out.push_back(b64url[(n >> 6) & 63]);
   return out;
+}
+
+}  // namespace
+
+std::string generate_token() {
+  return random_secret(token_prefix);
+}
+
+std::string generate_invite_code() {
+  return random_secret("ngi_");
 }
 
 bool looks_like_token(std::string_view s) {

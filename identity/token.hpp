@@ -12,6 +12,10 @@ namespace nyxgate::identity {
 /// std::runtime_error if the system's random source fails.
 std::string generate_token();
 
+/// An invite code: "ngi_" and the same 256 random bits as a token, so that neither can pass for
+/// the other. Stored as sha256_hex only. Throws as generate_token().
+std::string generate_invite_code();
+
 /// The shape generate_token() produces: prefix, length, alphabet, canonical last character.
 bool looks_like_token(std::string_view s);
 

@@ -139,13 +139,15 @@ asio::awaitable<void> run_websocket(identity::authenticator& auth,
   // Browsers cannot set headers: without one, the socket opens and must authenticate by its
   // first message. A header that is there must be valid.
   std::optional<identity::principal> who;
+  std::optional<identity::token_digest> token;
   if (!request.header("authorization").empty()) {
     who = co_await authenticated(auth, request, respond);
     if (!who) co_return;
+    token = identity::authenticator::digest(request.header("authorization"));
   }
   http_response out;
   out.route = telemetry::route_kind::data_plane;
-  out.websocket = make_ws_chat(std::move(ws), std::move(who));
+  out.websocket = make_ws_chat(std::move(ws), std::move(who), std::move(token));
   respond(std::move(out));
 }
 

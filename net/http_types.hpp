@@ -32,6 +32,21 @@ inline bool has_line_break(std::string_view s) {
   return false;
 }
 
+/// True when `s` may go out as a header value as it is: no control character but tab, no DEL
+/// (RFC 9110 field-value), so no line break either. Eight bytes at a time first, as above.
+inline bool is_field_value(std::string_view s) {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    auto w = telemetry::load_word(s.data() + i);
+    if (telemetry::has_byte_below(w, 0x20) || telemetry::has_byte(w, 0x7f)) break;
+  }
+  for (; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
 /// Lower-cases ASCII letters in place (header names), without the C locale's `tolower` call.
 inline void ascii_lower(std::string& s) {
   for (auto& c : s)

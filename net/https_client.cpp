@@ -544,9 +544,12 @@ class exchange : public std::enable_shared_from_this<exchange> {
     out.append("Host: "sv).append(url_->host_header).append("\r\n"sv);
     bool agent = false;
     for (const auto& [name, value] : req_.headers) {
-      if (name.empty() || has_line_break(name) || has_line_break(value) ||
-          std::any_of(name.begin(), name.end(), [](char c) { return c == ' ' || c == ':'; })) {
-        error = "request: invalid header";  // never echo the value: it may be a key
+      if (name.empty() || !is_field_value(name) || !is_field_value(value) ||
+          std::any_of(name.begin(), name.end(),
+                      [](char c) { return c == ' ' || c == ':' || c == '\t'; })) {
+        // Nothing was sent: a local error (never retried, never the key's fault). Never echo
+        // the value: it may be a key.
+        error = "request: invalid header";
         return false;
       }
       if (ours_to_set(name)) continue;

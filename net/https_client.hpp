@@ -39,7 +39,8 @@ struct outbound_response {
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-cased
   std::string body;
   /// Transport failure ("timeout", "tls: certificate verify failed (...)", "connect: ...");
-  /// empty when a response arrived.
+  /// empty when a response arrived. "request: ..." means the request could not be written
+  /// (an invalid header, an unknown method) and nothing was sent.
   std::string error;
 
   /// First header with this lower-case name, or empty.

@@ -90,22 +90,34 @@ awaitable<procedure_result> members_list(storage::database& db, const procedure_
   co_return json::value(std::move(out));
 }
 
-awaitable<procedure_result> members_add(storage::database& db, identity::authenticator&,
+json::object invite_json(std::string code, const std::string& expires_at) {
+  return {{"code", std::move(code)}, {"expiresAt", expires_at}};
+}
+
+awaitable<procedure_result> members_add(storage::database& db, std::int64_t invite_ttl_s,
                                         const procedure_context& ctx,
                                         const std::optional<json::value>& input) {
   input_reader in(input);
   auto email = in.required_email("email");
-  auto name = in.optional_string("name", 200);
+  auto name = in.optional_string("name", 200).value_or("");
   auto role = in.required_enum("role", {"owner", "admin", "member"});
   NYXGATE_FINISH_INPUT(in);
   if (!ctx.who.is_admin()) co_return forbidden("members.add needs the admin or owner role");
   if (role == "owner" && !ctx.who.is_owner()) co_return forbidden("only an owner may add an owner");
+  auto code = identity::generate_invite_code();
   auto reply = co_await storage::async_execute(
-      db, storage::single(repo::add_member(ctx.who.tenant_id, email, name.value_or(""), role)));
+      db, storage::single(repo::add_member(ctx.who.tenant_id, email, name, role,
+                                           identity::sha256_hex(code), invite_ttl_s)));
   if (reply.error == db_errc::unique_violation)
     co_return trpc_error{trpc_code::conflict, "input.email: already a member of this tenant"};
   if (!reply.ok()) co_return storage_failure(reply, "member");
-  co_return json::value(member_json(reply.results.front(), 0));
+  const auto& r = reply.results.front();
+  // Only what the caller sent: whether the email has an account elsewhere shows nowhere.
+  co_return json::value(json::object{{"userId", r.at(0, 0)},
+                                     {"email", email},
+                                     {"name", name},
+                                     {"role", r.at(0, 1)},
+                                     {"invite", invite_json(std::move(code), r.at(0, 2))}});
 }
 
 /// Loads the target's role in the caller's tenant; NOT_FOUND when it is not a member here.
@@ -136,7 +148,7 @@ awaitable<procedure_result> members_set_role(storage::database& db, identity::au
   auto reply = co_await storage::async_execute(
       db, repo::set_member_role(ctx.who.tenant_id, user_id, was, role));
   if (!reply.ok()) co_return storage_failure(reply, "member");
-  if (reply.results.back().empty()) {
+  if (reply.results.at(1).empty()) {
     if (was == "owner")
       co_return trpc_error{trpc_code::precondition_failed,
                            "the last owner of a tenant cannot be demoted"};
@@ -169,6 +181,53 @@ awaitable<procedure_result> members_remove(storage::database& db, identity::auth
   }
   auth.invalidate_tenant(ctx.who.tenant_id);
   co_return json::value(json::object{{"userId", user_id}, {"removed", true}});
+}
+
+awaitable<procedure_result> members_invite(storage::database& db, std::int64_t invite_ttl_s,
+                                           const procedure_context& ctx,
+                                           const std::optional<json::value>& input) {
+  input_reader in(input);
+  auto user_id = in.required_uuid("userId");
+  NYXGATE_FINISH_INPUT(in);
+  if (!ctx.who.is_admin()) co_return forbidden("members.invite needs the admin or owner role");
+  auto current = co_await target_role(db, ctx, user_id);
+  if (auto* e = std::get_if<trpc_error>(&current)) co_return std::move(*e);
+  // Whoever holds the code becomes that member: only an owner hands out an owner's.
+  if (std::get<std::string>(current) == "owner" && !ctx.who.is_owner())
+    co_return forbidden("only an owner may invite an owner");
+  auto code = identity::generate_invite_code();
+  auto reply = co_await storage::async_execute(
+      db, storage::single(repo::invite_member(ctx.who.tenant_id, user_id,
+                                              identity::sha256_hex(code), invite_ttl_s)));
+  if (!reply.ok()) co_return storage_failure(reply, "invite");
+  if (reply.results.front().empty())
+    co_return trpc_error{trpc_code::precondition_failed,
+                         "the member has signed in already; they create tokens with tokens.create"};
+  co_return json::value(
+      json::object{{"userId", user_id},
+                   {"invite", invite_json(std::move(code), reply.results.front().at(0, 0))}});
+}
+
+/// Needs no token: the code is the credential.
+awaitable<procedure_result> invites_redeem(storage::database& db, const procedure_context&,
+                                           const std::optional<json::value>& input) {
+  input_reader in(input);
+  auto code = in.required_string("code", 1, 100);
+  auto name = in.required_string("name", 1, 200);
+  NYXGATE_FINISH_INPUT(in);
+  auto token = identity::generate_token();
+  auto reply = co_await storage::async_execute(
+      db, storage::single(
+              repo::redeem_invite(identity::sha256_hex(code), name, identity::sha256_hex(token))));
+  if (!reply.ok()) co_return storage_failure(reply, "invite");
+  const auto& r = reply.results.front();
+  if (r.empty()) co_return trpc_error{trpc_code::not_found, "input.code: unknown, used or expired"};
+  co_return json::value(json::object{
+      {"token", token},
+      {"tokenId", r.at(0, 0)},
+      {"tenant", json::object{{"id", r.at(0, 1)}, {"slug", r.at(0, 2)}, {"name", r.at(0, 3)}}},
+      {"user", json::object{{"id", r.at(0, 4)}, {"email", r.at(0, 5)}, {"name", r.at(0, 6)}}},
+      {"role", r.at(0, 7)}});
 }
 
 awaitable<procedure_result> tokens_list(storage::database& db, const procedure_context& ctx,
@@ -211,8 +270,7 @@ awaitable<procedure_result> tokens_revoke(storage::database& db, identity::authe
   auto id = in.required_uuid("id");
   NYXGATE_FINISH_INPUT(in);
   auto reply = co_await storage::async_execute(
-      db, storage::single(
-              repo::revoke_token(ctx.who.tenant_id, id, ctx.who.user_id, ctx.who.is_admin())));
+      db, repo::revoke_token(ctx.who.tenant_id, id, ctx.who.user_id, ctx.who.is_admin()));
   if (!reply.ok()) co_return storage_failure(reply, "token");
   if (reply.results.front().empty())
     co_return trpc_error{trpc_code::not_found, "input.id: no such token"};
@@ -223,15 +281,20 @@ awaitable<procedure_result> tokens_revoke(storage::database& db, identity::authe
 }  // namespace
 
 void add_identity_procedures(trpc_router& router, storage::database& db,
-                             identity::authenticator& auth) {
+                             identity::authenticator& auth, std::int64_t invite_ttl_s) {
   auto* d = &db;
   auto* a = &auth;
   router.add("tenants.current", trpc_kind::query,
              [d](const auto& c, const auto& i) { return tenants_current(*d, c, i); });
   router.add("members.list", trpc_kind::query,
              [d](const auto& c, const auto& i) { return members_list(*d, c, i); });
-  router.add("members.add", trpc_kind::mutation,
-             [d, a](const auto& c, const auto& i) { return members_add(*d, *a, c, i); });
+  router.add("members.add", trpc_kind::mutation, [d, invite_ttl_s](const auto& c, const auto& i) {
+    return members_add(*d, invite_ttl_s, c, i);
+  });
+  router.add("members.invite", trpc_kind::mutation,
+             [d, invite_ttl_s](const auto& c, const auto& i) {
+               return members_invite(*d, invite_ttl_s, c, i);
+             });
   router.add("members.setRole", trpc_kind::mutation,
              [d, a](const auto& c, const auto& i) { return members_set_role(*d, *a, c, i); });
   router.add("members.remove", trpc_kind::mutation,
@@ -242,6 +305,8 @@ void add_identity_procedures(trpc_router& router, storage::database& db,
              [d](const auto& c, const auto& i) { return tokens_create(*d, c, i); });
   router.add("tokens.revoke", trpc_kind::mutation,
              [d, a](const auto& c, const auto& i) { return tokens_revoke(*d, *a, c, i); });
+  router.add_public("invites.redeem", trpc_kind::mutation,
+                    [d](const auto& c, const auto& i) { return invites_redeem(*d, c, i); });
 }
 
 }  // namespace nyxgate::net

@@ -1,14 +1,17 @@
 #pragma once
 
+#include <cstdint>
+
 #include "identity/authenticator.hpp"
 #include "net/trpc_router.hpp"
 #include "storage/database.hpp"
 
 namespace nyxgate::net {
 
-/// tenants.current, members.*, tokens.*: the identity part of the control plane.
+/// tenants.current, members.*, tokens.*, invites.redeem: the identity part of the control
+/// plane. Invite codes stay valid for `invite_ttl_s` seconds.
 void add_identity_procedures(trpc_router& router, storage::database& db,
-                             identity::authenticator& auth);
+                             identity::authenticator& auth, std::int64_t invite_ttl_s);
 
 /// One place that turns a storage failure into a tRPC error a client can act on; the
 /// server's message stays in the log because it may quote values.

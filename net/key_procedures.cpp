@@ -89,7 +89,7 @@ awaitable<procedure_result> api_keys_create(key_services& s, const procedure_con
   input_reader in(input);
   auto provider = in.required_enum("provider", {"openai", "anthropic", "google", "kimi", "github"});
   auto name = in.required_string("name", 1, 100);
-  auto secret = in.required_string("key", 8, 4096);
+  auto secret = in.required_secret("key", 8, 4096);
   bool personal = in.optional_bool("isPersonal").value_or(false);
   NYXGATE_FINISH_INPUT(in);
   if (!personal && !ctx.who.is_admin())
@@ -161,7 +161,7 @@ awaitable<procedure_result> api_keys_replace(key_services& s, const procedure_co
                                              const std::optional<json::value>& input) {
   input_reader in(input);
   auto id = in.required_uuid("id");
-  auto secret = in.required_string("key", 8, 4096);
+  auto secret = in.required_secret("key", 8, 4096);
   auto name = in.optional_string("name", 100);
   NYXGATE_FINISH_INPUT(in);
   auto check = co_await visible_key_is_personal(s, ctx, id);

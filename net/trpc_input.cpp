@@ -155,6 +155,17 @@ std::string input_reader::required_string(std::string_view key, std::size_t min_
   return checked_string(key, *v, min_len, max_len).value_or(std::string{});
 }
 
+std::string input_reader::required_secret(std::string_view key, std::size_t min_len,
+                                          std::size_t max_len) {
+  auto s = required_string(key, min_len, max_len);
+  if (error_) return {};
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    fail(key, "must be printable ASCII without whitespace or control characters");
+    return {};
+  }
+  return s;
+}
+
 std::optional<std::string> input_reader::optional_string(std::string_view key,
                                                          std::size_t max_len) {
   const auto* v = field(key, true);

@@ -41,6 +41,9 @@ class input_reader {
   std::string required_string(std::string_view key, std::size_t min_len = 1,
                               std::size_t max_len = 256);
   std::optional<std::string> optional_string(std::string_view key, std::size_t max_len = 256);
+  /// A credential that goes into an upstream header as it is: printable ASCII only, so no
+  /// whitespace or control character. The failure never quotes the value.
+  std::string required_secret(std::string_view key, std::size_t min_len, std::size_t max_len);
   std::string required_enum(std::string_view key, std::initializer_list<std::string_view> allowed);
   std::optional<std::string> optional_enum(std::string_view key,
                                            std::initializer_list<std::string_view> allowed);

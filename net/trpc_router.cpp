@@ -13,6 +13,10 @@ void trpc_router::add(std::string path, trpc_kind kind, procedure_fn fn) {
   procedures_.insert_or_assign(std::move(path), procedure{kind, std::move(fn)});
 }
 
+void trpc_router::add_public(std::string path, trpc_kind kind, procedure_fn fn) {
+  procedures_.insert_or_assign(std::move(path), procedure{kind, std::move(fn), false});
+}
+
 namespace {
 
 http_response to_http(trpc_http_reply reply) {
@@ -56,12 +60,15 @@ boost::asio::awaitable<http_response> trpc_router::handle(const http_request& re
       outcomes.emplace_back(std::move(*mismatch));
       continue;
     }
-    if (!auth) auth = co_await auth_.authenticate(request.header("authorization"));
-    if (auth->status != identity::auth_status::ok) {
-      outcomes.emplace_back(auth_error(auth->status));
-      continue;
+    static const identity::principal nobody;
+    if (it->second.needs_token) {
+      if (!auth) auth = co_await auth_.authenticate(request.header("authorization"));
+      if (auth->status != identity::auth_status::ok) {
+        outcomes.emplace_back(auth_error(auth->status));
+        continue;
+      }
     }
-    procedure_context ctx{auth->who, request};
+    procedure_context ctx{it->second.needs_token ? auth->who : nobody, request};
     try {
       auto result = co_await it->second.fn(ctx, call.input);
       if (auto* v = std::get_if<boost::json::value>(&result))

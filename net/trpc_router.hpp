@@ -24,13 +24,15 @@ using procedure_result = std::variant<boost::json::value, trpc_error>;
 using procedure_fn = std::function<boost::asio::awaitable<procedure_result>(
     const procedure_context&, const std::optional<boost::json::value>&)>;
 
-/// Maps tRPC paths to procedures. Authenticates once per HTTP request (every procedure needs a
+/// Maps tRPC paths to procedures. Authenticates once per HTTP request (when a call needs a
 /// token), runs the calls of a batch in order, and renders the tRPC reply.
 class trpc_router {
  public:
   trpc_router(identity::authenticator& auth, trpc_parse_limits limits);
 
   void add(std::string path, trpc_kind kind, procedure_fn fn);
+  /// A procedure that needs no token (invites.redeem); its context's principal is empty.
+  void add_public(std::string path, trpc_kind kind, procedure_fn fn);
 
   boost::asio::awaitable<http_response> handle(const http_request& request);
 
@@ -38,6 +40,7 @@ class trpc_router {
   struct procedure {
     trpc_kind kind;
     procedure_fn fn;
+    bool needs_token = true;
   };
   identity::authenticator& auth_;
   trpc_parse_limits limits_;

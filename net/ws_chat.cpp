@@ -161,8 +161,9 @@ class ws_stream_sink final : public stream_sink {
 
 class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws_chat> {
  public:
-  ws_chat(std::shared_ptr<const ws_chat_context> ctx, std::optional<identity::principal> who)
-      : ctx_(std::move(ctx)), who_(std::move(who)) {}
+  ws_chat(std::shared_ptr<const ws_chat_context> ctx, std::optional<identity::principal> who,
+          std::optional<identity::token_digest> token)
+      : ctx_(std::move(ctx)), who_(std::move(who)), token_(std::move(token)) {}
 
   // -- ws_endpoint (the socket's strand) -------------------------------------------------
 
@@ -280,18 +281,20 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
     auth_pending_ = true;
     std::string header = "Bearer ";
     header.append(token->as_string().data(), token->as_string().size());
+    auto digest = identity::authenticator::digest(header);
     asio::co_spawn(
         asio::make_strand(*ctx_->io),
-        [self = shared_from_this(), conn = conn_,
-         header = std::move(header)]() -> asio::awaitable<void> {
+        [self = shared_from_this(), conn = conn_, header = std::move(header),
+         digest = std::move(digest)]() mutable -> asio::awaitable<void> {
           auto result = co_await self->ctx_->auth->authenticate(header);
-          conn->dispatch(
-              [self, result = std::move(result)]() mutable { self->auth_done(std::move(result)); });
+          conn->dispatch([self, result = std::move(result), digest = std::move(digest)]() mutable {
+            self->auth_done(std::move(result), std::move(digest));
+          });
         },
         asio::detached);
   }
 
-  void auth_done(identity::auth_result result) {
+  void auth_done(identity::auth_result result, std::optional<identity::token_digest> digest) {
     auth_pending_ = false;
     if (!conn_) return;
     if (result.status != identity::auth_status::ok) {
@@ -304,17 +307,65 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
       return;
     }
     who_ = std::move(result.who);
+    token_ = std::move(digest);
     conn_->authenticated();
     conn_->send(R"({"type":"authenticated"})");
+    drain_backlog();
+  }
+
+  void drain_backlog() {
     auto backlog = std::move(backlog_);
     backlog_.clear();
     for (auto& m : backlog) {
-      if (auth_pending_) {  // another auth inside the backlog: the rest waits again
+      if (auth_pending_) {  // another auth or re-check inside the backlog: the rest waits again
         backlog_.push_back(std::move(m));
         continue;
       }
       handle(m);
     }
+  }
+
+  /// The outcome of re-checking the socket's token for stream `id`: true when it still holds
+  /// (the principal is refreshed: a role may have changed). A revoked token or a removed
+  /// member closes the socket (1008); running streams are cancelled with it.
+  bool still_authorized(const std::string& id, identity::auth_result result) {
+    switch (result.status) {
+      case identity::auth_status::ok:
+        who_ = std::move(result.who);
+        return true;
+      case identity::auth_status::unavailable:
+        send_error(id, "auth_unavailable", "authentication is temporarily unavailable; retry");
+        return false;
+      case identity::auth_status::missing:
+      case identity::auth_status::invalid:
+        break;
+    }
+    send_error(id, "invalid_api_key", "the token was revoked or its member removed");
+    who_.reset();
+    token_.reset();
+    backlog_.clear();
+    conn_->close(1008, "token revoked");
+    return false;
+  }
+
+  /// A re-check the cache could not answer: the socket's messages wait (as behind `auth`)
+  /// until the database has.
+  void recheck_then_create(std::string id, json::object msg) {
+    auth_pending_ = true;
+    asio::co_spawn(
+        asio::make_strand(*ctx_->io),
+        [self = shared_from_this(), conn = conn_, token = *token_, id = std::move(id),
+         msg = std::move(msg)]() mutable -> asio::awaitable<void> {
+          auto result = co_await self->ctx_->auth->authenticate(std::move(token));
+          conn->dispatch([self, result = std::move(result), id = std::move(id),
+                          msg = std::move(msg)]() mutable {
+            self->auth_pending_ = false;
+            if (!self->conn_) return;
+            if (self->still_authorized(id, std::move(result))) self->start_create(id, msg);
+            self->drain_backlog();
+          });
+        },
+        asio::detached);
   }
 
   /// The stream id of a message, or empty after an error event went out.
@@ -331,7 +382,14 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
   void handle_create(const json::object& msg) {
     auto id = stream_id(msg);
     if (id.empty()) return;
-    if (!who_) return send_error(id, "unauthorized", "authenticate first: {\"type\":\"auth\"}");
+    if (!who_ || !token_)
+      return send_error(id, "unauthorized", "authenticate first: {\"type\":\"auth\"}");
+    auto known = ctx_->auth->authenticate_cached(*token_);
+    if (!known) return recheck_then_create(std::move(id), msg);
+    if (still_authorized(id, std::move(*known))) start_create(id, msg);
+  }
+
+  void start_create(const std::string& id, const json::object& msg) {
     const auto* body = msg.if_contains("body");
     if (!body || !body->is_object())
       return send_error(id, "invalid_request", "chat.create needs a \"body\" object");
@@ -396,10 +454,11 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
   }
 
   std::shared_ptr<const ws_chat_context> ctx_;
-  std::optional<identity::principal> who_;  ///< strand only
-  std::shared_ptr<ws_connection> conn_;     ///< set on open, dropped on close
-  bool auth_pending_ = false;               ///< strand only
-  std::deque<std::string> backlog_;         ///< strand only
+  std::optional<identity::principal> who_;       ///< strand only
+  std::optional<identity::token_digest> token_;  ///< who_'s token; strand only
+  std::shared_ptr<ws_connection> conn_;          ///< set on open, dropped on close
+  bool auth_pending_ = false;        ///< an auth or re-check is out: messages wait; strand only
+  std::deque<std::string> backlog_;  ///< strand only
 
   std::mutex mutex_;  ///< streams_, draining_, closed_: sinks end from actor threads
   std::map<std::string, entry> streams_;
@@ -415,8 +474,9 @@ void ws_stream_sink::end() {
 }  // namespace
 
 std::shared_ptr<ws_endpoint> make_ws_chat(std::shared_ptr<const ws_chat_context> context,
-                                          std::optional<identity::principal> who) {
-  return std::make_shared<ws_chat>(std::move(context), std::move(who));
+                                          std::optional<identity::principal> who,
+                                          std::optional<identity::token_digest> token) {
+  return std::make_shared<ws_chat>(std::move(context), std::move(who), std::move(token));
 }
 
 }  // namespace nyxgate::net

@@ -15,6 +15,7 @@ class actor_system;
 namespace nyxgate::identity {
 class authenticator;
 struct principal;
+struct token_digest;
 }  // namespace nyxgate::identity
 namespace nyxgate::actors {
 struct gateway_services;
@@ -37,9 +38,12 @@ struct ws_chat_context {
 };
 
 /// The protocol of `GET /v1/ws` (SPEC §4) for one socket: `auth`, `chat.create`, `cancel`,
-/// `ping` in; `meta`, `delta`, `done`, `error`, `pong` out. `who` is set when the upgrade
-/// request carried a valid Authorization header; otherwise the first message must be `auth`.
+/// `ping` in; `meta`, `delta`, `done`, `error`, `pong` out. `who` (with its `token`) is set
+/// when the upgrade request carried a valid Authorization header; otherwise the first message
+/// must be `auth`. Every `chat.create` checks the token again (from the cache, as a request
+/// does): once it is revoked or its member removed, the socket is closed with 1008.
 std::shared_ptr<ws_endpoint> make_ws_chat(std::shared_ptr<const ws_chat_context> context,
-                                          std::optional<identity::principal> who);
+                                          std::optional<identity::principal> who,
+                                          std::optional<identity::token_digest> token);
 
 }  // namespace nyxgate::net

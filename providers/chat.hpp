@@ -96,6 +96,7 @@ enum class failure_kind {
   key_invalid,   ///< 401, 403, Google 400 API_KEY_INVALID: key → invalid
   key_quota,     ///< 402, OpenAI 429 insufficient_quota, Anthropic 400 credit balance: cooldown
   client_error,  ///< any other 4xx: returned to the client, no failover
+  local_error,   ///< the request could not be built or written; nothing reached the provider
 };
 
 struct failure {
@@ -110,7 +111,8 @@ struct failure {
 /// Classifies a non-2xx answer. `retry_after` is the Retry-After header value ("" if none).
 failure classify_failure(std::string_view provider, unsigned status, std::string_view body,
                          std::string_view retry_after);
-/// A transport failure (timeout, refused, TLS, reset): always retryable.
+/// A transport failure (timeout, refused, TLS, reset): retryable, unless the HTTPS client
+/// could not build the request ("request: …", "url: …"): then a local error.
 failure transport_failure(std::string_view what);
 
 // -- streaming ------------------------------------------------------------------------

@@ -202,7 +202,8 @@ failure classify_failure(std::string_view provider, unsigned status, std::string
 
 failure transport_failure(std::string_view what) {
   failure f;
-  f.kind = failure_kind::retryable;
+  bool local = what.starts_with("request:") || what.starts_with("url:");
+  f.kind = local ? failure_kind::local_error : failure_kind::retryable;
   f.status = 0;
   f.reason = std::string{what.substr(0, 120)};
   if (f.reason.empty()) f.reason = "connection failed";

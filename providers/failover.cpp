@@ -24,6 +24,9 @@ decision decide(const failure& f, int tries_done, const retry_policy& policy, do
     case failure_kind::key_quota:
       d.key = {"cooldown", f.reason};
       return d;
+    case failure_kind::local_error:
+      // Nothing was sent: a retry would fail alike, and the provider never judged the key.
+      return d;
     case failure_kind::retryable:
       break;
   }

@@ -7,9 +7,27 @@ std::string iso_time(std::string_view column) {
          " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 }
 
+namespace {
+statement notify_principal_change(std::string_view tenant_id) {
+  statement st{"SELECT pg_notify($1, $2)"};
+  st.bind(principal_change_channel).bind(tenant_id);
+  return st;
+}
+
+/// The member has no token in this tenant from this membership: an invite may give them one.
+/// (Tokens of an earlier membership were revoked when it was removed.)
+constexpr std::string_view never_signed_in =
+    "NOT EXISTS (SELECT 1 FROM access_tokens t WHERE t.tenant_id = m.tenant_id "
+    "AND t.user_id = m.user_id AND t.created_at >= m.created_at)";
+
+std::string invite_expiry(std::string_view ttl_param) {
+  return "now() + make_interval(secs => " + std::string{ttl_param} + "::bigint)";
+}
+}  // namespace
+
 statement tenant_with_user(std::string_view tenant_id, std::string_view user_id) {
   statement st{
-      "SELECT t.id, t.slug, t.name, u.id, u.email, u.name FROM tenants t "
+      "SELECT t.id, t.slug, t.name, u.id, u.email, m.name FROM tenants t "
       "JOIN memberships m ON m.tenant_id = t.id JOIN users u ON u.id = m.user_id "
       "WHERE t.id = $1 AND u.id = $2"};
   st.bind(tenant_id).bind(user_id);
@@ -17,7 +35,7 @@ statement tenant_with_user(std::string_view tenant_id, std::string_view user_id)
 }
 
 statement list_members(std::string_view tenant_id) {
-  statement st{"SELECT m.user_id, u.email, u.name, m.role, " + iso_time("m.created_at") +
+  statement st{"SELECT m.user_id, u.email, m.name, m.role, " + iso_time("m.created_at") +
                " FROM memberships m JOIN users u ON u.id = m.user_id "
                "WHERE m.tenant_id = $1 ORDER BY m.created_at, u.email"};
   st.bind(tenant_id);
@@ -31,14 +49,53 @@ statement member_role(std::string_view tenant_id, std::string_view user_id) {
 }
 
 statement add_member(std::string_view tenant_id, std::string_view email, std::string_view name,
-                     std::string_view role) {
-  // The no-op update makes RETURNING yield the id of an existing user too.
+                     std::string_view role, std::string_view code_hash, std::int64_t invite_ttl_s) {
+  // The no-op update makes RETURNING yield the id of an existing user too; nothing else of
+  // that user is read.
   statement st{
       "WITH u AS (INSERT INTO users (email, name) VALUES ($2, $3) "
-      "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id, email, name) "
-      "INSERT INTO memberships (tenant_id, user_id, role) SELECT $1, u.id, $4 FROM u "
-      "RETURNING user_id, (SELECT email FROM u), (SELECT name FROM u), role"};
-  st.bind(tenant_id).bind(email).bind(name).bind(role);
+      "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id), "
+      "m AS (INSERT INTO memberships (tenant_id, user_id, role, name) SELECT $1, u.id, $4, $3 "
+      "FROM u RETURNING tenant_id, user_id, role), "
+      "i AS (INSERT INTO invites (tenant_id, user_id, code_hash, expires_at) "
+      "SELECT tenant_id, user_id, $5, " +
+      invite_expiry("$6") + " FROM m RETURNING expires_at) SELECT m.user_id, m.role, " +
+      iso_time("i.expires_at") + " FROM m, i"};
+  st.bind(tenant_id).bind(email).bind(name).bind(role).bind(code_hash).bind(invite_ttl_s);
+  return st;
+}
+
+statement invite_member(std::string_view tenant_id, std::string_view user_id,
+                        std::string_view code_hash, std::int64_t invite_ttl_s) {
+  statement st{
+      "INSERT INTO invites (tenant_id, user_id, code_hash, expires_at) "
+      "SELECT m.tenant_id, m.user_id, $3, " +
+      invite_expiry("$4") + " FROM memberships m WHERE m.tenant_id = $1 AND m.user_id = $2 AND " +
+      std::string{never_signed_in} +
+      " ON CONFLICT (tenant_id, user_id) DO UPDATE SET code_hash = EXCLUDED.code_hash, "
+      "expires_at = EXCLUDED.expires_at, created_at = now() RETURNING " +
+      iso_time("expires_at")};
+  st.bind(tenant_id).bind(user_id).bind(code_hash).bind(invite_ttl_s);
+  return st;
+}
+
+statement redeem_invite(std::string_view code_hash, std::string_view name,
+                        std::string_view token_hash) {
+  // Deleting the invite makes it single-use; a code that matched nothing (unknown, used,
+  // expired) yields no row.
+  statement st{
+      "WITH i AS (DELETE FROM invites WHERE code_hash = $1 AND expires_at > now() "
+      "RETURNING tenant_id, user_id), "
+      "m AS (UPDATE memberships m SET name = $2 FROM i WHERE m.tenant_id = i.tenant_id "
+      "AND m.user_id = i.user_id AND " +
+      std::string{never_signed_in} +
+      " RETURNING m.tenant_id, m.user_id, m.role, m.name), "
+      "t AS (INSERT INTO access_tokens (tenant_id, user_id, name, token_hash) "
+      "SELECT tenant_id, user_id, 'invite', $3 FROM m RETURNING id, tenant_id, user_id) "
+      "SELECT t.id, tn.id, tn.slug, tn.name, u.id, u.email, m.name, m.role FROM t "
+      "JOIN m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id "
+      "JOIN tenants tn ON tn.id = t.tenant_id JOIN users u ON u.id = t.user_id"};
+  st.bind(code_hash).bind(name).bind(token_hash);
   return st;
 }
 
@@ -65,6 +122,7 @@ db_batch set_member_role(std::string_view tenant_id, std::string_view user_id,
       std::string{keeps_an_owner} + ") RETURNING user_id, role"};
   st.bind(tenant_id).bind(user_id).bind(expected_role).bind(new_role);
   b.statements.push_back(std::move(st));
+  b.statements.push_back(notify_principal_change(tenant_id));
   return b;
 }
 
@@ -83,6 +141,7 @@ db_batch remove_member(std::string_view tenant_id, std::string_view user_id,
       "WHERE tenant_id = $1 AND user_id = $2)"};
   revoke.bind(tenant_id).bind(user_id);
   b.statements.push_back(std::move(revoke));
+  b.statements.push_back(notify_principal_change(tenant_id));
   return b;
 }
 
@@ -105,13 +164,17 @@ statement create_token(std::string_view tenant_id, std::string_view user_id, std
   return st;
 }
 
-statement revoke_token(std::string_view tenant_id, std::string_view token_id,
-                       std::string_view user_id, bool any_user) {
+db_batch revoke_token(std::string_view tenant_id, std::string_view token_id,
+                      std::string_view user_id, bool any_user) {
+  db_batch b;
+  b.transaction = true;
   statement st{
       "UPDATE access_tokens SET revoked_at = coalesce(revoked_at, now()) "
       "WHERE tenant_id = $1 AND id = $2 AND (user_id = $3 OR $4) RETURNING id"};
   st.bind(tenant_id).bind(token_id).bind(user_id).bind(any_user);
-  return st;
+  b.statements.push_back(std::move(st));
+  b.statements.push_back(notify_principal_change(tenant_id));
+  return b;
 }
 
 }  // namespace nyxgate::storage::identity_repository

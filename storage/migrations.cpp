@@ -103,10 +103,28 @@ constexpr std::string_view v3_usage_without_id = R"SQL(
 ALTER TABLE usage_events DROP COLUMN id;
 )SQL";
 
-constexpr std::array<migration, 3> all_migrations{{
+/// A member's name belongs to the tenant that gave it (an admin adding an email known
+/// elsewhere must not see, or change, what another tenant calls that user); invites let a new
+/// member trade a single-use code for a first token. Codes are stored as SHA-256 only.
+constexpr std::string_view v4_member_names_and_invites = R"SQL(
+ALTER TABLE memberships ADD COLUMN name text NOT NULL DEFAULT '';
+UPDATE memberships m SET name = u.name FROM users u WHERE u.id = m.user_id;
+CREATE TABLE invites (
+  tenant_id uuid NOT NULL,
+  user_id uuid NOT NULL,
+  code_hash text NOT NULL UNIQUE CHECK (code_hash ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, user_id),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES memberships (tenant_id, user_id) ON DELETE CASCADE
+);
+)SQL";
+
+constexpr std::array<migration, 4> all_migrations{{
     {1, "identity", v1_identity},
     {2, "usage", v2_usage},
     {3, "usage without id", v3_usage_without_id},
+    {4, "member names and invites", v4_member_names_and_invites},
 }};
 
 /// Any constant works as long as every nyxgate node uses the same one.

@@ -170,6 +170,62 @@ describe('tRPC control plane with @trpc/client', () => {
     assert.ok(!members.some((m) => m.userId === added.userId), 'removed member still listed');
   });
 
+  it('invites: members.add returns a code, invites.redeem trades it once for a first token', async () => {
+    const anonymous = trpcClient(srv.url, null);
+    const added = await owner.mutation('members.add', {
+      email: 'katherine@acme.test',
+      name: 'Katherine Johnson',
+      role: 'member',
+    });
+    assert.match(added.invite.code, /^ngi_[A-Za-z0-9_-]{43}$/);
+    secrets.push(added.invite.code);
+    const ttlMs = Date.parse(added.invite.expiresAt) - Date.now();
+    assert.ok(Math.abs(ttlMs - 7 * 24 * 3600 * 1000) < 60_000, `invite expires in ${ttlMs} ms`);
+    // The code is not a token.
+    await rejectsWith(trpcClient(srv.url, added.invite.code).query('tenants.current'), 'UNAUTHORIZED', 401);
+
+    const redeemed = await anonymous.mutation('invites.redeem', { code: added.invite.code, name: 'Kathy' });
+    assert.match(redeemed.token, /^ngt_/);
+    secrets.push(redeemed.token);
+    assert.equal(redeemed.role, 'member');
+    assert.equal(redeemed.tenant.slug, srv.seed.tenantSlug);
+    assert.deepEqual(redeemed.user, { id: added.userId, email: 'katherine@acme.test', name: 'Kathy' });
+    const kathy = trpcClient(srv.url, redeemed.token);
+    const me = await kathy.query('tenants.current');
+    assert.equal(me.role, 'member');
+    assert.equal(me.user.id, added.userId);
+    assert.equal(me.user.name, 'Kathy');
+    assert.equal((await kathy.query('tokens.list')).length, 1);
+
+    // Single use; and a member who signed in gets no new code (tokens.create is theirs to use).
+    await rejectsWith(anonymous.mutation('invites.redeem', { code: added.invite.code, name: 'Again' }), 'NOT_FOUND', 404);
+    await rejectsWith(owner.mutation('members.invite', { userId: added.userId }), 'PRECONDITION_FAILED', 412);
+    // Only admins issue codes.
+    const next = await owner.mutation('members.add', { email: 'dorothy@acme.test', role: 'member' });
+    secrets.push(next.invite.code);
+    await rejectsWith(kathy.mutation('members.invite', { userId: next.userId }), 'FORBIDDEN', 403);
+
+    // A fresh code replaces the previous one.
+    const fresh = await owner.mutation('members.invite', { userId: next.userId });
+    secrets.push(fresh.invite.code);
+    assert.equal(fresh.userId, next.userId);
+    assert.notEqual(fresh.invite.code, next.invite.code);
+    await rejectsWith(anonymous.mutation('invites.redeem', { code: next.invite.code, name: 'Dorothy' }), 'NOT_FOUND', 404);
+    const dorothy = await anonymous.mutation('invites.redeem', { code: fresh.invite.code, name: 'Dorothy' });
+    secrets.push(dorothy.token);
+    assert.equal((await trpcClient(srv.url, dorothy.token).query('tenants.current')).user.email, 'dorothy@acme.test');
+
+    await rejectsWith(anonymous.mutation('invites.redeem', { code: fresh.invite.code }), 'BAD_REQUEST', 400, /name/);
+    await rejectsWith(anonymous.mutation('invites.redeem', { code: 'ngi_nope', name: 'X' }), 'NOT_FOUND', 404);
+    await rejectsWith(
+      owner.mutation('members.invite', { userId: '00000000-0000-4000-8000-000000000000' }),
+      'NOT_FOUND',
+      404,
+    );
+    // Every other procedure still needs a token.
+    await rejectsWith(anonymous.query('members.list'), 'UNAUTHORIZED', 401);
+  });
+
   it('an owner may add and demote a second owner', async () => {
     const second = await owner.mutation('members.add', { email: 'linus@acme.test', role: 'owner' });
     assert.equal(second.role, 'owner');

@@ -12,7 +12,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 
 import { ECHO_PREFIX, fingerprint, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { leakedSecrets, sleep, startServer, tail } from './lib/server.mjs';
+import { leakedSecrets, sameDeploymentFlags, sleep, startServer, tail } from './lib/server.mjs';
 import { trpcClient } from './lib/trpc.mjs';
 
 const MAX_STREAMS = 3;
@@ -486,6 +486,98 @@ describe('GET /v1/ws at shutdown', () => {
       assert.equal(stopped.code, 0, tail(srv.stderr(), 30));
     } finally {
       await srv.stop();
+      await mock.close();
+    }
+  });
+});
+
+describe('GET /v1/ws after a revocation on another node', () => {
+  it('the token stops on the other node at once: 401 over HTTP, close 1008 on the next chat.create', async () => {
+    const mock = await startMockProviders({ chunkDelayMs: 10 });
+    const secrets = [];
+    let nodeA;
+    let nodeB;
+    try {
+      nodeA = await startServer({ extraFlags: [`--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url)] });
+      secrets.push(nodeA.token);
+      nodeB = await startServer({
+        init: false,
+        token: nodeA.token,
+        extraFlags: [...sameDeploymentFlags(nodeA), `--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url)],
+      });
+      const viaA = trpcClient(nodeA.url, nodeA.token);
+      const key = `sk-good-ws-${suffix()}`;
+      secrets.push(key);
+      await viaA.mutation('apiKeys.create', { provider: 'openai', name: 'k', key });
+      const minted = await viaA.mutation('tokens.create', { name: 'socket' });
+      secrets.push(minted.token);
+
+      const byHeader = await Client.open(nodeB.url, { token: minted.token });
+      const byMessage = await Client.open(nodeB.url, {});
+      byMessage.send({ type: 'auth', token: minted.token });
+      await byMessage.next((e) => e.type === 'authenticated');
+      byHeader.send(chat('r1', 'openai/gpt-4o-mini', 'before the revocation'));
+      assert.equal((await byHeader.end('r1')).type, 'done');
+      const call = () =>
+        fetch(`${nodeB.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${minted.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+      assert.equal((await call()).status, 200); // cached as valid on node B
+
+      // Another revocation in the tenant drops node B's cached principals: the next chat.create
+      // asks the database (a ping right behind it waits for that answer) and still runs.
+      const other = await viaA.mutation('tokens.create', { name: 'other' });
+      secrets.push(other.token);
+      const refusedOther = () =>
+        fetch(`${nodeB.url}/trpc/tokens.list`, { headers: { authorization: `Bearer ${other.token}` } }).then((r) => r.status === 401);
+      assert.equal(await refusedOther(), false); // cached as valid on node B
+      await viaA.mutation('tokens.revoke', { id: other.id });
+      // Refused: node B has dropped the tenant's cached principals.
+      for (const until = Date.now() + 5_000; !(await refusedOther()); await sleep(20)) {
+        assert.ok(Date.now() < until, 'node B kept accepting a revoked token');
+      }
+      const pongs = byMessage.events.filter((e) => e.type === 'pong').length;
+      byMessage.send(chat('m1', 'openai/gpt-4o-mini', 'still allowed'));
+      byMessage.send({ type: 'ping' });
+      assert.equal((await byMessage.end('m1')).type, 'done');
+      await byMessage.next(() => byMessage.events.filter((e) => e.type === 'pong').length > pongs, 3_000, 'the pong');
+
+      const revokedAt = performance.now();
+      await viaA.mutation('tokens.revoke', { id: minted.id });
+      let status;
+      for (;;) {
+        status = (await call()).status;
+        if (status === 401 || performance.now() - revokedAt > 5_000) break;
+        await sleep(20);
+      }
+      const ms = performance.now() - revokedAt;
+      assert.equal(status, 401);
+      assert.ok(ms < 2_000, `node B took ${Math.round(ms)} ms to refuse the revoked token`);
+
+      for (const [c, id] of [
+        [byHeader, 'r2'],
+        [byMessage, 'r3'],
+      ]) {
+        c.send(chat(id, 'openai/gpt-4o-mini', 'after the revocation'));
+        const err = await c.next((e) => e.id === id && e.type === 'error', 3_000, `the refusal of ${id}`);
+        assert.equal(err.error.code, 'invalid_api_key');
+        const closed = await within(c.closed, 3_000, 'the close');
+        assert.equal(closed.code, 1008);
+        assert.equal(c.of(id, 'meta').length, 0);
+      }
+    } finally {
+      if (nodeB) {
+        const stopped = await nodeB.stop();
+        assert.equal(stopped.code, 0, tail(nodeB.stderr(), 30));
+        assert.deepEqual(leakedSecrets(nodeB.stderr(), secrets), []);
+      }
+      if (nodeA) {
+        const stopped = await nodeA.stop();
+        assert.equal(stopped.code, 0, tail(nodeA.stderr(), 30));
+        assert.deepEqual(leakedSecrets(nodeA.stderr(), secrets), []);
+      }
       await mock.close();
     }
   });

@@ -243,6 +243,11 @@ export function leakedSecrets(log, secrets) {
   return secrets.filter((s) => s && log.includes(s));
 }
 
+/** Flags for a second node of `srv`'s deployment: its database and its master key file. */
+export function sameDeploymentFlags(srv) {
+  return [`--database.url=${embeddedConninfo(srv)}`, `--security.master_key_file=${path.join(srv.dataDir, 'master.key')}`];
+}
+
 /**
  * libpq conninfo of the embedded PostgreSQL a running node started under its data folder, read
  * from its "embedded postgres started" log line (the socket may live under /tmp when the data

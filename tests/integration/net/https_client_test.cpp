@@ -539,6 +539,30 @@ BOOST_AUTO_TEST_CASE(bad_url_and_unloadable_ca_file_are_errors) {
   BOOST_TEST(res.error.rfind("url:", 0) == 0u, res.error);
 }
 
+BOOST_AUTO_TEST_CASE(a_header_value_with_a_control_character_is_refused_before_sending) {
+  test_server server{behaviour::answer};
+  client_env env{net::tls_options{}};
+  for (std::string value : {std::string{"sk-abc\x01"
+                                        "def"},
+                            std::string{"sk-abc\x7f"},
+                            std::string{"sk-abc\0"
+                                        "def",
+                                        10},
+                            std::string{"sk-\x1b[31m"}}) {
+    auto req = get(server.url("127.0.0.1", "/v1/models"));
+    req.headers = {{"x-api-key", value}};
+    auto res = env.fetch(std::move(req));
+    BOOST_TEST(res.status == 0u);
+    BOOST_TEST(res.error.rfind("request:", 0) == 0u, res.error);
+    BOOST_TEST(res.error.find("sk-") == std::string::npos);  // never the value
+  }
+  BOOST_TEST(server.connections() == 0);
+  // A tab inside a value is allowed (RFC 9110 field-value).
+  auto tab = get(server.url("127.0.0.1", "/v1/models"));
+  tab.headers.emplace_back("x-note", "a\tb");
+  BOOST_TEST(env.fetch(std::move(tab)).status == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(streamed_answer_arrives_in_pieces_and_the_connection_is_reused) {
   test_server server{behaviour::stream, "localhost"};
   client_env env{trusting_test_ca()};

@@ -1,9 +1,17 @@
 // Every identity procedure through the node's real route, against the real PostgreSQL:
 // happy paths, permission denials, input validation and cross-tenant NOT_FOUND.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
+#include <thread>
 
 #include "identity/authenticator.hpp"
+#include "identity/token.hpp"
 #include "storage/database.hpp"
+#include "telemetry/metrics.hpp"
+#include "tests/integration/eventually.hpp"
 #include "tests/integration/node_fixture.hpp"
 #include "tests/integration/pg_fixture.hpp"
 
@@ -217,6 +225,129 @@ BOOST_AUTO_TEST_CASE(another_tenants_ids_answer_not_found) {
       mutate("tokens.revoke", owner_a, R"({"id":"00000000-0000-4000-8000-000000000000"})");
   BOOST_TEST(missing.status == 404u);
   BOOST_TEST(query("tenants.current", str(data(b_token), "token")).status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(members_add_reveals_nothing_of_a_user_in_another_tenant) {
+  add_user_with_token("globex", "secret@globex.test", "member");
+  nyxgate::testing::sql(
+      conninfo(), "UPDATE users SET name = 'Secret Person' WHERE email = 'secret@globex.test'");
+  auto fresh = mutate("members.add", owner_a, R"({"email":"fresh@nowhere.test","role":"member"})");
+  auto known = mutate("members.add", owner_a, R"({"email":"secret@globex.test","role":"member"})");
+  BOOST_REQUIRE(fresh.status == 200u);
+  BOOST_REQUIRE(known.status == 200u);
+  // The answer is what the caller sent, shaped exactly as for an email nobody had.
+  BOOST_TEST(known.raw.find("Secret Person") == std::string::npos);
+  BOOST_TEST(str(data(known), "name") == str(data(fresh), "name"));
+  BOOST_TEST(str(data(known), "email") == "secret@globex.test");
+  BOOST_REQUIRE(data(known).as_object().size() == data(fresh).as_object().size());
+  for (const auto& [k, v] : data(fresh).as_object())
+    BOOST_TEST(data(known).as_object().contains(k), k);
+  auto named =
+      mutate("members.add", admin_a, R"({"email":"u@globex.test","name":"Sam","role":"member"})");
+  BOOST_TEST(str(data(named), "name") == "Sam");
+  // Nor does the tenant's member list show the other tenant's name afterwards.
+  auto list = query("members.list", owner_a);
+  BOOST_REQUIRE(list.status == 200u);
+  BOOST_TEST(list.raw.find("Secret Person") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(revocation_on_one_node_reaches_another_at_once) {
+  node_fixture other(conninfo(), master_key_file());
+  auto extra = str(data(mutate("tokens.create", member_a, R"({"name":"second"})")), "token");
+  // Both tokens are cached as valid on the other node.
+  BOOST_REQUIRE(other.query("tokens.list", member_a).status == 200u);
+  BOOST_REQUIRE(other.query("tenants.current", extra).status == 200u);
+  auto tokens = query("tokens.list", member_a);
+  std::string extra_id;
+  for (const auto& t : data(tokens).as_array())
+    if (str(t, "name") == "second") extra_id = str(t, "id");
+  BOOST_REQUIRE(!extra_id.empty());
+
+  auto started = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(mutate("tokens.revoke", member_a, R"({"id":")" + extra_id + R"("})").status ==
+                200u);
+  BOOST_TEST(nyxgate::testing::eventually(
+      [&] { return other.query("tenants.current", extra).status == 401u; },
+      std::chrono::milliseconds(2000)));
+  BOOST_TEST(other.query("tenants.current", member_a).status == 200u);
+
+  // A removed member's tokens stop on the other node as well.
+  BOOST_REQUIRE(
+      mutate("members.remove", owner_a, R"({"userId":")" + user_id(member_a) + R"("})").status ==
+      200u);
+  // (tokens.list, unlike tenants.current, reads no membership: only the token decides.)
+  BOOST_TEST(nyxgate::testing::eventually(
+      [&] { return other.query("tokens.list", member_a).status == 401u; },
+      std::chrono::milliseconds(2000)));
+  BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(5)));
+}
+
+BOOST_AUTO_TEST_CASE(a_flood_of_one_unknown_token_costs_few_database_queries) {
+  const std::string unknown = "ngt_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA";
+  const int n = 100;
+  auto before = nyxgate::telemetry::metrics().db_queries.value();
+  for (int i = 0; i < n; ++i) BOOST_TEST(query("tenants.current", unknown).status == 401u);
+  auto queries = nyxgate::telemetry::metrics().db_queries.value() - before;
+  BOOST_TEST(queries <= 5, queries << " database queries for " << n << " requests");
+}
+
+BOOST_AUTO_TEST_CASE(a_token_refused_as_unknown_works_once_its_negative_entry_expired) {
+  // A token is random and shown only once it is stored, so nobody can present it earlier;
+  // should a row appear for a hash already refused, the short TTL bounds the refusal.
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread runner([&io] { io.run(); });
+  nyxgate::identity::authenticator::options o;
+  o.negative_ttl = std::chrono::milliseconds(300);
+  nyxgate::identity::authenticator auth(node().db(), io, o);
+  auto token = nyxgate::identity::generate_token();
+  const std::string header = "Bearer " + token;
+  auto check = [&] {
+    return boost::asio::co_spawn(io, auth.authenticate(header), boost::asio::use_future)
+        .get()
+        .status;
+  };
+  using nyxgate::identity::auth_status;
+  BOOST_TEST((check() == auth_status::invalid));
+  nyxgate::testing::sql(conninfo(),
+                        "INSERT INTO access_tokens (tenant_id, user_id, name, token_hash) "
+                        "SELECT tenant_id, user_id, 'late', '" +
+                            nyxgate::identity::sha256_hex(token) +
+                            "' FROM access_tokens WHERE name = 'init' LIMIT 1");
+  auto before = nyxgate::telemetry::metrics().db_queries.value();
+  BOOST_TEST((check() == auth_status::invalid));  // from the negative cache
+  BOOST_TEST(nyxgate::telemetry::metrics().db_queries.value() == before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  BOOST_TEST((check() == auth_status::ok));
+  work.reset();
+  runner.join();
+}
+
+BOOST_AUTO_TEST_CASE(invites_expire_and_only_owners_hand_out_an_owners_code) {
+  auto anonymous = std::string{};
+  auto added = mutate("members.add", owner_a, R"({"email":"late@acme.test","role":"member"})");
+  BOOST_REQUIRE(added.status == 200u);
+  auto code = str(data(added).at("invite"), "code");
+  auto stored = nyxgate::testing::sql(conninfo(), "SELECT code_hash FROM invites");
+  BOOST_REQUIRE(stored.size() == 1u);
+  BOOST_TEST(stored.at(0).at(0) == nyxgate::identity::sha256_hex(code));  // never the code
+  nyxgate::testing::sql(conninfo(), "UPDATE invites SET expires_at = now() - interval '1 second'");
+  auto expired = mutate("invites.redeem", anonymous, R"({"code":")" + code + R"(","name":"L"})");
+  BOOST_TEST(expired.status == 404u);
+  BOOST_TEST(error_code(expired) == "NOT_FOUND");
+
+  auto owner2 = mutate("members.add", owner_a, R"({"email":"own2@acme.test","role":"owner"})");
+  BOOST_REQUIRE(owner2.status == 200u);
+  auto owner2_id = str(data(owner2), "userId");
+  auto invite = [&](const std::string& token, const std::string& id) {
+    return mutate("members.invite", token, R"({"userId":")" + id + R"("})").status;
+  };
+  BOOST_TEST(invite(admin_a, owner2_id) == 403u);
+  BOOST_TEST(invite(owner_a, owner2_id) == 200u);
+  // Another tenant's member is NOT_FOUND, as a missing id is.
+  BOOST_TEST(invite(owner_b, owner2_id) == 404u);
+  // Members who hold a token already get no code: a code would let its holder act as them.
+  BOOST_TEST(invite(owner_a, user_id(member_a)) == 412u);
 }
 
 BOOST_AUTO_TEST_CASE(batch_mixes_statuses_with_207) {

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "security/key_vault.hpp"
 #include "telemetry/metrics.hpp"
 #include "tests/integration/node_fixture.hpp"
 #include "tests/integration/pg_fixture.hpp"
@@ -120,6 +121,61 @@ BOOST_AUTO_TEST_CASE(delete_and_replace_rules) {
   BOOST_TEST(mutate("apiKeys.delete", member, id(member_key)).status == 200u);
   BOOST_TEST(mutate("apiKeys.delete", member, id(member_key)).status == 404u);
   BOOST_TEST(mutate("apiKeys.delete", owner, id(tenant_key)).status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(keys_with_control_characters_or_whitespace_are_refused) {
+  auto key_id = create(owner, "openai", tenant_openai, false);
+  // JSON escapes for: SOH, tab, space, LF, CR, DEL, NUL-free ESC, NBSP, a trailing space.
+  const std::string bad[] = {
+      R"(sk-abc\u0001defgh)",  R"(sk-abc\tdefgh)",     R"(sk-abc defgh)",
+      R"(sk-abcdefgh\n)",      R"(sk-abc\rdefgh)",     R"(sk-abc\u007fdefgh)",
+      R"(sk-\u001b[31mdefgh)", R"(sk-abc\u00a0defgh)", R"(sk-abcdefgh )"};
+  for (const auto& key : bad) {
+    BOOST_TEST_CONTEXT(key) {
+      auto created = mutate("apiKeys.create", owner,
+                            R"({"provider":"openai","name":"k","key":")" + key + R"("})");
+      BOOST_TEST(created.status == 400u);
+      BOOST_TEST(code_of(created) == "BAD_REQUEST");
+      BOOST_TEST(created.raw.find("input.key") != std::string::npos, created.raw);
+      auto replaced =
+          mutate("apiKeys.replace", owner, R"({"id":")" + key_id + R"(","key":")" + key + R"("})");
+      BOOST_TEST(replaced.status == 400u);
+      BOOST_TEST(code_of(replaced) == "BAD_REQUEST");
+      BOOST_TEST(replaced.raw.find("input.key") != std::string::npos, replaced.raw);
+    }
+  }
+  auto rows = nyxgate::testing::sql(conninfo(), "SELECT count(*), min(hint) FROM api_keys");
+  BOOST_TEST(rows.at(0).at(0) == "1");
+  BOOST_TEST(rows.at(0).at(1) == std::string{tenant_openai}.substr(24));
+}
+
+BOOST_AUTO_TEST_CASE(a_key_that_cannot_go_into_a_header_fails_locally_once) {
+  // A key written around the apiKeys checks (here: by hand) holds a control character. The
+  // call must not send it, retry it, or hold it against the key.
+  auto id = create(owner, "openai", tenant_openai, false);
+  auto tenant_id = str(data(query("tenants.current", owner)), "id");
+  auto vault = nyxgate::security::key_vault::load(master_key_file());
+  auto sealed = vault.seal(std::string{"sk-bad\x01"} + "key-0001", tenant_id + ":" + id);
+  nyxgate::testing::sql(conninfo(),
+                        "UPDATE api_keys SET secret_ciphertext = decode('" +
+                            nyxgate::security::to_hex(sealed.ciphertext) +
+                            "', 'hex'), secret_nonce = decode('" +
+                            nyxgate::security::to_hex(sealed.nonce) + "', 'hex'), key_version = " +
+                            std::to_string(sealed.key_version) + " WHERE id = '" + id + "'");
+  // Any keys or defaults write reloads the tenant's keys before it answers.
+  BOOST_REQUIRE(mutate("llmDefaults.update", owner, R"({"maxTokens":1000})").status == 200u);
+  auto r = request("POST", "/v1/chat/completions", owner,
+                   R"({"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]})");
+  BOOST_TEST(r.status == 502u, r.raw);
+  const auto& attempts = r.body.at("error").at("attempts").as_array();
+  BOOST_TEST(attempts.size() == 1u, r.raw);  // no retry
+  BOOST_TEST(str(attempts.at(0), "reason").rfind("request:", 0) == 0u, r.raw);
+  BOOST_TEST(r.raw.find("sk-bad") == std::string::npos);
+  auto status = nyxgate::testing::sql(
+      conninfo(),
+      "SELECT status, coalesce(status_reason, '') FROM api_keys WHERE id = '" + id + "'");
+  BOOST_TEST(status.at(0).at(0) == "active");
+  BOOST_TEST(status.at(0).at(1) == "");
 }
 
 BOOST_AUTO_TEST_CASE(another_tenants_key_ids_answer_not_found) {

@@ -62,6 +62,10 @@ const std::vector<expected_key> all_keys{
     {"websocket.idle_timeout_ms", "NYXGATE_WEBSOCKET_IDLE_TIMEOUT_MS", "60000"},
     {"websocket.max_queued_bytes", "NYXGATE_WEBSOCKET_MAX_QUEUED_BYTES", "4194304"},
     {"websocket.stuck_timeout_ms", "NYXGATE_WEBSOCKET_STUCK_TIMEOUT_MS", "10000"},
+    {"identity.token_cache_ttl_ms", "NYXGATE_IDENTITY_TOKEN_CACHE_TTL_MS", "10000"},
+    {"identity.negative_cache_ttl_ms", "NYXGATE_IDENTITY_NEGATIVE_CACHE_TTL_MS", "5000"},
+    {"identity.negative_cache_entries", "NYXGATE_IDENTITY_NEGATIVE_CACHE_ENTRIES", "10000"},
+    {"identity.invite_ttl_s", "NYXGATE_IDENTITY_INVITE_TTL_S", "604800"},
     {"log.level", "NYXGATE_LOG_LEVEL", "info"},
 };
 

@@ -53,6 +53,21 @@ BOOST_AUTO_TEST_CASE(each_failure_kind_leads_to_its_step) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_request_that_cannot_be_built_is_neither_retried_nor_the_keys_fault) {
+  // The HTTPS client refuses to send a request it cannot write ("request: invalid header", a
+  // key with a control character): nothing reached the provider, so retrying cannot help and
+  // the key's health is not in question.
+  retry_policy p;
+  auto f = transport_failure("request: invalid header");
+  auto d = decide(f, 1, p, 0.5);
+  BOOST_TEST(static_cast<int>(d.step) == static_cast<int>(next_step::next_element));
+  BOOST_TEST(d.key.status == "");
+  BOOST_TEST(d.delay_ms == 0);
+  // A transport failure after sending still retries.
+  auto sent = decide(transport_failure("connection reset"), 1, p, 0.5);
+  BOOST_TEST(static_cast<int>(sent.step) == static_cast<int>(next_step::retry_same));
+}
+
 BOOST_AUTO_TEST_CASE(no_retries_configured_moves_on_at_once) {
   retry_policy p;
   p.retries = 0;
