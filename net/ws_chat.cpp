@@ -338,7 +338,7 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
     auto parsed = providers::parse_chat_request(json::serialize(*body));
     if (auto* e = std::get_if<providers::request_error>(&parsed)) {
       auto text = e->param.empty() ? e->message : e->message + " (" + e->param + ")";
-      return send_error(id, "invalid_request", text);
+      return send_error(id, e->code, text);
     }
     auto request = std::get<providers::chat_request>(std::move(parsed));
     request.stream = true;  // a socket always streams

@@ -155,6 +155,18 @@ BOOST_AUTO_TEST_CASE(explicit_models_pin_one_provider) {
   BOOST_TEST(build_chain(keys, d, std::nullopt, "acme/x", now).error->code == "unknown_provider");
 }
 
+BOOST_AUTO_TEST_CASE(model_names_are_a_strict_set_of_characters) {
+  for (const char* ok :
+       {"auto", "gpt-4o-mini", "google/gemini-2.5-flash", "o3", "kimi-k2-0905-preview",
+        "openai/ft:gpt-4o-mini:acme:custom:9aBc", "claude-3-5-sonnet_20240620"})
+    BOOST_TEST(valid_model_name(ok), ok);
+  for (const char* bad : {"", "google/..", "..", ".x", "-x", "google/", "/x", "a/b/c", "a b", "a?b",
+                          "a#b", "a%2F", "a\\b", "a@b", "gemini\n", "\xc3\xa9"})
+    BOOST_TEST(!valid_model_name(bad), bad);
+  BOOST_TEST(valid_model_name(std::string(128, 'a')));
+  BOOST_TEST(!valid_model_name(std::string(129, 'a')));
+}
+
 BOOST_AUTO_TEST_CASE(prefixes_map_to_providers) {
   BOOST_TEST(provider_for_model("gpt-4o") == "openai");
   BOOST_TEST(provider_for_model("o1-preview") == "openai");
