@@ -151,8 +151,8 @@ net::served_by served(const request_state& st) {
     who.provider = el.provider;
     who.model = el.model;
     who.key_scope = std::string{el.scope()};
-    // SPEC §3: true when not the chain's first provider.
-    who.fallback = el.provider != st.chain->chain.elements.front().provider;
+    // SPEC §3: not the tenant's primary in an `auto` chain, even when the primary had no key.
+    who.fallback = el.via_fallback;
   }
   return who;
 }
@@ -175,7 +175,7 @@ void record_usage(request_state& st, std::string_view status) {
     e.model = el.model;
     e.key_id = el.key->id;
     e.key_scope = std::string{el.scope()};
-    e.fallback = el.provider != st.chain->chain.elements.front().provider;
+    e.fallback = el.via_fallback;
   }
   e.status = std::string{status};
   e.prompt_tokens = st.usage.prompt_tokens;

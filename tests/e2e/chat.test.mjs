@@ -490,6 +490,44 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     assert.equal(g.presencePenalty, 0.5);
   });
 
+  for (const state of ['none', 'invalid', 'quota']) {
+    const what = { none: 'no key', invalid: 'only an invalid key', quota: 'only a key in cooldown' }[state];
+    it(`the fallback says so when the primary has ${what}`, async () => {
+      if (state !== 'none') {
+        const primary = await addKey('openai', state);
+        // One call puts the key out of use (invalid, or in cooldown for a quota).
+        await client.chat.completions.create({ model: MODELS.openai, messages: [{ role: 'user', content: 'x' }] }).catch(() => {});
+        await keyRowWithStatus(primary.id, state === 'invalid' ? 'invalid' : 'cooldown');
+      }
+      const fallback = await addKey('anthropic', 'good');
+      await defaults('openai', 'anthropic');
+      const resolved = await owner.query('providers.resolve', {});
+      assert.equal(resolved.viaFallback, true);
+      const { response } = await client.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content: 'served by the fallback' }] })
+        .withResponse();
+      assert.equal(response.headers.get('x-nyxgate-provider'), 'anthropic');
+      assert.equal(response.headers.get('x-nyxgate-fallback'), 'true');
+      assert.equal(response.headers.get('x-nyxgate-attempts'), '1');
+      const stream = await rawChat(srv.url, srv.token, { model: 'auto', messages: [{ role: 'user', content: 'x' }], stream: true });
+      assert.equal(stream.headers['x-nyxgate-fallback'], 'true');
+      assert.equal(callsWith(fallback).length, 2);
+      const id = response.headers.get('x-request-id');
+      const deadline = Date.now() + 5_000;
+      let row = '';
+      while (!row && Date.now() < deadline) {
+        row = psql(`SELECT provider, fallback, status FROM usage_events WHERE request_id = '${id}'`);
+        if (!row) await sleep(100);
+      }
+      assert.equal(row, 'anthropic|t|ok');
+      // A model named outright is never a fallback.
+      const pinned = await client.chat.completions
+        .create({ model: MODELS.anthropic, messages: [{ role: 'user', content: 'x' }] })
+        .withResponse();
+      assert.equal(pinned.response.headers.get('x-nyxgate-fallback'), 'false');
+    });
+  }
+
   it('every call leaves one usage row', async () => {
     await addKey('openai', 'good');
     const ids = [];

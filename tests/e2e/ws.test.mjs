@@ -306,6 +306,21 @@ describe('GET /v1/ws through the ws client', () => {
     }
   });
 
+  it('meta says fallback when the primary has no usable key and the fallback serves', async () => {
+    await addKey('anthropic', 'good');
+    const c = await open();
+    c.send(chat('f1', 'auto', 'the primary has no key'));
+    c.send(chat('f2', 'anthropic/claude-sonnet-4-5', 'named outright'));
+    const [d1, d2] = await Promise.all([c.end('f1'), c.end('f2')]);
+    assert.equal(d1.type, 'done', JSON.stringify(d1));
+    assert.equal(d2.type, 'done', JSON.stringify(d2));
+    const [auto] = c.of('f1', 'meta');
+    assert.equal(auto.provider, 'anthropic');
+    assert.equal(auto.fallback, true);
+    const [named] = c.of('f2', 'meta');
+    assert.equal(named.fallback, false);
+  });
+
   it('a browser-style socket authenticates with its first message', async () => {
     await addKey('openai', 'good');
     const c = await open({});
