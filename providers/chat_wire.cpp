@@ -567,6 +567,10 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
           "kimi) through nyxgate",
           "n", "unsupported_parameter"};
   }
+  // Most bodies hold none of the rarer fields: one look at their slots skips them all.
+  if (std::none_of(f.begin() + field::first_provider_param, f.end(),
+                   [](const node& x) { return x.present; }))
+    return req;
   for (std::size_t k = field::first_provider_param; k < field::logprobs; ++k)
     if (auto e = read_provider_param(provider_param_ids[k - field::first_provider_param],
                                      top_level_fields[k], f[k], req))
