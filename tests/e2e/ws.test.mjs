@@ -321,6 +321,24 @@ describe('GET /v1/ws through the ws client', () => {
     assert.equal(named.fallback, false);
   });
 
+  it('a field the provider cannot take ends the stream with an error naming it', async () => {
+    await addKey('anthropic', 'good');
+    const seen = mock.requests.length;
+    const c = await open();
+    c.send(chat('p1', 'anthropic/claude-sonnet-4-5', 'hi', { seed: 7 }));
+    c.send(chat('p2', 'anthropic/claude-sonnet-4-5', 'hi', { tools: [{ type: 'function', function: { name: 'f' } }] }));
+    c.send(chat('p3', 'google/../../x', 'hi'));
+    const [e1, e2, e3] = await Promise.all([c.end('p1'), c.end('p2'), c.end('p3')]);
+    assert.equal(e1.type, 'error');
+    assert.equal(e1.error.code, 'unsupported_parameter');
+    assert.equal(e1.error.param, 'seed');
+    assert.match(e1.error.message, /anthropic/);
+    assert.equal(e2.error.code, 'unsupported_parameter');
+    assert.match(e2.error.message, /tools/);
+    assert.equal(e3.error.code, 'invalid_model');
+    assert.equal(mock.requests.length, seen, 'nothing went upstream');
+  });
+
   it('a browser-style socket authenticates with its first message', async () => {
     await addKey('openai', 'good');
     const c = await open({});
