@@ -109,9 +109,11 @@ struct upstream_request {
 /// slash requirement. openai and kimi: POST {base}/v1/chat/completions (Bearer). anthropic:
 /// POST {base}/v1/messages (x-api-key, anthropic-version: 2023-06-01; system messages go to
 /// `system`; max_tokens always set). google: POST
-/// {base}/v1beta/models/{model}:generateContent or :streamGenerateContent?alt=sse
-/// (x-goog-api-key; systemInstruction, contents with roles user/model, generationConfig).
-/// `max_tokens` is the effective value (the request's, else the tenant default).
+/// {base}/v1beta/models/{model}:generateContent or :streamGenerateContent?alt=sse, the model
+/// percent-encoded (x-goog-api-key; systemInstruction, contents with roles user/model,
+/// generationConfig). `provider_params` go as `handling` says; checking `refused_parameter`
+/// first is the caller's job. `max_tokens` is the effective value (the request's, else the
+/// tenant default).
 upstream_request build_upstream_request(std::string_view provider, std::string_view base_url,
                                         std::string_view api_key, const chat_request& req,
                                         std::string_view model, std::int64_t max_tokens);
