@@ -151,8 +151,8 @@ net::served_by served(const request_state& st) {
     who.provider = el.provider;
     who.model = el.model;
     who.key_scope = std::string{el.scope()};
-    // SPEC §3: true when not the chain's first provider.
-    who.fallback = el.provider != st.chain->chain.elements.front().provider;
+    // SPEC §3: not the tenant's primary in an `auto` chain, even when the primary had no key.
+    who.fallback = el.via_fallback;
   }
   return who;
 }
@@ -175,7 +175,7 @@ void record_usage(request_state& st, std::string_view status) {
     e.model = el.model;
     e.key_id = el.key->id;
     e.key_scope = std::string{el.scope()};
-    e.fallback = el.provider != st.chain->chain.elements.front().provider;
+    e.fallback = el.via_fallback;
   }
   e.status = std::string{status};
   e.prompt_tokens = st.usage.prompt_tokens;
@@ -206,7 +206,7 @@ json::array attempts_json(const request_state& st) {
 /// An error answer before anything was committed.
 void answer_error(request_pointer self, unsigned status, std::string_view type,
                   std::string_view code, std::string_view message, bool with_attempts,
-                  std::string_view usage_status = "error") {
+                  std::string_view usage_status = "error", std::string_view param = {}) {
   auto& st = self->state;
   net::http_response out;
   out.status = status;
@@ -219,7 +219,7 @@ void answer_error(request_pointer self, unsigned status, std::string_view type,
                        {"attempts", attempts_json(st)}};
     out.body = json::serialize(json::object{{"error", std::move(error)}});
   } else {
-    out.body = providers::render_error(message, type, code);
+    out.body = providers::render_error(message, type, code, param);
   }
   served_headers(st, out);
   st.call.respond(std::move(out));
@@ -475,6 +475,16 @@ void on_upstream(request_pointer self, upstream_event& ev) {
   }
 }
 
+/// A field one of the chain's providers cannot take (docs/chat-parameters.md): refused before
+/// anything goes upstream, whichever provider would have served.
+std::optional<providers::request_error> refused_parameter(const providers::chain& chain,
+                                                          const providers::chat_request& req) {
+  if (req.provider_params.empty()) return std::nullopt;
+  for (const auto& el : chain.elements)
+    if (auto e = providers::refused_parameter(el.provider, req)) return e;
+  return std::nullopt;
+}
+
 request_actor::behavior_type request_behavior(request_pointer self);
 
 request_actor::behavior_type request_fun(request_pointer self,
@@ -500,6 +510,7 @@ request_actor::behavior_type request_fun(request_pointer self,
     auto answer = chain_for(snap, q);
     if (answer->error.empty() && !answer->chain.error && !answer->chain.elements.empty() &&
         st.services->providers->find(answer->chain.elements.front().provider) &&
+        !refused_parameter(answer->chain, st.request()) &&
         steady::now() + std::chrono::milliseconds(1) < st.deadline) {
       st.chain = std::move(answer);
       start_attempt(self);
@@ -525,6 +536,9 @@ request_actor::behavior_type request_fun(request_pointer self,
                                   "no usable provider key for this model: add a personal key or "
                                   "ask an admin for a tenant key",
                                   false);
+            if (auto e = refused_parameter(st.chain->chain, st.request()))
+              return answer_error(self, 400, "invalid_request_error", e->code, e->message, false,
+                                  "error", e->param);
             start_attempt(self);
           },
           [self](caf::error&) {

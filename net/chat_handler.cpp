@@ -76,7 +76,7 @@ void start_chat(caf::actor_system& sys, std::shared_ptr<const actors::gateway_se
   }
   auto parsed = providers::parse_chat_request(request.body);
   if (auto* e = std::get_if<providers::request_error>(&parsed)) {
-    respond(error_answer(400, "invalid_request_error", "invalid_request", e->message, e->param));
+    respond(error_answer(400, "invalid_request_error", e->code, e->message, e->param));
     return;
   }
   actors::chat_call call;

@@ -231,8 +231,11 @@ awaitable<procedure_result> defaults_update(key_services& s, const procedure_con
       for (const auto& [p, m] : models_raw->as_object()) {
         if (!providers::is_chat_provider(std::string_view{p}))
           in.fail("models", "unknown provider \"" + std::string{p} + "\"");
-        else if (!m.is_string() || m.as_string().empty() || m.as_string().size() > 200)
-          in.fail("models", "the model for " + std::string{p} + " must be a non-empty string");
+        else if (!m.is_string() || !providers::valid_model_name(m.as_string()) ||
+                 m.as_string().find('/') != json::string::npos)
+          in.fail("models", "the model for " + std::string{p} +
+                                " must be a model name: at most 128 letters, digits, '.', '_', "
+                                "':' and '-'");
       }
       models = json::serialize(*models_raw);
     }

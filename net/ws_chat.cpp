@@ -102,6 +102,7 @@ class ws_stream_sink final : public stream_sink {
     std::string code = "upstream_error";
     std::string message = "the call failed";
     json::value attempts;
+    json::value param;  ///< the request field a 400 names
     boost::system::error_code ec;
     auto body = json::parse(answer.body, ec);
     if (!ec && body.is_object()) {
@@ -114,10 +115,12 @@ class ws_stream_sink final : public stream_sink {
         if (const auto* m = err.if_contains("message"); m && m->is_string())
           message = std::string{m->as_string()};
         if (const auto* a = err.if_contains("attempts")) attempts = *a;
+        if (const auto* p = err.if_contains("param"); p && p->is_string()) param = *p;
       }
     }
     json::object error{{"code", code}, {"message", message}, {"status", answer.status}};
     if (!attempts.is_null()) error["attempts"] = std::move(attempts);
+    if (!param.is_null()) error["param"] = std::move(param);
     send(
         json::serialize(json::object{{"type", "error"}, {"id", id_}, {"error", std::move(error)}}));
     end();
@@ -396,7 +399,7 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
     auto parsed = providers::parse_chat_request(json::serialize(*body));
     if (auto* e = std::get_if<providers::request_error>(&parsed)) {
       auto text = e->param.empty() ? e->message : e->message + " (" + e->param + ")";
-      return send_error(id, "invalid_request", text);
+      return send_error(id, e->code, text);
     }
     auto request = std::get<providers::chat_request>(std::move(parsed));
     request.stream = true;  // a socket always streams

@@ -17,11 +17,44 @@ namespace nyxgate::providers {
 // -- the client's request -------------------------------------------------------------
 
 struct chat_message {
-  std::string role;  ///< system | developer | user | assistant | tool
+  std::string role;  ///< system | developer | user | assistant
   /// Text content. Array content parts of type "text" are joined with "\n"; other part
-  /// types are rejected by parse_chat_request.
+  /// types are refused by parse_chat_request.
   std::string content;
   std::string name;  ///< optional
+};
+
+/// Request fields whose handling depends on the provider that serves the call: each is
+/// forwarded, translated or refused per provider (docs/chat-parameters.md).
+enum class chat_param : std::uint8_t {
+  frequency_penalty,
+  logit_bias,
+  metadata,
+  prediction,
+  presence_penalty,
+  prompt_cache_key,
+  prompt_cache_retention,
+  reasoning_effort,
+  response_format,
+  safety_identifier,
+  seed,
+  service_tier,
+  store,
+  user,
+  verbosity,
+  message_name,  ///< `name` on any message
+};
+
+enum class param_handling : std::uint8_t { forwarded, translated, refused };
+
+/// How `provider` takes `p`.
+param_handling handling(chat_param p, std::string_view provider);
+
+/// A provider-dependent field the client sent with a value that asks for something.
+struct provider_param {
+  chat_param id;
+  std::string where;  ///< its name in an error: "seed", "messages[2].name"
+  std::string json;   ///< its value as JSON, forwarded verbatim (empty for message_name)
 };
 
 struct chat_request {
@@ -33,19 +66,36 @@ struct chat_request {
   std::optional<std::int64_t> max_tokens;  ///< max_tokens or max_completion_tokens
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage
-  std::string user;            ///< optional end-user id, passed through where supported
+  /// In the order of the body; usually empty. Each kind appears once (messages: the first).
+  std::vector<provider_param> provider_params;
+
+  const provider_param* param(chat_param id) const;
 };
 
 /// A problem with the client's request: answered 400 in OpenAI's error shape.
 struct request_error {
   std::string message;
   std::string param;  ///< the offending field ("messages[2].content"), may be empty
+  std::string code = "invalid_request";  ///< invalid_model | unsupported_parameter | ...
 };
 
-/// Parses and validates a /v1/chat/completions body. Unknown top-level fields are ignored
-/// (as OpenAI-compatible gateways do); wrong types, missing or empty `messages`, bad roles,
-/// out-of-range temperature (0..2) / top_p (0..1) / max_tokens (>= 1) are errors.
+/// Parses and validates a /v1/chat/completions body in one pass over its fields. Every field
+/// of OpenAI's request is read: the ones no provider takes through nyxgate (tools, audio,
+/// image parts, ...) are refused here (`unsupported_parameter`), unknown fields too
+/// (`unknown_parameter`); provider-dependent ones land in `provider_params` for
+/// `refused_parameter`. A value that asks for the default (`n: 1`, `logprobs: false`,
+/// penalties of 0, ...) changes nothing and is accepted. Wrong types, missing or empty
+/// `messages`, bad roles, a model that is no `valid_model_name`, out-of-range temperature (0..2) /
+/// top_p (0..1) / max_tokens (>= 1) are errors.
 std::variant<chat_request, request_error> parse_chat_request(std::string_view body);
+
+/// The first field of `req` that `provider` refuses, as the 400 naming it and the provider.
+std::optional<request_error> refused_parameter(std::string_view provider, const chat_request& req);
+
+/// Appends `segment` to a URL path, percent-encoding every byte but RFC 3986's unreserved
+/// ones. The caller keeps the segment from being empty, "." or ".." (the same path however
+/// encoded).
+void append_path_segment(std::string& url, std::string_view segment);
 
 // -- the upstream call ----------------------------------------------------------------
 
@@ -59,9 +109,11 @@ struct upstream_request {
 /// slash requirement. openai and kimi: POST {base}/v1/chat/completions (Bearer). anthropic:
 /// POST {base}/v1/messages (x-api-key, anthropic-version: 2023-06-01; system messages go to
 /// `system`; max_tokens always set). google: POST
-/// {base}/v1beta/models/{model}:generateContent or :streamGenerateContent?alt=sse
-/// (x-goog-api-key; systemInstruction, contents with roles user/model, generationConfig).
-/// `max_tokens` is the effective value (the request's, else the tenant default).
+/// {base}/v1beta/models/{model}:generateContent or :streamGenerateContent?alt=sse, the model
+/// percent-encoded (x-goog-api-key; systemInstruction, contents with roles user/model,
+/// generationConfig). `provider_params` go as `handling` says; checking `refused_parameter`
+/// first is the caller's job. `max_tokens` is the effective value (the request's, else the
+/// tenant default).
 upstream_request build_upstream_request(std::string_view provider, std::string_view base_url,
                                         std::string_view api_key, const chat_request& req,
                                         std::string_view model, std::int64_t max_tokens);

@@ -1,5 +1,7 @@
 // The client's request and the provider's request: parse_chat_request and
 // build_upstream_request (SPEC §4), plus the OpenAI-shaped renderers.
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 #include <boost/json.hpp>
@@ -7,6 +9,7 @@
 #include "providers/chat.hpp"
 #include "providers/chat_json.hpp"
 #include "providers/detail/json_doc.hpp"
+#include "providers/resolution.hpp"
 
 namespace nyxgate::providers {
 
@@ -18,6 +21,168 @@ namespace {
 
 bool known_role(std::string_view r) {
   return r == "system" || r == "developer" || r == "user" || r == "assistant" || r == "tool";
+}
+
+bool ascii_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/// Every top-level field of OpenAI's chat request, the most frequent first (they are
+/// compared in this order). `field` names the positions.
+constexpr std::array<std::string_view, 35> top_level_fields{
+    "model", "messages", "stream", "max_tokens", "temperature", "stream_options", "top_p",
+    "max_completion_tokens", "stop", "n",
+    // provider-dependent: chat_param, in `provider_param_ids`' order
+    "user", "frequency_penalty", "presence_penalty", "seed", "logit_bias", "metadata", "prediction",
+    "prompt_cache_key", "prompt_cache_retention", "reasoning_effort", "response_format",
+    "safety_identifier", "service_tier", "store", "verbosity",
+    // refused for every provider unless their value asks for the default
+    "logprobs", "modalities",
+    // refused for every provider
+    "top_logprobs", "audio", "tools", "tool_choice", "parallel_tool_calls", "functions",
+    "function_call", "web_search_options"};
+
+namespace field {
+enum : std::size_t {
+  model,
+  messages,
+  stream,
+  max_tokens,
+  temperature,
+  stream_options,
+  top_p,
+  max_completion_tokens,
+  stop,
+  n,
+  first_provider_param,
+  logprobs = first_provider_param + 15,
+  modalities,
+  first_refused,
+};
+}  // namespace field
+
+constexpr std::array<chat_param, field::logprobs - field::first_provider_param> provider_param_ids{
+    chat_param::user,
+    chat_param::frequency_penalty,
+    chat_param::presence_penalty,
+    chat_param::seed,
+    chat_param::logit_bias,
+    chat_param::metadata,
+    chat_param::prediction,
+    chat_param::prompt_cache_key,
+    chat_param::prompt_cache_retention,
+    chat_param::reasoning_effort,
+    chat_param::response_format,
+    chat_param::safety_identifier,
+    chat_param::service_tier,
+    chat_param::store,
+    chat_param::verbosity};
+
+static_assert(field::first_refused + 8 == top_level_fields.size());
+static_assert(top_level_fields[field::logprobs] == "logprobs");
+
+/// The wire name of a forwarded parameter (`chat_param` order).
+constexpr std::array<std::string_view, 16> param_keys{"frequency_penalty",
+                                                      "logit_bias",
+                                                      "metadata",
+                                                      "prediction",
+                                                      "presence_penalty",
+                                                      "prompt_cache_key",
+                                                      "prompt_cache_retention",
+                                                      "reasoning_effort",
+                                                      "response_format",
+                                                      "safety_identifier",
+                                                      "seed",
+                                                      "service_tier",
+                                                      "store",
+                                                      "user",
+                                                      "verbosity",
+                                                      "name"};
+static_assert(param_keys.size() == static_cast<std::size_t>(chat_param::message_name) + 1);
+
+std::string_view key_of(chat_param p) {
+  return param_keys[static_cast<std::size_t>(p)];
+}
+
+request_error unknown_parameter(std::string where) {
+  return request_error{"unknown parameter " + where, where, "unknown_parameter"};
+}
+
+request_error unsupported(std::string where) {
+  return request_error{
+      where + " is not supported by any provider (openai, anthropic, google, kimi) through nyxgate",
+      where, "unsupported_parameter"};
+}
+
+/// A boolean whose `true` no provider can honour through nyxgate.
+std::optional<request_error> neutral_bool(detail::node v, std::string_view where) {
+  if (!v || v.is_null()) return std::nullopt;
+  if (!v.is_bool())
+    return request_error{std::string{where} + " must be a boolean", std::string{where}};
+  if (v.value.get_bool().value_unsafe()) return unsupported(std::string{where});
+  return std::nullopt;
+}
+
+/// `["text"]`, the default output modality.
+bool text_only(detail::node v) {
+  std::size_t count = 0;
+  bool text = false;
+  detail::each(v, [&](detail::node m) {
+    ++count;
+    text = detail::str(m) == "text";
+  });
+  return count == 1 && text;
+}
+
+std::optional<double> number_of(detail::node v);
+std::optional<std::int64_t> integer_of(detail::node v);
+
+/// A provider-dependent field: type-checked here, recorded unless its value asks for the
+/// provider's default (a penalty of 0, an empty logit_bias, store false, text output).
+std::optional<request_error> read_provider_param(chat_param id, std::string_view key,
+                                                 detail::node v, chat_request& req) {
+  if (!v || v.is_null()) return std::nullopt;
+  auto wrong = [key](std::string_view what) {
+    return request_error{std::string{key} + " must be " + std::string{what}, std::string{key}};
+  };
+  switch (id) {
+    case chat_param::frequency_penalty:
+    case chat_param::presence_penalty: {
+      auto x = number_of(v);
+      if (!x || *x < -2 || *x > 2) return wrong("a number from -2 to 2");
+      if (*x == 0) return std::nullopt;
+      break;
+    }
+    case chat_param::seed:
+      if (!integer_of(v)) return wrong("an integer");
+      break;
+    case chat_param::logit_bias:
+      if (!v.is_object()) return wrong("an object");
+      if (detail::dom::object o; v.value.get(o) == simdjson::SUCCESS && o.size() == 0)
+        return std::nullopt;
+      break;
+    case chat_param::metadata:
+    case chat_param::prediction:
+      if (!v.is_object()) return wrong("an object");
+      break;
+    case chat_param::response_format: {
+      if (!v.is_object()) return wrong("an object");
+      std::optional<std::string_view> other;
+      auto [type] = detail::pick_all<1>(v, {"type"}, other);
+      if (!type.is_string()) return wrong("an object with a string type");
+      if (!other && detail::str(type) == "text") return std::nullopt;
+      break;
+    }
+    case chat_param::store:
+      if (!v.is_bool()) return wrong("a boolean");
+      if (!v.value.get_bool().value_unsafe()) return std::nullopt;
+      break;
+    default:  // user, prompt_cache_key, prompt_cache_retention, reasoning_effort, ...
+      if (!v.is_string()) return wrong("a string");
+      break;
+  }
+  req.provider_params.push_back(provider_param{id, std::string{key}, simdjson::to_string(v.value)});
+  return std::nullopt;
 }
 
 /// `where` names the field in an error; it is only called on the error path (building the
@@ -37,12 +202,25 @@ std::optional<request_error> read_content(detail::node v, const Where& where, st
   detail::each(v, [&](detail::node p) {
     if (error) return;
     auto index = i++;
-    auto type = detail::at(p, "type");
-    auto text = detail::at(p, "text");
-    if (!type.is_string() || detail::str(type) != "text" || !text.is_string()) {
-      auto part_where = where() + "[" + std::to_string(index) + "]";
-      error = request_error{
-          part_where + ": only {\"type\":\"text\",\"text\":...} parts are supported", part_where};
+    auto part_where = [&] { return where() + "[" + std::to_string(index) + "]"; };
+    std::optional<std::string_view> other;
+    auto [type, text] = detail::pick_all<2>(p, {"type", "text"}, other);
+    auto kind = detail::str(type);
+    if (kind == "image_url" || kind == "input_audio" || kind == "file" || kind == "refusal") {
+      auto w = part_where();
+      error = request_error{w + ": content parts of type " + std::string{kind} +
+                                " are not supported by any provider (openai, anthropic, "
+                                "google, kimi) through nyxgate",
+                            w, "unsupported_parameter"};
+      return;
+    }
+    if (!type.is_string() || kind != "text" || !text.is_string()) {
+      auto w = part_where();
+      error = request_error{w + ": only {\"type\":\"text\",\"text\":...} parts are supported", w};
+      return;
+    }
+    if (other) {
+      error = unknown_parameter(part_where() + "." + std::string{*other});
       return;
     }
     if (!out.empty()) out += '\n';
@@ -50,6 +228,50 @@ std::optional<request_error> read_content(detail::node v, const Where& where, st
     out.append(t.data(), t.size());
   });
   return error;
+}
+
+/// Every field of a message: the text ones read, tool and audio ones refused.
+std::optional<request_error> read_message(detail::node m, std::size_t index, chat_request& req) {
+  using detail::str;
+  auto where = [index] { return "messages[" + std::to_string(index) + "]"; };
+  auto content_where = [&where] { return where() + ".content"; };
+  if (!m.is_object()) return request_error{where() + " must be an object", where()};
+  std::optional<std::string_view> other;
+  auto [role, content, name, tool_calls, tool_call_id, function_call, refusal, audio] =
+      detail::pick_all<8>(m,
+                          {"role", "content", "name", "tool_calls", "tool_call_id", "function_call",
+                           "refusal", "audio"},
+                          other);
+  if (other) return unknown_parameter(where() + "." + std::string{*other});
+  if (!role.is_string() || !known_role(str(role)))
+    return request_error{where() + ".role must be one of system, developer, user, assistant, tool",
+                         where() + ".role"};
+  // Tool results need the tool calls they answer, which no provider gets through nyxgate.
+  if (str(role) == "tool") return unsupported(where() + ".role");
+  chat_message msg;
+  msg.role = std::string{str(role)};
+  if (!content && msg.role != "assistant")
+    return request_error{where() + ".content is required", content_where()};
+  if (content) {
+    if (auto e = read_content(content, content_where, msg.content)) return e;
+  }
+  if (name && !name.is_null()) {
+    if (!name.is_string())
+      return request_error{where() + ".name must be a string", where() + ".name"};
+    msg.name = std::string{str(name)};
+    if (!req.param(chat_param::message_name))
+      req.provider_params.push_back(
+          provider_param{chat_param::message_name, where() + ".name", ""});
+  }
+  // An empty tool_calls list asks for nothing.
+  if (tool_calls && !tool_calls.is_null() && !(tool_calls.is_array() && !detail::first(tool_calls)))
+    return unsupported(where() + ".tool_calls");
+  for (auto [field, v] :
+       {std::pair{".tool_call_id", tool_call_id}, std::pair{".function_call", function_call},
+        std::pair{".refusal", refusal}, std::pair{".audio", audio}})
+    if (v && !v.is_null()) return unsupported(where() + field);
+  req.messages.push_back(std::move(msg));
+  return std::nullopt;
 }
 
 std::optional<double> number_of(detail::node v) {
@@ -136,6 +358,7 @@ std::string openai_body(std::string_view provider, const chat_request& req, std:
                         std::int64_t max_tokens) {
   std::size_t size = 256 + model.size();
   for (const auto& m : req.messages) size += m.content.size() + m.name.size() + 48;
+  for (const auto& p : req.provider_params) size += p.json.size() + 32;
   std::string out;
   out.reserve(size);
   out += R"({"model":)";
@@ -177,9 +400,13 @@ std::string openai_body(std::string_view provider, const chat_request& req, std:
   // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
   out += provider == "openai" ? R"(,"max_completion_tokens":)" : R"(,"max_tokens":)";
   append_int(out, max_tokens);
-  if (!req.user.empty()) {
-    out += R"(,"user":)";
-    append_json_string(out, req.user);
+  for (const auto& p : req.provider_params) {
+    if (p.id == chat_param::message_name || handling(p.id, provider) != param_handling::forwarded)
+      continue;
+    out += ",\"";
+    out += key_of(p.id);
+    out += "\":";
+    out += p.json;
   }
   // Usage is recorded for every call, so a stream always asks for it.
   if (req.stream) out += R"(,"stream":true,"stream_options":{"include_usage":true})";
@@ -207,6 +434,8 @@ std::string anthropic_body(const chat_request& req, std::string_view model,
     body["stop_sequences"] = std::move(stop);
   }
   if (req.stream) body["stream"] = true;
+  if (const auto* user = req.param(chat_param::user))
+    body["metadata"] = json::object{{"user_id", json::parse(user->json)}};
   return json::serialize(body);
 }
 
@@ -230,6 +459,10 @@ std::string google_body(const chat_request& req, std::int64_t max_tokens) {
     for (const auto& s : req.stop) stop.emplace_back(s);
     config["stopSequences"] = std::move(stop);
   }
+  for (auto [id, name] : {std::pair{chat_param::frequency_penalty, "frequencyPenalty"},
+                          std::pair{chat_param::presence_penalty, "presencePenalty"},
+                          std::pair{chat_param::seed, "seed"}})
+    if (const auto* p = req.param(id)) config[name] = json::parse(p->json);
   body["generationConfig"] = std::move(config);
   return json::serialize(body);
 }
@@ -237,7 +470,6 @@ std::string google_body(const chat_request& req, std::int64_t max_tokens) {
 }  // namespace
 
 std::variant<chat_request, request_error> parse_chat_request(std::string_view body) {
-  using detail::at;
   using detail::node;
   using detail::str;
   // The document lives only while it is read into `chat_request`.
@@ -248,16 +480,20 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   auto obj = doc.value;
   if (!obj.is_object()) return request_error{"the body must be a JSON object", ""};
   chat_request req;
-  // One pass over the body's fields (an `at` per key scanned them once per key).
-  auto [model, messages, temperature, top_p, max_tokens, max_completion_tokens, stream,
-        stream_options, stop, n, user] =
-      detail::pick<11>(
-          obj, {"model", "messages", "temperature", "top_p", "max_tokens", "max_completion_tokens",
-                "stream", "stream_options", "stop", "n", "user"});
-  if (auto v = model; v && !v.is_null()) {
+  // One pass over the body's fields, every one of them seen.
+  std::optional<std::string_view> unknown;
+  auto f = detail::pick_all(obj, top_level_fields, unknown);
+  if (unknown) return unknown_parameter(std::string{*unknown});
+  if (auto v = f[field::model]; v && !v.is_null()) {
     if (!v.is_string()) return request_error{"model must be a string", "model"};
     req.model = std::string{str(v)};
+    if (!req.model.empty() && !valid_model_name(req.model))
+      return request_error{
+          "model must be at most 128 characters: letters, digits, '.', '_', "
+          "':' and '-', after an optional provider/ prefix",
+          "model", "invalid_model"};
   }
+  auto messages = f[field::messages];
   if (!messages) return request_error{"messages is required", "messages"};
   if (!messages.is_array()) return request_error{"messages must be an array", "messages"};
   if (!detail::first(messages))
@@ -266,75 +502,48 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   std::optional<request_error> error;
   detail::each(messages, [&](node m) {
     if (error) return;
-    auto index = i++;
-    auto where = [index] { return "messages[" + std::to_string(index) + "]"; };
-    auto content_where = [&where] { return where() + ".content"; };
-    if (!m.is_object()) {
-      error = request_error{where() + " must be an object", where()};
-      return;
-    }
-    chat_message msg;
-    auto [role, content, name] = detail::pick<3>(m, {"role", "content", "name"});
-    if (!role.is_string() || !known_role(str(role))) {
-      error =
-          request_error{where() + ".role must be one of system, developer, user, assistant, tool",
-                        where() + ".role"};
-      return;
-    }
-    msg.role = std::string{str(role)};
-    if (!content && msg.role != "assistant") {
-      error = request_error{where() + ".content is required", content_where()};
-      return;
-    }
-    if (content) {
-      if (auto e = read_content(content, content_where, msg.content)) {
-        error = std::move(e);
-        return;
-      }
-    }
-    if (name && !name.is_null()) {
-      if (!name.is_string()) {
-        error = request_error{where() + ".name must be a string", where() + ".name"};
-        return;
-      }
-      msg.name = std::string{str(name)};
-    }
-    req.messages.push_back(std::move(msg));
+    error = read_message(m, i++, req);
   });
   if (error) return *error;
-  if (auto v = temperature; v && !v.is_null()) {
+  if (auto v = f[field::temperature]; v && !v.is_null()) {
     auto t = number_of(v);
     if (!t || *t < 0 || *t > 2)
       return request_error{"temperature must be a number from 0 to 2", "temperature"};
     req.temperature = t;
   }
-  if (auto v = top_p; v && !v.is_null()) {
+  if (auto v = f[field::top_p]; v && !v.is_null()) {
     auto t = number_of(v);
     if (!t || *t < 0 || *t > 1) return request_error{"top_p must be a number from 0 to 1", "top_p"};
     req.top_p = t;
   }
-  for (auto [field, v] : {std::pair{"max_tokens", max_tokens},
-                          std::pair{"max_completion_tokens", max_completion_tokens}}) {
+  for (auto [name, v] : {std::pair{"max_tokens", f[field::max_tokens]},
+                         std::pair{"max_completion_tokens", f[field::max_completion_tokens]}}) {
     if (!v || v.is_null()) continue;
     auto n = integer_of(v);
     if (!n || *n < 1)
-      return request_error{std::string{field} + " must be an integer of at least 1", field};
+      return request_error{std::string{name} + " must be an integer of at least 1", name};
     req.max_tokens = n;
   }
-  if (auto v = stream; v && !v.is_null()) {
+  if (auto v = f[field::stream]; v && !v.is_null()) {
     if (!v.is_bool()) return request_error{"stream must be a boolean", "stream"};
     req.stream = v.value.get_bool().value_unsafe();
   }
-  if (auto v = stream_options; v && !v.is_null()) {
+  if (auto v = f[field::stream_options]; v && !v.is_null()) {
     if (!v.is_object()) return request_error{"stream_options must be an object", "stream_options"};
-    if (auto u = at(v, "include_usage"); u && !u.is_null()) {
-      if (!u.is_bool())
+    std::optional<std::string_view> unknown_option;
+    auto [usage, obfuscation] =
+        detail::pick_all<2>(v, {"include_usage", "include_obfuscation"}, unknown_option);
+    if (unknown_option) return unknown_parameter("stream_options." + std::string{*unknown_option});
+    if (usage && !usage.is_null()) {
+      if (!usage.is_bool())
         return request_error{"stream_options.include_usage must be a boolean",
                              "stream_options.include_usage"};
-      req.include_usage = u.value.get_bool().value_unsafe();
+      req.include_usage = usage.value.get_bool().value_unsafe();
     }
+    // nyxgate renders the chunks itself: there is nothing to pad.
+    if (auto e = neutral_bool(obfuscation, "stream_options.include_obfuscation")) return *e;
   }
-  if (auto v = stop; v && !v.is_null()) {
+  if (auto v = f[field::stop]; v && !v.is_null()) {
     std::size_t count = 0;
     detail::each(v, [&count](node) { ++count; });
     if (v.is_string()) {
@@ -350,15 +559,80 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
       return request_error{"stop must be a string or an array of up to 4 strings", "stop"};
     }
   }
-  if (auto v = n; v && !v.is_null()) {
+  if (auto v = f[field::n]; v && !v.is_null()) {
     auto n = integer_of(v);
-    if (!n || *n != 1) return request_error{"only n = 1 is supported", "n"};
+    if (!n || *n != 1)
+      return request_error{
+          "only n = 1 is supported by the providers (openai, anthropic, google, "
+          "kimi) through nyxgate",
+          "n", "unsupported_parameter"};
   }
-  if (auto v = user; v && !v.is_null()) {
-    if (!v.is_string()) return request_error{"user must be a string", "user"};
-    req.user = std::string{str(v)};
-  }
+  // Most bodies hold none of the rarer fields: one look at their slots skips them all.
+  if (std::none_of(f.begin() + field::first_provider_param, f.end(),
+                   [](const node& x) { return x.present; }))
+    return req;
+  for (std::size_t k = field::first_provider_param; k < field::logprobs; ++k)
+    if (auto e = read_provider_param(provider_param_ids[k - field::first_provider_param],
+                                     top_level_fields[k], f[k], req))
+      return *e;
+  if (auto e = neutral_bool(f[field::logprobs], "logprobs")) return *e;
+  if (auto v = f[field::modalities]; v && !v.is_null() && !text_only(v))
+    return unsupported("modalities");
+  for (std::size_t k = field::first_refused; k < top_level_fields.size(); ++k)
+    if (f[k] && !f[k].is_null()) return unsupported(std::string{top_level_fields[k]});
   return req;
+}
+
+const provider_param* chat_request::param(chat_param id) const {
+  for (const auto& p : provider_params)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+param_handling handling(chat_param p, std::string_view provider) {
+  bool openai = provider == "openai";
+  bool openai_like = openai || provider == "kimi";
+  switch (p) {
+    case chat_param::frequency_penalty:
+    case chat_param::presence_penalty:
+      return openai_like            ? param_handling::forwarded
+             : provider == "google" ? param_handling::translated
+                                    : param_handling::refused;
+    case chat_param::seed:
+      return openai                 ? param_handling::forwarded
+             : provider == "google" ? param_handling::translated
+                                    : param_handling::refused;
+    case chat_param::user:
+      return openai_like               ? param_handling::forwarded
+             : provider == "anthropic" ? param_handling::translated
+                                       : param_handling::refused;
+    case chat_param::message_name:
+      return openai_like ? param_handling::forwarded : param_handling::refused;
+    default:
+      return openai ? param_handling::forwarded : param_handling::refused;
+  }
+}
+
+std::optional<request_error> refused_parameter(std::string_view provider, const chat_request& req) {
+  for (const auto& p : req.provider_params)
+    if (handling(p.id, provider) == param_handling::refused)
+      return request_error{p.where + " is not supported by provider " + std::string{provider},
+                           p.where, "unsupported_parameter"};
+  return std::nullopt;
+}
+
+void append_path_segment(std::string& url, std::string_view segment) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (char c : segment) {
+    auto u = static_cast<unsigned char>(c);
+    if (ascii_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      url += c;
+    } else {
+      url += '%';
+      url += hex[u >> 4];
+      url += hex[u & 15];
+    }
+  }
 }
 
 upstream_request build_upstream_request(std::string_view provider, std::string_view base_url,
@@ -375,8 +649,11 @@ upstream_request build_upstream_request(std::string_view provider, std::string_v
                    {"accept", accept}};
     out.body = anthropic_body(req, model, max_tokens);
   } else if (provider == "google") {
-    out.url = base + "/v1beta/models/" + std::string{model} +
-              (req.stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+    // The model is the one part of a URL that comes from outside: encoded, and followed by
+    // the method in the same segment, so it can never be a segment of its own.
+    out.url = base + "/v1beta/models/";
+    append_path_segment(out.url, model);
+    out.url += req.stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
     out.headers = {{"x-goog-api-key", std::string{api_key}},
                    {"content-type", "application/json"},
                    {"accept", accept}};

@@ -7,7 +7,11 @@ namespace nyxgate::providers {
 
 namespace {
 constexpr std::array<std::string_view, 4> chat_providers{"openai", "anthropic", "google", "kimi"};
+
+bool alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+}  // namespace
 
 bool is_chat_provider(std::string_view p) {
   return std::find(chat_providers.begin(), chat_providers.end(), p) != chat_providers.end();
@@ -49,6 +53,19 @@ std::vector<const key_record*> keys_for(const std::vector<key_record>& keys,
   std::sort(tenant.begin(), tenant.end(), newest_first);
   personal.insert(personal.end(), tenant.begin(), tenant.end());
   return personal;
+}
+
+bool valid_model_name(std::string_view model) {
+  if (model.empty() || model.size() > 128) return false;
+  auto valid_part = [](std::string_view part) {
+    if (part.empty() || !alnum(part[0])) return false;
+    return std::all_of(part.begin(), part.end(), [](char c) {
+      return alnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+    });
+  };
+  auto slash = model.find('/');
+  if (slash == std::string_view::npos) return valid_part(model);
+  return valid_part(model.substr(0, slash)) && valid_part(model.substr(slash + 1));
 }
 
 std::string provider_for_model(std::string_view m) {

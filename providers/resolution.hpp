@@ -75,6 +75,12 @@ chain build_chain(const std::vector<key_record>& keys, const llm_defaults& defau
                   const std::optional<std::string>& user_id, std::string_view model,
                   std::int64_t now_s);
 
+/// A model name a client or an admin may give: at most 128 characters, an optional
+/// `provider/` prefix, then letters, digits, '.', '_', ':' and '-', each part starting with a
+/// letter or digit. Model names become part of upstream URLs (Google's path), so nothing else
+/// gets through.
+bool valid_model_name(std::string_view model);
+
 /// The provider a bare model name belongs to, by prefix; empty when unknown.
 std::string provider_for_model(std::string_view model);
 

@@ -111,6 +111,30 @@ std::array<node, N> pick(node v, const std::array<std::string_view, N>& keys) {
   return out;
 }
 
+/// `pick` that reads every field and reports the first one of none of the names in
+/// `unknown` (so nothing a client sends goes unseen), still in one pass.
+template <std::size_t N>
+std::array<node, N> pick_all(node v, const std::array<std::string_view, N>& keys,
+                             std::optional<std::string_view>& unknown) {
+  std::array<node, N> out{};
+  dom::object o;
+  if (!v || v.value.get(o) != simdjson::SUCCESS) return out;
+  for (auto field : o) {
+    std::size_t i = 0;
+    for (; i < N; ++i) {
+      const auto& k = keys[i];
+      if (field.key.size() == k.size() && (k.empty() || field.key[0] == k[0]) && field.key == k)
+        break;
+    }
+    if (i == N) {
+      if (!unknown) unknown = field.key;
+    } else if (!out[i]) {
+      out[i] = node{field.value, true};
+    }
+  }
+  return out;
+}
+
 inline std::string_view str(node v) {
   std::string_view s;
   if (!v || v.value.get(s) != simdjson::SUCCESS) return {};

@@ -412,6 +412,122 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     assert.ok(!ids.some((id) => id.startsWith('kimi/')));
   });
 
+  it('a model name that would steer the upstream URL is refused and nothing goes upstream', async () => {
+    for (const provider of Object.keys(MODELS)) await addKey(provider, 'good');
+    const bad = [
+      'google/../../../evil/path?x=1#',
+      'google/gemini-2.5-flash/../../x',
+      'google/..',
+      'google/gemini%2F..%2Fx',
+      'google/gemini 2.5',
+      'gemini-2.5-flash?alt=json',
+      'openai/gpt-4o#frag',
+      'anthropic/claude\\..\\x',
+      `kimi/${'k'.repeat(200)}`,
+    ];
+    const seen = mock.requests.length;
+    for (const model of bad) {
+      for (const stream of [false, true]) {
+        const r = await rawChat(srv.url, srv.token, { model, messages: [{ role: 'user', content: 'hi' }], stream });
+        assert.equal(r.status, 400, `${model}: ${r.text}`);
+        const { error } = JSON.parse(r.text);
+        assert.equal(error.param, 'model', model);
+        assert.equal(error.type, 'invalid_request_error');
+        assert.equal(error.code, 'invalid_model');
+      }
+    }
+    assert.deepEqual(mock.requests.slice(seen).map((q) => q.path), [], 'a request reached the upstream');
+    // Names as providers spell them still pass.
+    for (const model of ['google/gemini-2.5-flash', 'openai/ft:gpt-4o-mini:acme:custom:9aBc', 'kimi-k2-0905-preview']) {
+      const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'fine' }] });
+      assert.equal(r.choices[0].message.content, `${ECHO_PREFIX}fine`, model);
+    }
+  });
+
+  it('a parameter nyxgate cannot carry to the provider is refused with a 400 naming both', async () => {
+    for (const provider of Object.keys(MODELS)) await addKey(provider, 'good');
+    const seen = mock.requests.length;
+    const refused = [
+      [MODELS.openai, { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, 'tools', 'unsupported_parameter'],
+      [MODELS.openai, { tool_choice: 'auto' }, 'tool_choice', 'unsupported_parameter'],
+      [MODELS.google, { response_format: { type: 'json_object' } }, 'response_format', 'unsupported_parameter'],
+      [MODELS.anthropic, { seed: 7 }, 'seed', 'unsupported_parameter'],
+      [MODELS.kimi, { logprobs: true }, 'logprobs', 'unsupported_parameter'],
+      [MODELS.openai, { frobnicate: 1 }, 'frobnicate', 'unknown_parameter'],
+    ];
+    for (const [model, extra, param, code] of refused) {
+      const err = await client.chat.completions
+        .create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra })
+        .catch((e) => e);
+      assert.equal(err.status, 400, `${param}: ${err.message}`);
+      assert.equal(err.param, param);
+      assert.equal(err.code, code);
+      if (code === 'unsupported_parameter') assert.match(err.message, new RegExp(model.split('/')[0]), err.message);
+    }
+    const toolReply = await client.chat.completions
+      .create({
+        model: MODELS.openai,
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 't1', content: '42' },
+        ],
+      })
+      .catch((e) => e);
+    assert.equal(toolReply.status, 400);
+    assert.equal(toolReply.param, 'messages[1].tool_calls');
+    assert.deepEqual(mock.requests.slice(seen).map((q) => q.path), [], 'a refused call reached the upstream');
+    // Forwarded and translated ones arrive.
+    const openai = await addKey('openai', 'good');
+    await client.chat.completions.create({ model: MODELS.openai, messages: [{ role: 'user', content: 'hi' }], seed: 7, logit_bias: { 50256: -100 } });
+    const sent = callsWith(openai).at(-1).body;
+    assert.equal(sent.seed, 7);
+    assert.deepEqual(sent.logit_bias, { 50256: -100 });
+    const google = await addKey('google', 'good');
+    await client.chat.completions.create({ model: MODELS.google, messages: [{ role: 'user', content: 'hi' }], seed: 7, presence_penalty: 0.5 });
+    const g = callsWith(google).at(-1).body.generationConfig;
+    assert.equal(g.seed, 7);
+    assert.equal(g.presencePenalty, 0.5);
+  });
+
+  for (const state of ['none', 'invalid', 'quota']) {
+    const what = { none: 'no key', invalid: 'only an invalid key', quota: 'only a key in cooldown' }[state];
+    it(`the fallback says so when the primary has ${what}`, async () => {
+      if (state !== 'none') {
+        const primary = await addKey('openai', state);
+        // One call puts the key out of use (invalid, or in cooldown for a quota).
+        await client.chat.completions.create({ model: MODELS.openai, messages: [{ role: 'user', content: 'x' }] }).catch(() => {});
+        await keyRowWithStatus(primary.id, state === 'invalid' ? 'invalid' : 'cooldown');
+      }
+      const fallback = await addKey('anthropic', 'good');
+      await defaults('openai', 'anthropic');
+      const resolved = await owner.query('providers.resolve', {});
+      assert.equal(resolved.viaFallback, true);
+      const { response } = await client.chat.completions
+        .create({ model: 'auto', messages: [{ role: 'user', content: 'served by the fallback' }] })
+        .withResponse();
+      assert.equal(response.headers.get('x-nyxgate-provider'), 'anthropic');
+      assert.equal(response.headers.get('x-nyxgate-fallback'), 'true');
+      assert.equal(response.headers.get('x-nyxgate-attempts'), '1');
+      const stream = await rawChat(srv.url, srv.token, { model: 'auto', messages: [{ role: 'user', content: 'x' }], stream: true });
+      assert.equal(stream.headers['x-nyxgate-fallback'], 'true');
+      assert.equal(callsWith(fallback).length, 2);
+      const id = response.headers.get('x-request-id');
+      const deadline = Date.now() + 5_000;
+      let row = '';
+      while (!row && Date.now() < deadline) {
+        row = psql(`SELECT provider, fallback, status FROM usage_events WHERE request_id = '${id}'`);
+        if (!row) await sleep(100);
+      }
+      assert.equal(row, 'anthropic|t|ok');
+      // A model named outright is never a fallback.
+      const pinned = await client.chat.completions
+        .create({ model: MODELS.anthropic, messages: [{ role: 'user', content: 'x' }] })
+        .withResponse();
+      assert.equal(pinned.response.headers.get('x-nyxgate-fallback'), 'false');
+    });
+  }
+
   it('every call leaves one usage row', async () => {
     await addKey('openai', 'good');
     const ids = [];

@@ -306,6 +306,39 @@ describe('GET /v1/ws through the ws client', () => {
     }
   });
 
+  it('meta says fallback when the primary has no usable key and the fallback serves', async () => {
+    await addKey('anthropic', 'good');
+    const c = await open();
+    c.send(chat('f1', 'auto', 'the primary has no key'));
+    c.send(chat('f2', 'anthropic/claude-sonnet-4-5', 'named outright'));
+    const [d1, d2] = await Promise.all([c.end('f1'), c.end('f2')]);
+    assert.equal(d1.type, 'done', JSON.stringify(d1));
+    assert.equal(d2.type, 'done', JSON.stringify(d2));
+    const [auto] = c.of('f1', 'meta');
+    assert.equal(auto.provider, 'anthropic');
+    assert.equal(auto.fallback, true);
+    const [named] = c.of('f2', 'meta');
+    assert.equal(named.fallback, false);
+  });
+
+  it('a field the provider cannot take ends the stream with an error naming it', async () => {
+    await addKey('anthropic', 'good');
+    const seen = mock.requests.length;
+    const c = await open();
+    c.send(chat('p1', 'anthropic/claude-sonnet-4-5', 'hi', { seed: 7 }));
+    c.send(chat('p2', 'anthropic/claude-sonnet-4-5', 'hi', { tools: [{ type: 'function', function: { name: 'f' } }] }));
+    c.send(chat('p3', 'google/../../x', 'hi'));
+    const [e1, e2, e3] = await Promise.all([c.end('p1'), c.end('p2'), c.end('p3')]);
+    assert.equal(e1.type, 'error');
+    assert.equal(e1.error.code, 'unsupported_parameter');
+    assert.equal(e1.error.param, 'seed');
+    assert.match(e1.error.message, /anthropic/);
+    assert.equal(e2.error.code, 'unsupported_parameter');
+    assert.match(e2.error.message, /tools/);
+    assert.equal(e3.error.code, 'invalid_model');
+    assert.equal(mock.requests.length, seen, 'nothing went upstream');
+  });
+
   it('a browser-style socket authenticates with its first message', async () => {
     await addKey('openai', 'good');
     const c = await open({});

@@ -161,7 +161,9 @@ BOOST_AUTO_TEST_CASE(a_full_request_is_read_field_by_field) {
   BOOST_TEST(*r.max_tokens == 77);
   BOOST_TEST(r.stream);
   BOOST_TEST(r.include_usage);
-  BOOST_TEST(r.user == "u-1");
+  BOOST_REQUIRE(r.param(chat_param::user));
+  BOOST_TEST(r.param(chat_param::user)->json == R"("u-1")");
+  BOOST_TEST(!r.param(chat_param::frequency_penalty));  // 0 asks for the default
   BOOST_TEST(*parsed(R"({"messages":[{"role":"user","content":"x"}],"max_completion_tokens":5})")
                   .max_tokens == 5);
   BOOST_TEST(parsed(R"({"messages":[{"role":"user","content":"x"}]})").model.empty());
@@ -207,6 +209,12 @@ BOOST_AUTO_TEST_CASE(bad_requests_name_the_offending_field) {
       {R"({"messages":[{"role":"user","content":"x"}],"n":2})", "n"},
       {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})",
        "stream_options.include_usage"},
+      {R"({"messages":[{"role":"user","content":"x"}],"seed":1.5})", "seed"},
+      {R"({"messages":[{"role":"user","content":"x"}],"frequency_penalty":3})",
+       "frequency_penalty"},
+      {R"({"messages":[{"role":"user","content":"x"}],"user":5})", "user"},
+      {R"({"messages":[{"role":"user","content":"x"}],"logprobs":"yes"})", "logprobs"},
+      {R"({"model":"google/../x","messages":[{"role":"user","content":"x"}]})", "model"},
   };
   for (const auto& [body, param] : rows) BOOST_TEST(error_param(body) == param, body);
 }
@@ -334,6 +342,46 @@ BOOST_AUTO_TEST_CASE(google_uses_contents_roles_and_generation_config) {
   auto plain = parsed(R"({"messages":[{"role":"user","content":"x"}]})");
   BOOST_TEST(build_upstream_request("google", "https://g/", "k", plain, "gemini-x", 1).url ==
              "https://g/v1beta/models/gemini-x:generateContent");
+}
+
+BOOST_AUTO_TEST_CASE(a_model_name_that_would_steer_the_url_is_a_400_naming_model) {
+  for (const char* model : {"google/../../../evil/path?x=1#", "google/..", "google/a/b",
+                            "google/gemini 2", "openai/gpt-4o#x", "google/a%2F..", "../x", "a\\b",
+                            "google/", "/gemini", "google/-x", "google/.hidden"}) {
+    auto body = json::serialize(
+        json::object{{"model", model},
+                     {"messages", json::array{json::object{{"role", "user"}, {"content", "x"}}}}});
+    auto r = parse_chat_request(body);
+    auto* e = std::get_if<request_error>(&r);
+    BOOST_REQUIRE_MESSAGE(e, "accepted: " << model);
+    BOOST_TEST(e->param == "model", model);
+    BOOST_TEST(e->code == "invalid_model", model);
+  }
+  BOOST_TEST(
+      parsed(R"({"model":"google/gemini-2.5-flash","messages":[{"role":"user","content":"x"}]})")
+          .model == "google/gemini-2.5-flash");
+}
+
+BOOST_AUTO_TEST_CASE(path_segments_are_percent_encoded_but_for_unreserved_bytes) {
+  const std::pair<std::string_view, std::string_view> rows[] = {
+      {"gemini-2.5-flash_x~1", "gemini-2.5-flash_x~1"},
+      {"../../evil", "..%2F..%2Fevil"},
+      {"a?b#c", "a%3Fb%23c"},
+      {"ft:gpt", "ft%3Agpt"},
+      {"sp ace%", "sp%20ace%25"},
+      {"back\\slash", "back%5Cslash"},
+      {std::string_view{"nul\0\xff", 5}, "nul%00%FF"},
+      {"", ""},
+  };
+  for (const auto& [segment, encoded] : rows) {
+    std::string url = "https://x/";
+    append_path_segment(url, segment);
+    BOOST_TEST(url == "https://x/" + std::string{encoded});
+  }
+  // Whatever model reaches Google's builder stays one segment under the base path.
+  auto plain = parsed(R"({"messages":[{"role":"user","content":"x"}]})");
+  BOOST_TEST(build_upstream_request("google", "https://g/base", "k", plain, "../../x?y#", 1).url ==
+             "https://g/base/v1beta/models/..%2F..%2Fx%3Fy%23:generateContent");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

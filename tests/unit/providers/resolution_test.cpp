@@ -155,6 +155,44 @@ BOOST_AUTO_TEST_CASE(explicit_models_pin_one_provider) {
   BOOST_TEST(build_chain(keys, d, std::nullopt, "acme/x", now).error->code == "unknown_provider");
 }
 
+BOOST_AUTO_TEST_CASE(model_names_are_a_strict_set_of_characters) {
+  for (const char* ok :
+       {"auto", "gpt-4o-mini", "google/gemini-2.5-flash", "o3", "kimi-k2-0905-preview",
+        "openai/ft:gpt-4o-mini:acme:custom:9aBc", "claude-3-5-sonnet_20240620"})
+    BOOST_TEST(valid_model_name(ok), ok);
+  for (const char* bad : {"", "google/..", "..", ".x", "-x", "google/", "/x", "a/b/c", "a b", "a?b",
+                          "a#b", "a%2F", "a\\b", "a@b", "gemini\n", "\xc3\xa9"})
+    BOOST_TEST(!valid_model_name(bad), bad);
+  BOOST_TEST(valid_model_name(std::string(128, 'a')));
+  BOOST_TEST(!valid_model_name(std::string(129, 'a')));
+}
+
+/// Fallback means "not the tenant's primary in an auto chain": a primary without a usable key
+/// (none, invalid, cooling down) leaves a chain of fallback elements only, and says so.
+BOOST_AUTO_TEST_CASE(a_chain_without_primary_keys_is_all_fallback) {
+  llm_defaults d;
+  d.primary = "openai";
+  d.fallback = "anthropic";
+  for (auto state :
+       {key_state::none, key_state::invalid, key_state::cooldown, key_state::revoked}) {
+    std::vector<key_record> keys{key("a1", "anthropic", 2), key("a2", "anthropic", 1)};
+    if (auto k = make_key(state, "o", "openai", std::nullopt)) keys.push_back(*k);
+    auto c = build_chain(keys, d, std::nullopt, "auto", now);
+    BOOST_TEST_CONTEXT(state_names[static_cast<int>(state)]) {
+      BOOST_REQUIRE(c.elements.size() == 2u);
+      for (const auto& e : c.elements) {
+        BOOST_TEST(e.provider == "anthropic");
+        BOOST_TEST(e.via_fallback);
+      }
+    }
+  }
+  // Named outright, the same provider is no fallback.
+  std::vector<key_record> keys{key("a1", "anthropic")};
+  BOOST_TEST(
+      !build_chain(keys, d, std::nullopt, "anthropic/claude-x", now).elements.at(0).via_fallback);
+  BOOST_TEST(!build_chain(keys, d, std::nullopt, "claude-x", now).elements.at(0).via_fallback);
+}
+
 BOOST_AUTO_TEST_CASE(prefixes_map_to_providers) {
   BOOST_TEST(provider_for_model("gpt-4o") == "openai");
   BOOST_TEST(provider_for_model("o1-preview") == "openai");
