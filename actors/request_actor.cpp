@@ -571,6 +571,12 @@ request_actor::behavior_type request_behavior(request_pointer self) {
       [self](gone_atom) {
         auto& st = self->state;
         if (st.finished) return;
+        if (st.call.disconnected->cause() == net::disconnect_cause::server_stopping) {
+          // The shutdown grace is over; the client is still there for a last word.
+          if (st.committed) return break_stream(self, "the server is shutting down");
+          return answer_error(self, 503, "server_error", "server_shutting_down",
+                              "the server is shutting down; retry shortly", false, "cancelled");
+        }
         telemetry::metrics().calls_cancelled.inc();
         st.client_gone = true;
         end_call(self, "cancelled");

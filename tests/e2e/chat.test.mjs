@@ -5,14 +5,24 @@
 // errors without failover, commit before first content, no failover after commit, 502
 // listing attempts, client disconnect cancelling the upstream call), plus usage rows.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { after, afterEach, before, describe, it } from 'node:test';
 
 import OpenAI from 'openai';
 
 import { ECHO_PREFIX, fingerprint, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { embeddedConninfo, leakedSecrets, sleep, startServer, tail } from './lib/server.mjs';
+import {
+  commonFlags,
+  embeddedConninfo,
+  freePort,
+  leakedSecrets,
+  nyxgateBin,
+  sleep,
+  startServer,
+  tail,
+} from './lib/server.mjs';
 import { trpcClient } from './lib/trpc.mjs';
 
 const MODELS = {
@@ -562,5 +572,71 @@ describe('an upstream that sends no content cannot hold a call past its deadline
     const [status, tokens] = (await usageRow(r.headers['x-request-id'])).split('|');
     assert.equal(status, 'truncated');
     assert.ok(Number(tokens) > 0, `completion_tokens ${tokens}`);
+  });
+});
+
+describe('SIGTERM with a stream still open at the end of the grace', () => {
+  /** Serves `dataDir` again (its embedded PostgreSQL stopped with the first node) and runs `sql`. */
+  async function queryAfterExit(dataDir, sql) {
+    const port = await freePort();
+    const child = spawn(nyxgateBin(), ['serve', `--server.listen=127.0.0.1:${port}`, ...commonFlags(dataDir)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s) => (stderr += s));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
+          .then((r) => r.status === 200)
+          .catch(() => false);
+        if (ok) break;
+        if (Date.now() > until) throw new Error(`second node not ready\n${tail(stderr, 30)}`);
+        await sleep(100);
+      }
+      const conninfo = embeddedConninfo({ dataDir, stderr: () => stderr });
+      return execFileSync('psql', [conninfo, '-Atc', sql], { encoding: 'utf8' }).trim();
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  it('ends with the stream_interrupted event and a truncated usage row with the delivered tokens', async () => {
+    const mock = await startMockProviders({ chunkDelayMs: 100, slowStreamChunks: 40 });
+    const srv = await startServer({
+      extraFlags: [`--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url), '--server.shutdown_grace_ms=500'],
+    });
+    let stopping = null;
+    try {
+      const owner = trpcClient(srv.url, srv.token);
+      await owner.mutation('apiKeys.create', { provider: 'openai', name: 'slow', key: `sk-slowstream-term-${suffix()}` });
+      const words = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+      const r = await rawChat(
+        srv.url,
+        srv.token,
+        { model: MODELS.openai, messages: [{ role: 'user', content: words }], stream: true },
+        { onFirstData: () => (stopping = srv.stop({ keepDataDir: true })) },
+      );
+      assert.equal(r.status, 200);
+      assert.ok(!r.aborted, `the stream was cut without an event: ${r.text}`);
+      assert.ok(r.data.length >= 2, r.text);
+      assert.ok(!r.data.includes('[DONE]'), r.text);
+      assert.equal(JSON.parse(r.data.at(-1)).error.code, 'stream_interrupted', r.text);
+      const stopped = await stopping;
+      assert.equal(stopped.code, 0, tail(srv.stderr(), 30));
+      const row = await queryAfterExit(
+        srv.dataDir,
+        `SELECT status, completion_tokens FROM usage_events WHERE request_id = '${r.headers['x-request-id']}'`,
+      );
+      const [status, tokens] = row.split('|');
+      assert.equal(status, 'truncated', `usage row: ${row}`);
+      assert.ok(Number(tokens) > 0, `completion_tokens ${tokens}`);
+    } finally {
+      if (!stopping) await srv.stop();
+      await rm(srv.dataDir, { recursive: true, force: true });
+      await mock.close();
+    }
   });
 });
