@@ -78,8 +78,9 @@ struct attempt_spec {
   std::string secret;  ///< in memory only, never logged
   std::shared_ptr<const providers::chat_request> request;
   std::int64_t max_tokens = 0;
-  std::chrono::milliseconds head_timeout{0};  ///< connect + head
-  std::chrono::milliseconds idle_timeout{0};  ///< each wait for the next body piece
+  std::chrono::milliseconds head_timeout{0};       ///< the time left: the attempt's whole exchange
+  std::chrono::steady_clock::time_point deadline;  ///< the call's: no wait lasts past it
+  std::chrono::milliseconds idle_timeout{0};  ///< from the head or the last content to the next
   request_actor reply_to;
   /// Streams: content bytes reported to `reply_to` and not yet handled by it, and the check
   /// the upstream read asks before each read (back-pressure from the client's queue).

@@ -48,21 +48,26 @@ struct attempt_run {
     retry_after = head.header("retry-after");
   }
 
-  void on_data(std::string_view piece) {
-    if (broken) return;
+  /// True when the piece carried content. A JSON body (or an error body) is read whole under
+  /// the call's deadline, so each of its pieces counts; a stream's piece counts only when an
+  /// event in it says something (text, a finish reason, the end, an error), never for SSE
+  /// comments, empty role chunks, pings or usage alone.
+  bool on_data(std::string_view piece) {
+    if (broken) return false;
     if (!ok()) {
       if (body.size() < max_error_body) body.append(piece.substr(0, max_error_body - body.size()));
-      return;
+      return true;
     }
     if (!spec->request->stream) {
       body.append(piece);
-      return;
+      return true;
     }
     upstream_event ev;
+    bool content = false;
     bool fits = parser.feed(piece, [&](const providers::sse_event& e) {
       auto step = translator.on_event(e);
-      if (!step.content.empty() || step.role_start || !step.finish_reason.empty() || step.usage ||
-          step.done || step.error) {
+      content = content || step.has_content();
+      if (step.has_content() || step.role_start || step.usage) {
         ev.content_bytes += static_cast<std::int64_t>(step.content.size());
         ev.steps.push_back(std::move(step));
       }
@@ -75,6 +80,7 @@ struct attempt_run {
       end.error = "upstream event too large";
       report(upstream_event::kind::ended, std::move(end));
     }
+    return content;
   }
 
   void on_end(const std::string& error) {
@@ -127,12 +133,13 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
         req.headers = std::move(up.headers);
         req.body = std::move(up.body);
         req.timeout = spec->head_timeout;
+        req.deadline = spec->deadline;
         req.max_response_bytes = ep.max_response_bytes;
         req.context = spec->home;
         auto run = std::make_shared<attempt_run>(spec, ep.provider, ep.max_response_bytes);
         net::stream_handlers h;
         h.on_head = [run](const net::outbound_response& head) { run->on_head(head); };
-        h.on_data = [run](std::string_view piece) { run->on_data(piece); };
+        h.on_data = [run](std::string_view piece) { return run->on_data(piece); };
         h.on_end = [run](const std::string& error) { run->on_end(error); };
         h.hold = spec->hold;
         outbound_stream_ptr stream =

@@ -116,6 +116,7 @@ struct request_state {
   providers::token_usage usage;
   std::vector<std::string> chunks;  ///< the first `chunk_count` are rendered, not yet handed over
   std::size_t chunk_count = 0;
+  std::int64_t delivered_bytes = 0;  ///< content handed to the client
 
   static inline const char* name = "request";
 
@@ -240,6 +241,7 @@ void emit_chunk(request_pointer self, std::string_view content, bool role_start,
     st.chunk_head = providers::render_chunk_head(st.completion_id, st.current().model, st.created);
   providers::render_chunk_with_head(st.chunks[st.chunk_count++], st.chunk_head, content, role_start,
                                     finish_reason);
+  st.delivered_bytes += static_cast<std::int64_t>(content.size());
 }
 
 void flush_chunks(request_pointer self) {
@@ -279,10 +281,28 @@ void complete_stream(request_pointer self) {
   end_call(self, "ok");
 }
 
+/// Tokens in `bytes` of text at about four bytes a token (OpenAI's rule of thumb), rounded up.
+std::int64_t estimated_tokens(std::int64_t bytes) {
+  return (bytes + 3) / 4;
+}
+
+/// Providers report usage at the end of a stream, so a cut one is counted from what reached
+/// the client (and the prompt from the request, when the provider said nothing yet).
+void count_delivered(request_state& st) {
+  st.usage.completion_tokens =
+      std::max(st.usage.completion_tokens, estimated_tokens(st.delivered_bytes));
+  if (st.usage.prompt_tokens > 0) return;
+  std::int64_t prompt_bytes = 0;
+  for (const auto& m : st.request().messages)
+    prompt_bytes += static_cast<std::int64_t>(m.content.size());
+  st.usage.prompt_tokens = estimated_tokens(prompt_bytes);
+}
+
 /// After the commit nothing can fail over: the client gets an error event and no [DONE].
 void break_stream(request_pointer self, std::string_view reason) {
   auto& st = self->state;
   telemetry::metrics().calls_truncated.inc();
+  count_delivered(st);
   telemetry::log_warn("stream broke after commit", {{"request_id", st.call.request_id},
                                                     {"provider", st.current().provider},
                                                     {"reason", reason}});
@@ -299,6 +319,10 @@ void exhausted(request_pointer self) {
   auto& st = self->state;
   if (st.chain && !st.chain->chain.elements.empty())
     st.element = st.chain->chain.elements.size() - 1;
+  // SPEC §3: the deadline passed first (the last attempt ran into it): 504, not 502.
+  if (steady::now() >= st.deadline)
+    return answer_error(self, 504, "upstream_error", "upstream_timeout",
+                        "no provider answered within the call's deadline", true);
   answer_error(self, 502, "upstream_error", "upstream_failed",
                "every provider attempt failed; see error.attempts", true);
 }
@@ -349,8 +373,8 @@ void start_attempt(request_pointer self) {
   auto& st = self->state;
   const auto& el = st.current();
   const auto* provider = st.services->providers->find(el.provider, st.call.home);
-  auto remaining =
-      std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline - steady::now());
+  // Rounded up: the exchange also gets the deadline itself, which then ends it exactly.
+  auto remaining = std::chrono::ceil<std::chrono::milliseconds>(st.deadline - steady::now());
   if (!provider || remaining.count() <= 0) {
     st.attempts.push_back(attempt_record{el.provider, std::string{el.scope()}, 0,
                                          provider ? "deadline" : "provider not configured"});
@@ -368,7 +392,8 @@ void start_attempt(request_pointer self) {
   spec->request = st.call.request;
   spec->max_tokens = st.request().max_tokens.value_or(st.chain->max_tokens);
   spec->head_timeout = remaining;
-  spec->idle_timeout = std::min(remaining, st.services->options.idle_timeout);
+  spec->deadline = st.deadline;
+  spec->idle_timeout = st.services->options.idle_timeout;
   spec->reply_to = caf::actor_cast<request_actor>(self);
   spec->home = st.call.home;
   st.link = std::make_shared<attempt_link>();
@@ -416,8 +441,8 @@ void on_steps(request_pointer self, upstream_event& ev) {
 }
 
 /// The call's deadline is checked when something happens, not by a timer per call (a timer
-/// on CAF's clock costs a thread wake-up per call): each attempt's head timeout is the
-/// remaining time, and a stream's idle timeout bounds how late this check can be.
+/// on CAF's clock costs a thread wake-up per call): every wait of the attempt's exchange ends
+/// by the deadline, so an event (at worst the exchange's timeout) always comes by then.
 bool past_deadline(request_pointer self) {
   auto& st = self->state;
   if (steady::now() < st.deadline) return false;
@@ -560,6 +585,12 @@ request_actor::behavior_type request_behavior(request_pointer self) {
       [self](gone_atom) {
         auto& st = self->state;
         if (st.finished) return;
+        if (st.call.disconnected->cause() == net::disconnect_cause::server_stopping) {
+          // The shutdown grace is over; the client is still there for a last word.
+          if (st.committed) return break_stream(self, "the server is shutting down");
+          return answer_error(self, 503, "server_error", "server_shutting_down",
+                              "the server is shutting down; retry shortly", false, "cancelled");
+        }
         telemetry::metrics().calls_cancelled.inc();
         st.client_gone = true;
         end_call(self, "cancelled");

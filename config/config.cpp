@@ -310,7 +310,7 @@ const std::vector<key_descriptor>& keys() {
                "longest provider Retry-After honoured; a longer one moves on at once", &S::gateway,
                &gateway_settings::retry_after_cap_ms),
       describe("gateway.stream_idle_timeout_ms", "<ms>", between(1, day_ms),
-               "a provider stream silent this long counts as broken", &S::gateway,
+               "a provider stream without content this long counts as broken", &S::gateway,
                &gateway_settings::stream_idle_timeout_ms),
 
       describe("limits.max_body_bytes", "<bytes>", between(kib, gib), "largest request body",

@@ -57,6 +57,9 @@ using shard_timer = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, 
 /// the 413 reaches it (64 KiB was too little: its answer was lost about every other time).
 constexpr std::chrono::milliseconds linger_timeout{500};
 constexpr std::size_t linger_bytes = 4 << 20;
+/// At the end of the shutdown grace a request still under way gets this long for its last word
+/// (a stream's error event) before its connection closes; the server waits a second for that.
+constexpr std::chrono::milliseconds last_word_timeout{300};
 /// While a request is with the handler, pipelined bytes are buffered up to this much.
 constexpr std::size_t max_pipelined_bytes = 64 << 10;
 /// A connection's read buffer beyond this size is given back after a request.
@@ -220,9 +223,16 @@ class session final : public server_connection, public std::enable_shared_from_t
                [self, state = std::move(state)] { self->on_stream_wake(state); });
   }
 
-  /// The grace period is over.
+  /// The grace period is over. A request still handled or streamed gets a moment for its last
+  /// word (a stream's error event, an error answer) before the connection closes.
   void force_close() override {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->close(503); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      bool pending = self->phase_ == phase::handling || self->phase_ == phase::streaming;
+      auto signal = self->disconnected_;
+      if (!pending || !signal || signal->fired()) return self->close(503);
+      self->arm(last_word_timeout, timeout_kind::last_word);
+      signal->fire(disconnect_cause::server_stopping);
+    });
   }
 
  private:
@@ -231,7 +241,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   /// piece; writing: the answer goes out (or a stream's last chunk went);
   /// lingering: answered, send side shut, dropping what the client still sends.
   enum class phase { waiting, reading, handling, streaming, writing, lingering, closed };
-  enum class timeout_kind { none, idle, header, body, linger, write, stream };
+  enum class timeout_kind { none, idle, header, body, linger, write, stream, last_word };
 
   // -- reading -----------------------------------------------------------------
 
@@ -842,6 +852,8 @@ class session final : public server_connection, public std::enable_shared_from_t
         [[fallthrough]];
       case timeout_kind::write:
         return close();
+      case timeout_kind::last_word:
+        return close(503);
       default:
         timed_out_ = kind;
         socket_.cancel(ignored);

@@ -68,9 +68,13 @@ inline bool header_name_in(std::string_view name, std::initializer_list<std::str
   return false;
 }
 
+/// Why a request's handler is told to stop: its client left (or cancelled), or the server's
+/// shutdown grace ran out while the client is still connected, for a last word.
+enum class disconnect_cause { client_gone, server_stopping };
+
 /// Fires once when the client goes away before its answer is complete (the socket closed or
-/// broke). Handlers subscribe to cancel upstream work. Thread-safe; a late subscriber to a
-/// fired signal is called at once.
+/// broke), or when the shutdown grace ends (`server_stopping`). Handlers subscribe to cancel
+/// upstream work. Thread-safe; a late subscriber to a fired signal is called at once.
 class disconnect_signal {
  public:
   void subscribe(std::function<void()> fn) {
@@ -83,12 +87,13 @@ class disconnect_signal {
     }
     fn();
   }
-  void fire() {
+  void fire(disconnect_cause cause = disconnect_cause::client_gone) {
     std::vector<std::function<void()>> fns;
     {
       std::lock_guard lock(mutex_);
       if (fired_) return;
       fired_ = true;
+      cause_ = cause;
       fns.swap(fns_);
     }
     for (auto& fn : fns) fn();
@@ -97,10 +102,16 @@ class disconnect_signal {
     std::lock_guard lock(mutex_);
     return fired_;
   }
+  /// What the first `fire` said.
+  disconnect_cause cause() const {
+    std::lock_guard lock(mutex_);
+    return cause_;
+  }
 
  private:
   mutable std::mutex mutex_;
   bool fired_ = false;
+  disconnect_cause cause_ = disconnect_cause::client_gone;
   std::vector<std::function<void()>> fns_;
 };
 
@@ -171,6 +182,9 @@ class ws_endpoint {
   virtual void on_binary() = 0;
   /// The server is shutting down: finish what runs, start nothing new, then close (1001).
   virtual void on_shutdown() {}
+  /// The shutdown grace ran out: what still runs says its last word (a stream's error event)
+  /// now; the socket closes (1001) right after.
+  virtual void on_stopping() {}
   virtual void on_close() = 0;
 };
 

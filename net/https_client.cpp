@@ -497,6 +497,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
   void resume() {
     asio::post(executor_, [self = shared_from_this()] {
       self->paused_ = false;
+      // The time held counts against the client, not the upstream: the idle clock restarts.
+      self->content_due_ = clock::now() + self->idle_timeout_;
       if (self->read_wanted_) {
         self->read_wanted_ = false;
         self->read_body();
@@ -516,6 +518,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   void start() {
     started_ = clock::now();
     deadline_ = started_ + req_.timeout;
+    if (req_.deadline != clock::time_point{}) deadline_ = std::min(deadline_, req_.deadline);
     std::string error;
     auto url = cached_url(req_.url, &executor_.context(), error);
     if (!url) return fail(std::move(error));
@@ -703,6 +706,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec == http::error::header_limit) return fail("response header too large");
     if (ec) return fail("read: " + ec.message());
     head_sent_ = true;
+    content_due_ = clock::now() + idle_timeout_;
     if (handlers_.on_head) handlers_.on_head(stream_parser_->head);
     if (ended_) return;  // cancelled from inside on_head
     read_body();
@@ -727,7 +731,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
       if (ec || stream_parser_->is_done() || stream_parser_->room() < window_.size())
         return on_body(ec);
     }
-    conn_->watch(clock::now() + idle_timeout_);
+    // Every wait ends by the exchange's deadline; bytes without content do not move it.
+    conn_->watch(std::min(content_due_, deadline_));
     conn_->with_stream([&](auto& stream) {
       http::async_read_some(
           stream, conn_->buffer, *stream_parser_,
@@ -740,7 +745,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec == http::error::need_buffer) ec = {};
     if (!ec) parse_buffered(ec);
     auto n = window_.size() - stream_parser_->room();
-    if (n > 0 && handlers_.on_data) handlers_.on_data(std::string_view{window_.data(), n});
+    if (n > 0 && handlers_.on_data && handlers_.on_data(std::string_view{window_.data(), n}))
+      content_due_ = clock::now() + idle_timeout_;
     if (ended_) return;  // cancelled from inside on_data
     if (ec) {
       bool timeout = timed_out(ec);
@@ -922,6 +928,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   // Streamed exchanges only; all touched on the executor's thread.
   bool streaming_ = false;
   std::chrono::milliseconds idle_timeout_{0};
+  clock::time_point content_due_;  ///< the idle clock: the head or the last content, + idle
   stream_handlers handlers_;
   std::optional<detail::stream_reader> stream_parser_;
   std::array<char, stream_window> window_;  ///< not cleared: only read after a read filled it

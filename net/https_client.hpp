@@ -28,6 +28,9 @@ struct outbound_request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{10000};  ///< whole exchange: resolve to the last body byte
+  /// When set, the exchange ends by then at the latest, whatever `timeout` allows: a caller's
+  /// deadline, exact (a duration computed from it would end the exchange a little early).
+  std::chrono::steady_clock::time_point deadline{};
   std::size_t max_response_bytes = 8 << 20;
   /// Where the exchange runs (an I/O shard); null: the calling thread's shard, else the
   /// client's io_context. Each io_context has its own pool of idle connections.
@@ -55,7 +58,9 @@ struct outbound_response {
 /// only `on_head` (status 0) and `on_end` run.
 struct stream_handlers {
   std::function<void(const outbound_response& head)> on_head;
-  std::function<void(std::string_view piece)> on_data;
+  /// Returns whether the piece carried content: only content restarts the idle clock, so
+  /// keep-alive bytes (SSE comments, empty chunks, pings) cannot hold the exchange open.
+  std::function<bool(std::string_view piece)> on_data;
   std::function<void(const std::string& error)> on_end;
   /// Asked (on the I/O thread) before each body read: true holds the exchange as `pause()`
   /// would, until `resume()`. Lets a consumer stop the reads before it falls behind.
@@ -87,9 +92,10 @@ class https_client {
   virtual void send(outbound_request req, std::function<void(outbound_response)> done) = 0;
   /// From a coroutine: resumes on the coroutine's executor.
   boost::asio::awaitable<outbound_response> async_send(outbound_request req);
-  /// Streams the response body piece by piece. `req.timeout` bounds connect + head;
-  /// `idle_timeout` bounds each wait for the next piece. A body read to its end returns the
-  /// connection to the pool.
+  /// Streams the response body piece by piece. `req.timeout` (and `req.deadline`) bound the
+  /// whole exchange; within it, `idle_timeout` bounds the time from the head or the last
+  /// piece that carried content (see `on_data`) to the next one. A body read to its end
+  /// returns the connection to the pool.
   virtual std::shared_ptr<outbound_stream> open_stream(outbound_request req,
                                                        std::chrono::milliseconds idle_timeout,
                                                        stream_handlers handlers) = 0;

@@ -206,6 +206,18 @@ class ws_chat final : public ws_endpoint, public std::enable_shared_from_this<ws
     if (idle) conn_->close(1001, "server shutting down");
   }
 
+  /// Each running stream's call ends with its error event (its signal says why); the sinks
+  /// stay open for it, and the last one to finish closes the socket.
+  void on_stopping() override {
+    std::vector<std::shared_ptr<disconnect_signal>> signals;
+    {
+      std::lock_guard lock(mutex_);
+      draining_ = true;
+      for (auto& [id, e] : streams_) signals.push_back(e.cancel);
+    }
+    for (auto& s : signals) s->fire(disconnect_cause::server_stopping);
+  }
+
   void on_close() override {
     std::map<std::string, entry> streams;
     {

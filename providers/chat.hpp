@@ -207,6 +207,11 @@ struct stream_step {
   std::optional<token_usage> usage;  ///< set when the provider reports usage
   bool done = false;                 ///< the provider's end of stream
   std::optional<failure> error;      ///< an error event inside the stream
+
+  /// Says something the client will see: text, a finish reason, the end or an error. Only
+  /// such a step commits a stream or restarts its idle clock; a role start, usage alone, an
+  /// SSE comment or a ping never does.
+  bool has_content() const { return !content.empty() || !finish_reason.empty() || done || error; }
 };
 
 /// Translates a provider's stream events (openai/kimi chunks, anthropic message_* and

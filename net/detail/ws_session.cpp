@@ -29,6 +29,9 @@ using clock = std::chrono::steady_clock;
 
 /// How long a close handshake may take before the socket is simply closed.
 constexpr std::chrono::seconds close_grace{2};
+/// At the end of the shutdown grace, streams still running get this long for their last word
+/// (an error event) before the close frame; the server waits a second for that.
+constexpr std::chrono::milliseconds last_word_timeout{300};
 
 class ws_session final : public server_connection,
                          public ws_connection,
@@ -44,6 +47,7 @@ class ws_session final : public server_connection,
         request_id_(std::move(request_id)),
         auth_timer_(ws_.get_executor()),
         stuck_timer_(ws_.get_executor()),
+        stop_timer_(ws_.get_executor()),
         close_timer_(ws_.get_executor()) {
     core_->open.fetch_add(1);
     telemetry::metrics().http_open_connections.add();
@@ -69,7 +73,17 @@ class ws_session final : public server_connection,
     });
   }
 
-  void force_close() override { close(1001, "server shutting down"); }
+  void force_close() override {
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->finished_ || self->close_pending_ || !self->endpoint_ || !self->open_)
+        return self->begin_close(1001, "server shutting down");
+      self->endpoint_->on_stopping();
+      self->stop_timer_.expires_after(last_word_timeout);
+      self->stop_timer_.async_wait([self](error_code ec) {
+        if (!ec) self->begin_close(1001, "server shutting down");
+      });
+    });
+  }
 
   // -- ws_connection (any thread) ------------------------------------------------------
 
@@ -325,6 +339,7 @@ class ws_session final : public server_connection,
     finished_ = true;
     auth_timer_.cancel();
     stuck_timer_.cancel();
+    stop_timer_.cancel();
     close_timer_.cancel();
     {
       std::lock_guard lock(mutex_);
@@ -356,6 +371,7 @@ class ws_session final : public server_connection,
   beast::flat_buffer read_buffer_;
   asio::steady_timer auth_timer_;
   asio::steady_timer stuck_timer_;
+  asio::steady_timer stop_timer_;  ///< the last word at the end of the shutdown grace
   asio::steady_timer close_timer_;
 
   // Guarded by mutex_ (touched from producers' threads).

@@ -5,14 +5,24 @@
 // errors without failover, commit before first content, no failover after commit, 502
 // listing attempts, client disconnect cancelling the upstream call), plus usage rows.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import { after, afterEach, before, describe, it } from 'node:test';
 
 import OpenAI from 'openai';
 
 import { ECHO_PREFIX, fingerprint, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { embeddedConninfo, leakedSecrets, sleep, startServer, tail } from './lib/server.mjs';
+import {
+  commonFlags,
+  embeddedConninfo,
+  freePort,
+  leakedSecrets,
+  nyxgateBin,
+  sleep,
+  startServer,
+  tail,
+} from './lib/server.mjs';
 import { trpcClient } from './lib/trpc.mjs';
 
 const MODELS = {
@@ -62,6 +72,16 @@ function rawChat(baseUrl, token, body, { onFirstData, signal } = {}) {
     req.on('error', (e) => (e.name === 'AbortError' ? resolve({ aborted: true }) : reject(e)));
     req.end(JSON.stringify(body));
   });
+}
+
+/** Stops the server (checking it exited cleanly and logged none of `secrets`), then the mock. */
+async function stopAll(srv, mock, secrets) {
+  if (srv) {
+    const stopped = await srv.stop();
+    assert.equal(stopped.code, 0, tail(srv.stderr(), 40));
+    assert.deepEqual(leakedSecrets(srv.stderr(), secrets), [], 'a key or token reached the log');
+  }
+  if (mock) await mock.close();
 }
 
 describe('POST /v1/chat/completions through the openai SDK', () => {
@@ -135,14 +155,7 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     mock.configure({ dropAfterChunks: 1 });
   });
 
-  after(async () => {
-    if (srv) {
-      const stopped = await srv.stop();
-      assert.equal(stopped.code, 0, tail(srv.stderr(), 40));
-      assert.deepEqual(leakedSecrets(srv.stderr(), secrets), [], 'a key or token reached the log');
-    }
-    if (mock) await mock.close();
-  });
+  after(() => stopAll(srv, mock, secrets));
 
   for (const provider of Object.keys(MODELS)) {
     it(`${provider}: non-stream answer is translated, with the served-by headers`, async () => {
@@ -552,5 +565,194 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
       `SELECT DISTINCT provider, model, key_scope, fallback, status, completion_tokens > 0, latency_ms >= 0, user_id IS NOT NULL FROM usage_events WHERE ${where}`,
     );
     assert.equal(rows, 'openai|gpt-4o-mini|tenant|f|ok|t|t|t');
+  });
+});
+
+describe('an upstream that sends no content cannot hold a call past its deadline', () => {
+  // Short on purpose: the content-idle clock (800 ms) fires before the deadline (2 s).
+  const DEADLINE_MS = 2_000;
+  const IDLE_MS = 800;
+  let mock;
+  let srv;
+  let owner;
+  const secrets = [];
+  const created = [];
+
+  async function addKey(provider, behaviour) {
+    const key = `${provider === 'kimi' ? 'kimi' : 'sk'}-${behaviour}-idle-${suffix()}`;
+    secrets.push(key);
+    const row = await owner.mutation('apiKeys.create', { provider, name: `${provider} ${behaviour}`, key });
+    created.push(row.id);
+    return row;
+  }
+
+  function psql(sql) {
+    return execFileSync('psql', [embeddedConninfo(srv), '-Atc', sql], { encoding: 'utf8' }).trim();
+  }
+
+  /** The call's usage row, once the recorder has written it. */
+  async function usageRow(requestId) {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const row = psql(`SELECT status, completion_tokens FROM usage_events WHERE request_id = '${requestId}'`);
+      if (row || Date.now() > deadline) return row;
+      await sleep(100);
+    }
+  }
+
+  /** A raw call that gives up well after the deadline (a hang fails the test, never the run). */
+  async function timedChat(body) {
+    const started = Date.now();
+    const r = await rawChat(srv.url, srv.token, body, { signal: AbortSignal.timeout(DEADLINE_MS + 5_000) });
+    return { ...r, ms: Date.now() - started };
+  }
+
+  before(async () => {
+    mock = await startMockProviders({ keepAliveMs: 100, trickleMs: 20, chunkDelayMs: 50 });
+    srv = await startServer({
+      extraFlags: [
+        `--tls.ca_file=${mock.caFile}`,
+        ...providerFlags(mock.url),
+        '--gateway.retries=0',
+        `--gateway.timeout_ms=${DEADLINE_MS}`,
+        `--gateway.stream_idle_timeout_ms=${IDLE_MS}`,
+      ],
+    });
+    secrets.push(srv.token);
+    owner = trpcClient(srv.url, srv.token);
+  });
+
+  afterEach(async () => {
+    while (created.length) await owner.mutation('apiKeys.delete', { id: created.pop() });
+    mock.configure({ dropAfterChunks: 1 });
+  });
+
+  after(() => stopAll(srv, mock, secrets));
+
+  const silent = [
+    ['openai', 'keepalive', 'only SSE comments'],
+    ['openai', 'emptyrole', 'only empty role chunks'],
+    ['google', 'emptyrole', 'only empty text parts'],
+    ['anthropic', 'pings', 'only Anthropic pings'],
+    ['openai', 'trickle', 'its answer one byte at a time'],
+  ];
+
+  for (const [provider, behaviour, what] of silent) {
+    it(`stream: ${provider} sending ${what} times out by the content-idle clock`, async () => {
+      await addKey(provider, behaviour);
+      const r = await timedChat({ model: MODELS[provider], messages: [{ role: 'user', content: 'anyone there' }], stream: true });
+      assert.ok(!r.aborted, `no answer within ${DEADLINE_MS + 5_000} ms`);
+      assert.equal(r.status, 502, r.text);
+      const body = JSON.parse(r.text);
+      assert.equal(body.error.code, 'upstream_failed');
+      assert.deepEqual(body.error.attempts.map((a) => [a.provider, a.status, a.reason]), [[provider, 0, 'timeout']]);
+      assert.ok(r.ms >= IDLE_MS - 50 && r.ms < DEADLINE_MS, `answered after ${r.ms} ms`);
+    });
+
+    it(`non-stream: ${provider} sending ${what} answers 504 at the deadline`, async () => {
+      await addKey(provider, behaviour);
+      const r = await timedChat({ model: MODELS[provider], messages: [{ role: 'user', content: 'anyone there' }] });
+      assert.ok(!r.aborted, `no answer within ${DEADLINE_MS + 5_000} ms`);
+      assert.equal(r.status, 504, r.text);
+      const body = JSON.parse(r.text);
+      assert.equal(body.error.code, 'upstream_timeout');
+      assert.equal(body.error.attempts.length, 1, r.text);
+      assert.equal(body.error.attempts[0].provider, provider);
+      assert.ok(r.ms >= DEADLINE_MS - 50 && r.ms < DEADLINE_MS + 1_000, `answered after ${r.ms} ms`);
+      const row = await usageRow(r.headers['x-request-id']);
+      assert.match(row, /^error\|/);
+    });
+  }
+
+  it('a silent primary fails over to the fallback before the deadline', async () => {
+    await addKey('openai', 'keepalive');
+    await addKey('anthropic', 'good');
+    await owner.mutation('llmDefaults.update', { primary: 'openai', fallback: 'anthropic' });
+    const r = await timedChat({ model: 'auto', messages: [{ role: 'user', content: 'over there' }], stream: true });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['x-nyxgate-provider'], 'anthropic');
+    assert.equal(r.headers['x-nyxgate-attempts'], '2');
+    assert.equal(r.data.at(-1), '[DONE]');
+    assert.ok(r.ms >= IDLE_MS - 50, `answered after ${r.ms} ms`);
+  });
+
+  it('content, then only keep-alive comments: the committed stream ends with stream_interrupted', async () => {
+    await addKey('openai', 'stalled');
+    const r = await timedChat({ model: MODELS.openai, messages: [{ role: 'user', content: 'a b c d e f g h' }], stream: true });
+    assert.ok(!r.aborted, `no end within ${DEADLINE_MS + 5_000} ms`);
+    assert.equal(r.status, 200);
+    assert.ok(!r.data.includes('[DONE]'), r.text);
+    assert.ok(r.data.some((d) => d.includes(ECHO_PREFIX.trim())), 'the first content reached the client');
+    assert.equal(JSON.parse(r.data.at(-1)).error.code, 'stream_interrupted');
+    assert.ok(r.ms >= IDLE_MS - 50 && r.ms < DEADLINE_MS, `ended after ${r.ms} ms`);
+    const [status, tokens] = (await usageRow(r.headers['x-request-id'])).split('|');
+    assert.equal(status, 'truncated');
+    assert.ok(Number(tokens) > 0, `completion_tokens ${tokens}`);
+  });
+});
+
+describe('SIGTERM with a stream still open at the end of the grace', () => {
+  /** Serves `dataDir` again (its embedded PostgreSQL stopped with the first node) and runs `sql`. */
+  async function queryAfterExit(dataDir, sql) {
+    const port = await freePort();
+    const child = spawn(nyxgateBin(), ['serve', `--server.listen=127.0.0.1:${port}`, ...commonFlags(dataDir)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s) => (stderr += s));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
+          .then((r) => r.status === 200)
+          .catch(() => false);
+        if (ok) break;
+        if (Date.now() > until) throw new Error(`second node not ready\n${tail(stderr, 30)}`);
+        await sleep(100);
+      }
+      const conninfo = embeddedConninfo({ dataDir, stderr: () => stderr });
+      return execFileSync('psql', [conninfo, '-Atc', sql], { encoding: 'utf8' }).trim();
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  it('ends with the stream_interrupted event and a truncated usage row with the delivered tokens', async () => {
+    const mock = await startMockProviders({ chunkDelayMs: 100, slowStreamChunks: 40 });
+    const srv = await startServer({
+      extraFlags: [`--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url), '--server.shutdown_grace_ms=500'],
+    });
+    let stopping = null;
+    try {
+      const owner = trpcClient(srv.url, srv.token);
+      await owner.mutation('apiKeys.create', { provider: 'openai', name: 'slow', key: `sk-slowstream-term-${suffix()}` });
+      const words = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+      const r = await rawChat(
+        srv.url,
+        srv.token,
+        { model: MODELS.openai, messages: [{ role: 'user', content: words }], stream: true },
+        { onFirstData: () => (stopping = srv.stop({ keepDataDir: true })) },
+      );
+      assert.equal(r.status, 200);
+      assert.ok(!r.aborted, `the stream was cut without an event: ${r.text}`);
+      assert.ok(r.data.length >= 2, r.text);
+      assert.ok(!r.data.includes('[DONE]'), r.text);
+      assert.equal(JSON.parse(r.data.at(-1)).error.code, 'stream_interrupted', r.text);
+      const stopped = await stopping;
+      assert.equal(stopped.code, 0, tail(srv.stderr(), 30));
+      const row = await queryAfterExit(
+        srv.dataDir,
+        `SELECT status, completion_tokens FROM usage_events WHERE request_id = '${r.headers['x-request-id']}'`,
+      );
+      const [status, tokens] = row.split('|');
+      assert.equal(status, 'truncated', `usage row: ${row}`);
+      assert.ok(Number(tokens) > 0, `completion_tokens ${tokens}`);
+    } finally {
+      if (!stopping) await srv.stop();
+      await rm(srv.dataDir, { recursive: true, force: true });
+      await mock.close();
+    }
   });
 });

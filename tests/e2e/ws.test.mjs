@@ -522,6 +522,31 @@ describe('GET /v1/ws at shutdown', () => {
       await mock.close();
     }
   });
+
+  it('a stream still running at the end of the grace ends with stream_interrupted, then 1001', async () => {
+    const mock = await startMockProviders({ chunkDelayMs: 100, slowStreamChunks: 40 });
+    const srv = await startServer({
+      extraFlags: [`--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url), '--server.shutdown_grace_ms=300'],
+    });
+    try {
+      const owner = trpcClient(srv.url, srv.token);
+      await owner.mutation('apiKeys.create', { provider: 'openai', name: 'slow', key: `sk-slowstream-ws-${suffix()}` });
+      const busy = await Client.open(srv.url, { token: srv.token });
+      busy.send(chat('s1', 'openai/gpt-4o-mini', 'a story told slowly'));
+      await busy.next((e) => e.id === 's1' && e.type === 'delta');
+      const stopping = srv.stop();
+      const end = await busy.end('s1');
+      assert.equal(end.type, 'error', JSON.stringify(end));
+      assert.equal(end.error.code, 'stream_interrupted');
+      const closed = await within(busy.closed, 3_000, 'the socket to close');
+      assert.equal(closed.code, 1001);
+      const stopped = await stopping;
+      assert.equal(stopped.code, 0, tail(srv.stderr(), 30));
+    } finally {
+      await srv.stop();
+      await mock.close();
+    }
+  });
 });
 
 describe('GET /v1/ws after a revocation on another node', () => {

@@ -25,6 +25,14 @@
 // message, a missing max_tokens, an unknown field; Google: an unknown field, role "assistant").
 //
 // What it answers follows from the key value (first match wins, in this order):
+//   "keepalive" → chat: 200 with SSE headers, then only `: keep-alive` comments, for ever
+//                 (stream and non-stream calls alike); probe: good
+//   "emptyrole" → chat: as "keepalive" with empty role chunks (Anthropic: pings; Google: an
+//                 empty text part) instead of comments
+//   "pings"     → chat: as "keepalive" with Anthropic `ping` events (after a message_start)
+//   "trickle"   → chat: the good answer (stream or JSON), one byte every `trickleMs`
+//   "stalled"   → chat stream: the first `dropAfterChunks` content events, then only
+//                 keep-alive comments, for ever
 //   "slowstream" → chat streams `slowStreamChunks` events `chunkDelayMs` apart (probe: good)
 //   "slow"      → answers after `slowMs` (15 s by default)
 //   "flaky1"    → chat: 503 on the first chat call with this key, then good (resetCounters()
@@ -125,10 +133,12 @@ export function makeCertificates() {
 
 // Behaviours only the chat endpoints know; the key-probe endpoints treat them as "good" so such
 // a key can be created and tested before it misbehaves on a chat call.
-const CHAT_ONLY_BEHAVIOURS = ['slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
+const CHAT_ONLY_BEHAVIOURS = ['keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
+// Chat answers that send headers and then only bytes without content.
+const SILENT_BEHAVIOURS = ['keepalive', 'emptyrole', 'pings'];
 const PROBE_BEHAVIOURS = ['slow', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'good'];
 const CHAT_BEHAVIOURS = [
-  'slowstream', 'slow', 'flaky1', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'overloaded', 'dropped',
+  'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'slow', 'flaky1', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'overloaded', 'dropped',
   'badreq', 'good',
 ];
 
@@ -170,7 +180,11 @@ const DEFAULT_GITHUB_USERS = [
  *   slowStreamChunks pieces of a "slowstream" answer (10)
  *   chunkDelayMs     delay between the events of a "slowstream" answer (250 ms)
  *   echoRepeat       each answer's text repeated this many times (1): large answers
- *   dropAfterChunks  content pieces a "dropped" stream sends before the cut (1; 0: none)
+ *   dropAfterChunks  content pieces a "dropped" stream sends before the cut (1; 0: none),
+ *                    and a "stalled" one before it only sends keep-alive comments
+ *   keepAliveMs      interval of the content-free bytes of "keepalive", "emptyrole", "pings"
+ *                    and "stalled" (100 ms)
+ *   trickleMs        interval between the bytes of a "trickle" answer (20 ms)
  *   maxBodyBytes     larger request bodies get 413 (10 MiB)
  *   githubUsers      [{match, login, id, name}]: the first whose `match` is in the key answers /user
  *   githubScopes     X-OAuth-Scopes of /user
@@ -187,6 +201,8 @@ export async function startMockProviders({
   echoRepeat = 1,
   chunkDelayMs = 250,
   dropAfterChunks = 1,
+  keepAliveMs = 100,
+  trickleMs = 20,
   maxBodyBytes = 10 * 1024 * 1024,
   githubUsers = DEFAULT_GITHUB_USERS,
   githubScopes = 'repo, read:user',
@@ -197,7 +213,7 @@ export async function startMockProviders({
   const requests = [];
   const timers = new Set();
   const sockets = new Set();
-  const config = { slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks, echoRepeat };
+  const config = { slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks, echoRepeat, keepAliveMs, trickleMs };
   const flaky1Calls = new Map(); // key fingerprint → chat calls seen
   const pendingByResponse = new Map(); // response → its pending timers
   const stats = {
@@ -668,8 +684,12 @@ export async function startMockProviders({
     timers.add(t);
   }
 
-  /** Writes SSE `events` one by one; `delayMs` between events once content started. */
-  function streamEvents(res, rec, headers, events, { delayMs, dropAfter }) {
+  /**
+   * Writes SSE `events` one by one; `delayMs` between events once content started. After
+   * `dropAfter` content events the connection is cut; after `stallAfter` only keep-alive
+   * comments follow.
+   */
+  function streamEvents(res, rec, headers, events, { delayMs, dropAfter, stallAfter = null }) {
     res.writeHead(200, headers);
     res.flushHeaders();
     stats.streamsStarted += 1;
@@ -686,6 +706,10 @@ export async function startMockProviders({
       const e = events[i];
       if (dropAfter !== null && contentSent >= dropAfter && (e.content || i > lastContent)) {
         dropConnection(res, rec);
+        return;
+      }
+      if (stallAfter !== null && contentSent >= stallAfter && (e.content || i > lastContent)) {
+        keepAlive(res, rec, ': keep-alive\n\n');
         return;
       }
       const flowing = res.write(e.data);
@@ -822,43 +846,101 @@ export async function startMockProviders({
     const dropAfter = behaviour === 'dropped' ? (intHeader(h['x-mock-drop-after']) ?? config.dropAfterChunks) : null;
     const pieces = chunkText(g.text, { chunks, wordsPerChunk: config.wordsPerChunk });
 
-    later(res, behaviour === 'slow' ? config.slowMs : 0, () => {
-      if (behaviour === 'dropped' && !stream) return dropConnection(res, rec);
+    // The answer in the provider's wire format: {headers, body} for a JSON answer, or
+    // {headers, events} for a stream.
+    const answer = () => {
+      const sse = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
       if (provider === 'anthropic') {
-        if (!stream) return send(res, 200, anthropicMessage(model, g), anthropicHeaders());
-        return streamEvents(
-          res,
-          rec,
-          { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...anthropicHeaders() },
-          anthropicStreamEvents(model, g, pieces),
-          { delayMs, dropAfter },
-        );
+        if (!stream) return { headers: anthropicHeaders(), body: anthropicMessage(model, g) };
+        return { headers: { ...sse, ...anthropicHeaders() }, events: anthropicStreamEvents(model, g, pieces) };
       }
       if (provider === 'google') {
         const gh = { ...googleHeaders(), 'content-type': 'application/json; charset=UTF-8' };
-        if (!stream) return send(res, 200, googleResponse(model, g), gh);
+        if (!stream) return { headers: gh, body: googleResponse(model, g) };
         if (!route.sse) {
           // Without alt=sse Google streams one JSON array of the same records.
           const records = googleStreamRecords(model, g, pieces).map((r) => JSON.stringify(r));
-          return send(res, 200, `[${records.join(',\r\n')}]`, gh);
+          return { headers: gh, body: `[${records.join(',\r\n')}]` };
         }
-        return streamEvents(
-          res,
-          rec,
-          { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no', ...googleHeaders() },
-          googleStreamEvents(model, g, pieces),
-          { delayMs, dropAfter },
-        );
+        return {
+          headers: { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no', ...googleHeaders() },
+          events: googleStreamEvents(model, g, pieces),
+        };
       }
-      if (!stream) return send(res, 200, openaiCompletion(model, g), openaiHeaders(provider));
-      return streamEvents(
-        res,
-        rec,
-        { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...openaiHeaders(provider) },
-        openaiStreamEvents(model, g, pieces, Boolean(parsed.includeUsage)),
-        { delayMs, dropAfter },
-      );
+      if (!stream) return { headers: openaiHeaders(provider), body: openaiCompletion(model, g) };
+      return {
+        headers: { ...sse, ...openaiHeaders(provider) },
+        events: openaiStreamEvents(model, g, pieces, Boolean(parsed.includeUsage)),
+      };
+    };
+
+    later(res, behaviour === 'slow' ? config.slowMs : 0, () => {
+      if (behaviour === 'dropped' && !stream) return dropConnection(res, rec);
+      if (SILENT_BEHAVIOURS.includes(behaviour)) return silentAnswer(res, rec, provider, behaviour, model);
+      const a = answer();
+      if (behaviour === 'trickle') {
+        const bytes = Buffer.from(a.events ? a.events.map((e) => e.data).join('') : typeof a.body === 'string' ? a.body : JSON.stringify(a.body));
+        return trickle(res, rec, a.events ? a.headers : { 'content-type': 'application/json; charset=utf-8', ...a.headers }, bytes);
+      }
+      if (!a.events) return send(res, 200, a.body, a.headers);
+      const stallAfter = behaviour === 'stalled' ? (intHeader(h['x-mock-drop-after']) ?? config.dropAfterChunks) : null;
+      return streamEvents(res, rec, a.headers, a.events, { delayMs, dropAfter, stallAfter });
     });
+  }
+
+  /**
+   * Headers, then bytes that carry no content, every `keepAliveMs`, until the client goes:
+   * SSE comments ("keepalive"), empty role chunks ("emptyrole"; Anthropic: pings, Google: an
+   * empty text part), or Anthropic's message_start and then pings ("pings"). Stream and
+   * non-stream calls alike, as a proxy that streams regardless would.
+   */
+  function silentAnswer(res, rec, provider, behaviour, model) {
+    const headers = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+    res.writeHead(200, headers);
+    res.flushHeaders();
+    stats.streamsStarted += 1;
+    const ping = 'event: ping\ndata: {"type": "ping"}\n\n';
+    let filler = ': keep-alive\n\n';
+    if (behaviour === 'pings' || (behaviour === 'emptyrole' && provider === 'anthropic')) {
+      filler = ping;
+      if (behaviour === 'pings' && provider === 'anthropic') {
+        const start = anthropicStreamEvents(model, { text: '', finish: 'stop', stopSequence: null, promptTokens: 1, completionTokens: 0 }, [])[0];
+        res.write(start.data);
+        rec.eventsSent += 1;
+      }
+    } else if (behaviour === 'emptyrole') {
+      filler =
+        provider === 'google'
+          ? `data: ${JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, index: 0 }], modelVersion: model })}\r\n\r\n`
+          : openaiStreamEvents(model, { finish: 'stop' }, [], false)[0].data;
+    }
+    keepAlive(res, rec, filler);
+  }
+
+  /** Writes `filler` every `keepAliveMs` until the client goes away. */
+  function keepAlive(res, rec, filler) {
+    const tick = () => {
+      if (res.destroyed || res.writableEnded) return;
+      res.write(filler);
+      rec.eventsSent += 1;
+      later(res, config.keepAliveMs, tick);
+    };
+    tick();
+  }
+
+  /** The whole answer, one byte every `trickleMs`. */
+  function trickle(res, rec, headers, bytes) {
+    res.writeHead(200, headers);
+    res.flushHeaders();
+    let i = 0;
+    const step = () => {
+      if (res.destroyed || res.writableEnded) return;
+      if (i >= bytes.length) return res.end();
+      res.write(bytes.subarray(i, i + 1));
+      i += 1;
+      later(res, config.trickleMs, step);
+    };
+    step();
   }
 
   // ---- dispatch -------------------------------------------------------------------------

@@ -1090,6 +1090,31 @@ BOOST_AUTO_TEST_CASE(shutdown_cuts_off_a_stream_that_outlives_the_grace_and_fire
   BOOST_TEST(!c.ended);
 }
 
+BOOST_AUTO_TEST_CASE(a_stream_open_at_the_end_of_the_grace_gets_its_last_word) {
+  server_env env;
+  client c(env.server->port());
+  c.send(get("/stream"));
+  auto w = env.writer();
+  auto signal = env.signal(0);
+  BOOST_REQUIRE(w);
+  BOOST_TEST(c.read_head().status == 200);
+  // What a request actor does when the grace runs out: its error event, then the end.
+  signal->subscribe([w, signal] {
+    if (signal->cause() != net::disconnect_cause::server_stopping) return;
+    w->write("last");
+    w->finish();
+  });
+  BOOST_TEST(w->write("a"));
+  BOOST_TEST(c.read_chunks_until([](const std::string& b) { return !b.empty(); }));
+  std::promise<void> done;
+  env.server->shutdown(300ms, [&] { done.set_value(); });
+  BOOST_TEST(c.read_to_end(2s));
+  BOOST_TEST(c.ended);
+  BOOST_TEST(c.body == "alast");
+  BOOST_TEST((done.get_future().wait_for(2s) == std::future_status::ready));
+  BOOST_TEST((signal->cause() == net::disconnect_cause::server_stopping));
+}
+
 BOOST_AUTO_TEST_CASE(shutdown_lets_a_stream_finish_within_the_grace_then_closes) {
   server_env env;
   client c(env.server->port());

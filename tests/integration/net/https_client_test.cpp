@@ -292,6 +292,7 @@ struct stream_probe {
   std::vector<std::string> pieces;
   std::promise<std::string> ended;
   std::function<void(stream_probe&)> after_piece;  ///< runs on the I/O thread
+  bool content = true;  ///< what on_data answers: whether a piece restarts the idle clock
 
   net::stream_handlers handlers() {
     net::stream_handlers h;
@@ -305,6 +306,7 @@ struct stream_probe {
         pieces.emplace_back(piece);
       }
       if (after_piece) after_piece(*this);
+      return content;
     };
     h.on_end = [this](const std::string& error) { ended.set_value(error); };
     return h;
@@ -642,6 +644,40 @@ BOOST_AUTO_TEST_CASE(a_quiet_upstream_hits_the_idle_timeout) {
   BOOST_TEST(elapsed >= 200ms);
   BOOST_TEST(elapsed < 2s);
   BOOST_TEST(env.client->pooled_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_ends_by_its_idle_clock_or_deadline_while_bytes_flow) {
+  test_server server{behaviour::stream, "localhost"};
+  client_env env{trusting_test_ca()};
+  // The upstream sends a piece every 50 ms for 10 s; each row ends in a "timeout" at `ends`.
+  struct row {
+    const char* what;
+    bool content;  ///< what the consumer says of each piece
+    std::chrono::milliseconds idle, timeout, deadline, ends;
+  };
+  const row rows[] = {
+      {"pieces without content do not restart the idle clock", false, 300ms, 10s, 0ms, 300ms},
+      {"the timeout bounds the body, content or not", true, 2s, 400ms, 0ms, 400ms},
+      {"the caller's deadline wins over a longer timeout", true, 2s, 10s, 400ms, 400ms},
+  };
+  for (const auto& r : rows) {
+    BOOST_TEST_CONTEXT(r.what) {
+      stream_probe probe;
+      probe.content = r.content;
+      auto ended = probe.ended.get_future();
+      auto started = std::chrono::steady_clock::now();
+      auto req = get(server.url("127.0.0.1", "/v1/chat/completions?chunks=200&delay=50"));
+      req.timeout = r.timeout;
+      if (r.deadline > 0ms) req.deadline = started + r.deadline;
+      auto handle = env.client->open_stream(std::move(req), r.idle, probe.handlers());
+      BOOST_REQUIRE(ended.wait_for(5s) == std::future_status::ready);
+      auto elapsed = std::chrono::steady_clock::now() - started;
+      BOOST_TEST(ended.get() == "timeout");
+      BOOST_TEST(probe.count() >= 2u);  // pieces kept coming; the clock ran on regardless
+      BOOST_TEST(elapsed >= r.ends - 10ms);
+      BOOST_TEST(elapsed < r.ends + 1500ms);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(pause_holds_delivery_until_resume) {
