@@ -1,5 +1,7 @@
 // nyxgate: the multi-tenant LLM gateway. Subcommands: serve, init, migrate.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
@@ -82,13 +84,18 @@ int serve(const std::vector<std::string>& args) {
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
   std::signal(SIGPIPE, SIG_IGN);
-  app::node node(settings);
-  signals.async_wait([](const boost::system::error_code&, int sig) {
-    telemetry::log_info("shutting down", {{"signal", sig}});
+  std::atomic<bool> gave_up{false};
+  app::node node(settings, [&] {
+    gave_up = true;
+    boost::asio::post(signals_io, [&] { signals.cancel(); });
+  });
+  signals.async_wait([](const boost::system::error_code& ec, int sig) {
+    if (!ec) telemetry::log_info("shutting down", {{"signal", sig}});
   });
   signals_io.run();
+  if (gave_up) telemetry::log_info("shutting down", {{"reason", "the node cannot recover"}});
   node.shutdown();
-  return 0;
+  return gave_up ? 1 : 0;
 }
 
 int init(const std::vector<std::string>& args) {

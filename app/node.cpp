@@ -35,15 +35,14 @@ std::string master_key_path(const config::settings& s) {
 }
 
 std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s) {
+  auto path = master_key_path(s);
   auto ref = std::make_shared<actors::vault_ref>();
   if (s.security.master_key_file.empty()) {
     // The embedded default: generated once into the data folder, mode 0600.
     std::filesystem::create_directories(s.server.data_dir);
-    ref->vault = std::make_shared<security::key_vault>(
-        security::key_vault::load_or_create(master_key_path(s)));
+    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load_or_create(path));
   } else {
-    ref->vault =
-        std::make_shared<security::key_vault>(security::key_vault::load(master_key_path(s)));
+    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load(path));
   }
   return ref;
 }
@@ -165,8 +164,10 @@ struct node::impl {
         routes(rt.io(), rt.db(), trpc, &data) {}
 };
 
-node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {
+node::node(const config::settings& settings, std::function<void()> on_fatal)
+    : impl_(std::make_unique<impl>(settings)) {
   const auto& s = impl_->settings;
+  impl_->routes.set_liveness([rt = &impl_->rt] { return rt->recoverable(); });
   net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth);
   net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
   net::probe_settings probe;
@@ -203,6 +204,7 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
     throw;
   }
   impl_->server->start();
+  impl_->rt.supervise_database(std::move(on_fatal));
   auto colon = s.server.listen.rfind(':');
   telemetry::log_info("listening", {{"address", s.server.listen.substr(0, colon)},
                                     {"port", static_cast<int>(impl_->server->port())}});

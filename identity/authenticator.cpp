@@ -65,6 +65,16 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
     return auth_result{auth_status::ok, it->second.who};
   }
 
+  /// An expired principal, for when the database cannot be asked.
+  std::optional<principal> stale(const std::string& hash) {
+    std::lock_guard lock(mutex);
+    auto it = cache.find(hash);
+    if (it == cache.end() || it->second.expires + opts.stale_ttl <= clock::now())
+      return std::nullopt;
+    note_use_locked(it->second.who);
+    return it->second.who;
+  }
+
   std::optional<storage::db_batch> take_flush_batch() {
     std::unordered_map<std::string, std::pair<std::string, std::int64_t>> pending;
     {
@@ -147,7 +157,10 @@ asio::awaitable<auth_result> authenticator::authenticate(std::string_view author
       "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"};
   st.bind(hash);
   auto reply = co_await storage::async_execute(impl_->db, storage::single(std::move(st)));
-  if (!reply.ok()) co_return auth_result{auth_status::unavailable, {}};
+  if (!reply.ok()) {
+    if (auto known = impl_->stale(hash)) co_return auth_result{auth_status::ok, std::move(*known)};
+    co_return auth_result{auth_status::unavailable, {}};
+  }
   const auto& rows = reply.results.front();
   // The index found the row by hash; the constant-time check keeps the final decision free of
   // timing that depends on how much of a guess matched.

@@ -41,6 +41,9 @@ class authenticator {
  public:
   struct options {
     std::chrono::milliseconds cache_ttl{10000};
+    /// While the database cannot be asked, an expired entry still answers for this long (a
+    /// revocation needs the database too), so calls keep being served from memory.
+    std::chrono::milliseconds stale_ttl{std::chrono::minutes(10)};
     std::chrono::milliseconds flush_interval{5000};
     std::size_t max_cache_entries = 100000;
   };
