@@ -14,6 +14,7 @@
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "config/config.hpp"
+#include "storage/embedded_postgres.hpp"
 #include "telemetry/log.hpp"
 
 namespace {
@@ -190,6 +191,8 @@ constexpr const char* rotate_usage = R"(usage: nyxgate rotate-master-key [config
 Adds a new master key version to security.master_key_file (default <data_dir>/master.key),
 re-encrypts every provider key under it while servers keep serving (they reload the file
 on a database notice), then removes the old versions from the file. Back the file up first.
+With the embedded database and a `serve` running on the same data_dir, it works through
+that server's PostgreSQL.
 )";
 
 int rotate(const std::vector<std::string>& args) {
@@ -203,6 +206,16 @@ int rotate(const std::vector<std::string>& args) {
     return 2;
   }
   auto settings = load_settings(parsed);
+  if (settings.database.url.empty()) {
+    // A serving node owns the embedded cluster: rotate through its running server.
+    storage::embedded_options eo;
+    eo.data_dir = settings.server.data_dir;
+    if (auto running = storage::embedded_postgres::conninfo_of_running(eo)) {
+      settings.database.url = *running;
+      telemetry::log_info("using the embedded PostgreSQL of the serving nyxgate",
+                          {{"data_dir", settings.server.data_dir}});
+    }
+  }
   auto key_file = settings.security.master_key_file.empty()
                       ? settings.server.data_dir + "/master.key"
                       : settings.security.master_key_file;

@@ -409,6 +409,30 @@ std::unique_ptr<embedded_postgres> embedded_postgres::start(embedded_options opt
   return self;
 }
 
+std::optional<std::string> embedded_postgres::conninfo_of_running(const embedded_options& opts) {
+  std::error_code ec;
+  auto dir = fs::canonical(fs::absolute(opts.data_dir), ec);
+  if (ec) return std::nullopt;
+  auto lock_path = (dir / "postgres.lock").string();
+  int fd = open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  auto holder = read_pid_file(lock_path);
+  close(fd);  // also releases the lock, if it was taken
+  if (free) return std::nullopt;
+  // postmaster.pid: pid, data directory, start time, port, socket directory, listen address,
+  // shared memory key, status.
+  auto pid_file = (dir / "postgres" / "postmaster.pid").string();
+  std::ifstream in(pid_file);
+  std::vector<std::string> lines;
+  for (std::string line; lines.size() < 8 && std::getline(in, line);) lines.push_back(line);
+  auto who = holder ? std::to_string(*holder) : std::string{"?"};
+  if (lines.size() < 8 || lines[7].find("ready") == std::string::npos)
+    fail("data directory " + dir.string() + " in use by pid " + who +
+         ", whose PostgreSQL is not accepting connections now; try again");
+  return socket_conninfo(lines[4], std::atoi(lines[3].c_str()), opts.database);
+}
+
 embedded_postgres::embedded_postgres(embedded_options opts) : opts_(std::move(opts)) {}
 
 embedded_postgres::~embedded_postgres() {

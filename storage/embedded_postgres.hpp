@@ -36,6 +36,11 @@ class embedded_postgres {
   /// initdb on first use, starts `postgres`, waits until it accepts connections and creates
   /// `database` if missing. Throws std::runtime_error (with the tail of the server log).
   static std::unique_ptr<embedded_postgres> start(embedded_options opts);
+  /// When another process (a serving nyxgate) owns the cluster under `opts.data_dir`: the
+  /// conninfo of its running server, read from postmaster.pid, so a command can work beside it.
+  /// Nothing when the data directory is free. Throws std::runtime_error when it is owned but its
+  /// server is not up (a restart under way).
+  static std::optional<std::string> conninfo_of_running(const embedded_options& opts);
   ~embedded_postgres();
   embedded_postgres(const embedded_postgres&) = delete;
   embedded_postgres& operator=(const embedded_postgres&) = delete;

@@ -207,6 +207,20 @@ BOOST_AUTO_TEST_CASE(pid_file_naming_an_exited_unreaped_process_is_cleared) {
   waitpid(zombie, nullptr, 0);
 }
 
+BOOST_AUTO_TEST_CASE(conninfo_of_running_finds_the_server_of_a_data_dir_in_use) {
+  auto dir = temp_dir();
+  embedded_options opts = test_options(dir);
+  BOOST_TEST(!embedded_postgres::conninfo_of_running(opts).has_value());
+  auto pg = embedded_postgres::start(opts);
+  auto found = embedded_postgres::conninfo_of_running(opts);
+  BOOST_REQUIRE(found.has_value());
+  BOOST_TEST(*found == pg->conninfo());
+  BOOST_TEST(scalar(*found, "SELECT current_database()") == "nyxgate");
+  pg->stop();
+  pg.reset();
+  BOOST_TEST(!embedded_postgres::conninfo_of_running(opts).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(second_server_on_a_data_dir_in_use_is_refused) {
   auto dir = temp_dir();
   auto pg = embedded_postgres::start(test_options(dir));
