@@ -1,5 +1,7 @@
 // nyxgate: the multi-tenant LLM gateway and its subcommands (see `usage`).
+#include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "config/config.hpp"
+#include "storage/embedded_postgres.hpp"
 #include "telemetry/log.hpp"
 
 namespace {
@@ -87,13 +90,18 @@ int serve(const std::vector<std::string>& args) {
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
   std::signal(SIGPIPE, SIG_IGN);
-  app::node node(settings);
-  signals.async_wait([](const boost::system::error_code&, int sig) {
-    telemetry::log_info("shutting down", {{"signal", sig}});
+  std::atomic<bool> gave_up{false};
+  app::node node(settings, [&] {
+    gave_up = true;
+    boost::asio::post(signals_io, [&] { signals.cancel(); });
+  });
+  signals.async_wait([](const boost::system::error_code& ec, int sig) {
+    if (!ec) telemetry::log_info("shutting down", {{"signal", sig}});
   });
   signals_io.run();
+  if (gave_up) telemetry::log_info("shutting down", {{"reason", "the node cannot recover"}});
   node.shutdown();
-  return 0;
+  return gave_up ? 1 : 0;
 }
 
 int init(const std::vector<std::string>& args) {
@@ -188,6 +196,8 @@ constexpr const char* rotate_usage = R"(usage: nyxgate rotate-master-key [config
 Adds a new master key version to security.master_key_file (default <data_dir>/master.key),
 re-encrypts every provider key under it while servers keep serving (they reload the file
 on a database notice), then removes the old versions from the file. Back the file up first.
+With the embedded database and a `serve` running on the same data_dir, it works through
+that server's PostgreSQL.
 )";
 
 int rotate(const std::vector<std::string>& args) {
@@ -201,6 +211,16 @@ int rotate(const std::vector<std::string>& args) {
     return 2;
   }
   auto settings = load_settings(parsed);
+  if (settings.database.url.empty()) {
+    // A serving node owns the embedded cluster: rotate through its running server.
+    storage::embedded_options eo;
+    eo.data_dir = settings.server.data_dir;
+    if (auto running = storage::embedded_postgres::conninfo_of_running(eo)) {
+      settings.database.url = *running;
+      telemetry::log_info("using the embedded PostgreSQL of the serving nyxgate",
+                          {{"data_dir", settings.server.data_dir}});
+    }
+  }
   auto key_file = settings.security.master_key_file.empty()
                       ? settings.server.data_dir + "/master.key"
                       : settings.security.master_key_file;

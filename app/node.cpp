@@ -35,16 +35,35 @@ std::string master_key_path(const config::settings& s) {
   return (std::filesystem::path(s.server.data_dir) / "master.key").string();
 }
 
-std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s) {
+/// Provider keys stored in the database: sealed under a master key that must not be replaced.
+std::int64_t stored_key_count(storage::database& db) {
+  auto reply =
+      db.execute_blocking(storage::single(storage::statement{"SELECT count(*) FROM api_keys"}));
+  if (!reply.ok())
+    throw std::runtime_error("cannot count the stored provider keys: " +
+                             std::string{storage::to_string(reply.error)});
+  return std::atoll(reply.results.front().at(0, 0).c_str());
+}
+
+std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage::database& db) {
+  auto path = master_key_path(s);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) {
+    if (auto stored = stored_key_count(db); stored > 0)
+      throw std::runtime_error(
+          "master key file " + path + " is missing, but the database holds " +
+          std::to_string(stored) +
+          " provider key(s) sealed under a master key; restore the file from a backup (or set "
+          "security.master_key_file to it). nyxgate never generates a new master key while "
+          "keys are stored: they could not be decrypted any more");
+  }
   auto ref = std::make_shared<actors::vault_ref>();
   if (s.security.master_key_file.empty()) {
     // The embedded default: generated once into the data folder, mode 0600.
     std::filesystem::create_directories(s.server.data_dir);
-    ref->vault = std::make_shared<security::key_vault>(
-        security::key_vault::load_or_create(master_key_path(s)));
+    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load_or_create(path));
   } else {
-    ref->vault =
-        std::make_shared<security::key_vault>(security::key_vault::load(master_key_path(s)));
+    ref->vault = std::make_shared<security::key_vault>(security::key_vault::load(path));
   }
   return ref;
 }
@@ -171,7 +190,7 @@ struct node::impl {
   explicit impl(const config::settings& s)
       : settings(s),
         rt(s, s.database.pool_size),
-        vault(load_vault(s)),
+        vault(load_vault(s, rt.db())),
         tenants(std::make_unique<actors::tenant_directory>(rt.actors(), rt.db(), vault)),
         auth(rt.db(), rt.io(), auth_options(s)),
         trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
@@ -183,8 +202,10 @@ struct node::impl {
         routes(rt.io(), rt.db(), trpc, &data) {}
 };
 
-node::node(const config::settings& settings) : impl_(std::make_unique<impl>(settings)) {
+node::node(const config::settings& settings, std::function<void()> on_fatal)
+    : impl_(std::make_unique<impl>(settings)) {
   const auto& s = impl_->settings;
+  impl_->routes.set_liveness([rt = &impl_->rt] { return rt->recoverable(); });
   net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
   net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
   net::probe_settings probe;
@@ -221,6 +242,7 @@ node::node(const config::settings& settings) : impl_(std::make_unique<impl>(sett
     throw;
   }
   impl_->server->start();
+  impl_->rt.supervise_database(std::move(on_fatal));
   auto colon = s.server.listen.rfind(':');
   telemetry::log_info("listening", {{"address", s.server.listen.substr(0, colon)},
                                     {"port", static_cast<int>(impl_->server->port())}});

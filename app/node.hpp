@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "config/config.hpp"
@@ -26,7 +27,10 @@ namespace nyxgate::app {
 class node {
  public:
   /// Starts everything and listens; throws std::runtime_error with a clear message on failure.
-  explicit node(const config::settings& settings);
+  /// `on_fatal` runs (on another thread) when the node cannot recover by itself, such as an
+  /// embedded database that could not be restarted; the owner should shut the node down and
+  /// exit non-zero. It must not call shutdown() itself.
+  explicit node(const config::settings& settings, std::function<void()> on_fatal = {});
   ~node();
 
   unsigned short port() const;

@@ -10,6 +10,7 @@
 #include "net/io_runtime.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
+#include "storage/postgres_supervisor.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::app {
@@ -39,6 +40,8 @@ struct runtime::impl {
   // Declaration order is teardown order reversed: actors (and the connections they own) go
   // before the io_context their sockets belong to, the embedded database last.
   std::unique_ptr<storage::embedded_postgres> embedded;
+  storage::supervisor_options supervision;
+  std::unique_ptr<storage::postgres_supervisor> supervisor;
   net::io_runtime io;
   caf::actor_system_config actor_config;
   caf::actor_system actor_system;
@@ -70,6 +73,11 @@ runtime::runtime(const config::settings& settings, int pool_size) {
   conninfo_ = conninfo;
   impl_ = std::make_unique<impl>(settings.server.actor_threads, settings.server.threads);
   impl_->embedded = std::move(embedded);
+  impl_->supervision.max_restarts = settings.database.embedded_max_restarts;
+  impl_->supervision.backoff =
+      std::chrono::milliseconds(settings.database.embedded_restart_backoff_ms);
+  impl_->supervision.backoff_max =
+      std::chrono::milliseconds(settings.database.embedded_restart_backoff_max_ms);
   impl_->io.start();
   storage::database_options dbo;
   dbo.conninfo = conninfo;
@@ -114,9 +122,21 @@ storage::database& runtime::db() {
   return *impl_->database;
 }
 
+void runtime::supervise_database(std::function<void()> on_give_up) {
+  if (!impl_->embedded || impl_->supervisor) return;
+  impl_->supervisor = std::make_unique<storage::postgres_supervisor>(
+      *impl_->embedded, impl_->supervision, std::move(on_give_up));
+}
+
+bool runtime::recoverable() const {
+  return !impl_->supervisor || impl_->supervisor->state() != storage::postgres_state::failed;
+}
+
 void runtime::stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
+  // First, so that nothing restarts the database while it is being stopped.
+  if (impl_->supervisor) impl_->supervisor->stop();
   if (impl_->database) impl_->database->close();
   // Let the storage actors close their connections before the I/O threads go.
   impl_->actor_system.await_all_actors_done();

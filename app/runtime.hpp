@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,13 @@ class runtime {
   const std::string& conninfo() const { return conninfo_; }
   /// Schema version after migrating.
   int schema_version() const { return schema_version_; }
+
+  /// Supervises the embedded PostgreSQL (nothing with database.url): a dead server is reaped
+  /// and restarted with backoff; after database.embedded_max_restarts failed restarts in a row
+  /// `on_give_up` runs on the supervisor's thread (it must not call stop()).
+  void supervise_database(std::function<void()> on_give_up);
+  /// False once the embedded PostgreSQL could not be restarted: this node cannot recover.
+  bool recoverable() const;
 
   /// Stops storage, I/O threads and the embedded database, in that order. Idempotent.
   void stop();

@@ -30,6 +30,9 @@ struct database_settings {
   std::int64_t connect_timeout_ms = 5000;
   std::int64_t query_timeout_ms = 5000;
   bool embedded_fast_unsafe = false;  // fsync=off for tests
+  int embedded_max_restarts = 5;
+  std::int64_t embedded_restart_backoff_ms = 500;
+  std::int64_t embedded_restart_backoff_max_ms = 30000;
 };
 
 struct security_settings {

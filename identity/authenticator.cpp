@@ -119,7 +119,10 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
     st.bind(hash);
     auto self = shared_from_this();
     auto reply = co_await storage::async_execute(db, storage::single(std::move(st)));
-    if (!reply.ok()) co_return auth_result{auth_status::unavailable, {}};
+    if (!reply.ok()) {
+      if (auto known = stale(hash)) co_return auth_result{auth_status::ok, std::move(*known)};
+      co_return auth_result{auth_status::unavailable, {}};
+    }
     const auto& rows = reply.results.front();
     // The index found the row by hash; the constant-time check keeps the final decision free
     // of timing that depends on how much of a guess matched.
@@ -138,6 +141,16 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
       note_use_locked(who);
     }
     co_return auth_result{auth_status::ok, std::move(who)};
+  }
+
+  /// An expired principal, for when the database cannot be asked.
+  std::optional<principal> stale(const std::string& hash) {
+    std::lock_guard lock(mutex);
+    auto it = cache.find(hash);
+    if (it == cache.end() || it->second.expires + opts.stale_ttl <= clock::now())
+      return std::nullopt;
+    note_use_locked(it->second.who);
+    return it->second.who;
   }
 
   std::optional<storage::db_batch> take_flush_batch() {

@@ -49,6 +49,9 @@ class authenticator {
     /// A backstop only: changes reach the cache through `invalidate_tenant`, on every node
     /// (storage::identity_repository::principal_change_channel).
     std::chrono::milliseconds cache_ttl{10000};
+    /// While the database cannot be asked, an expired entry still answers for this long (a
+    /// revocation needs the database too), so calls keep being served from memory.
+    std::chrono::milliseconds stale_ttl{std::chrono::minutes(10)};
     std::chrono::milliseconds flush_interval{5000};
     std::size_t max_cache_entries = 100000;
     std::chrono::milliseconds negative_ttl{5000};

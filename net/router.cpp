@@ -108,7 +108,12 @@ void router::handle(http_request request, respond_fn respond) {
   if (path == "/healthz") {
     http_response out;
     out.route = telemetry::route_kind::health;
-    out.body = R"({"status":"ok"})";
+    if (live_ && !live_()) {
+      out.status = 503;
+      out.body = R"({"status":"failing","reason":"the embedded database could not be restarted"})";
+    } else {
+      out.body = R"({"status":"ok"})";
+    }
     return respond(std::move(out));
   }
   if (path == "/readyz") {

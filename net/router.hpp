@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include "net/http_types.hpp"
 #include "net/trpc_router.hpp"
 #include "storage/database.hpp"
@@ -20,6 +22,9 @@ class router {
   router(boost::asio::io_context& io, storage::database& db, trpc_router& trpc,
          data_plane* data = nullptr);
 
+  /// /healthz answers 503 once `live` says false (a node that cannot recover by itself).
+  void set_liveness(std::function<bool()> live) { live_ = std::move(live); }
+
   void handle(http_request request, respond_fn respond);
   http_handler handler() {
     return [this](http_request r, respond_fn f) { handle(std::move(r), std::move(f)); };
@@ -34,6 +39,7 @@ class router {
   storage::database& db_;
   trpc_router& trpc_;
   data_plane* data_;
+  std::function<bool()> live_;
 };
 
 }  // namespace nyxgate::net

@@ -102,14 +102,30 @@ bool wait_exit(pid_t pid, clock::duration timeout, int* status = nullptr) {
   }
 }
 
-bool process_alive(pid_t pid) {
-  return kill(pid, 0) == 0 || errno == EPERM;
-}
-
 std::string process_cwd(pid_t pid) {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
   return ec ? std::string{} : p.string();
+}
+
+/// What the pid in a postmaster.pid is now. A lock is cleared only when its owner is proven not
+/// to be a server on this directory: gone, exited (a zombie), or working elsewhere.
+enum class lock_owner { gone, zombie, other_process, this_server, unknown };
+
+lock_owner classify_lock_owner(pid_t pid, const std::string& cluster_dir) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return lock_owner::gone;
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(stat_file, stat)) return lock_owner::unknown;
+  // "pid (comm) S ...": the state follows the last ')', since comm may hold one.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return lock_owner::unknown;
+  char state = stat[close + 2];
+  if (state == 'Z' || state == 'X') return lock_owner::zombie;
+  std::error_code ec;
+  auto cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+  if (ec) return lock_owner::unknown;
+  return cwd == cluster_dir ? lock_owner::this_server : lock_owner::other_process;
 }
 
 /// Every PostgreSQL process chdirs into its data directory, so this finds a cluster's
@@ -255,6 +271,11 @@ std::string conninfo_value(std::string_view v) {
   return out + "'";
 }
 
+std::string socket_conninfo(std::string_view socket_dir, int port, std::string_view database) {
+  return "host=" + conninfo_value(socket_dir) + " port=" + std::to_string(port) +
+         " user=" + superuser + " dbname=" + conninfo_value(database);
+}
+
 struct spawn_spec {
   std::string program;
   std::vector<std::string> args;
@@ -388,6 +409,30 @@ std::unique_ptr<embedded_postgres> embedded_postgres::start(embedded_options opt
   return self;
 }
 
+std::optional<std::string> embedded_postgres::conninfo_of_running(const embedded_options& opts) {
+  std::error_code ec;
+  auto dir = fs::canonical(fs::absolute(opts.data_dir), ec);
+  if (ec) return std::nullopt;
+  auto lock_path = (dir / "postgres.lock").string();
+  int fd = open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  auto holder = read_pid_file(lock_path);
+  close(fd);  // also releases the lock, if it was taken
+  if (free) return std::nullopt;
+  // postmaster.pid: pid, data directory, start time, port, socket directory, listen address,
+  // shared memory key, status.
+  auto pid_file = (dir / "postgres" / "postmaster.pid").string();
+  std::ifstream in(pid_file);
+  std::vector<std::string> lines;
+  for (std::string line; lines.size() < 8 && std::getline(in, line);) lines.push_back(line);
+  auto who = holder ? std::to_string(*holder) : std::string{"?"};
+  if (lines.size() < 8 || lines[7].find("ready") == std::string::npos)
+    fail("data directory " + dir.string() + " in use by pid " + who +
+         ", whose PostgreSQL is not accepting connections now; try again");
+  return socket_conninfo(lines[4], std::atoi(lines[3].c_str()), opts.database);
+}
+
 embedded_postgres::embedded_postgres(embedded_options opts) : opts_(std::move(opts)) {}
 
 embedded_postgres::~embedded_postgres() {
@@ -507,17 +552,22 @@ std::string embedded_postgres::conninfo() const {
 }
 
 std::string embedded_postgres::conninfo_for(std::string_view database) const {
-  return "host=" + conninfo_value(socket_dir_) + " port=" + std::to_string(opts_.port) +
-         " user=" + superuser + " dbname=" + conninfo_value(database);
+  return socket_conninfo(socket_dir_, opts_.port, database);
 }
 
 void embedded_postgres::clear_stale_server() {
   auto pid_file = cluster_dir_ + "/postmaster.pid";
   auto owner = read_pid_file(pid_file);
   if (!owner) return;
-  if (process_alive(*owner) && process_cwd(*owner) == cluster_dir_)
+  auto holder = classify_lock_owner(*owner, cluster_dir_);
+  if (holder == lock_owner::this_server)
     fail("data directory " + cluster_dir_ + " in use by pid " + std::to_string(*owner) +
          " (a PostgreSQL server is running there)");
+  if (holder == lock_owner::unknown)
+    fail("data directory " + cluster_dir_ + " is locked by pid " + std::to_string(*owner) +
+         ", which is alive and whose working directory cannot be read, so it may be its server; "
+         "if it is not, remove " +
+         pid_file);
   // A stale file from a crashed server. Its backends exit as soon as they notice the postmaster
   // is gone; until then postgres' shared-memory interlock (rightly) refuses to start.
   auto deadline = clock::now() + leftover_grace;
@@ -530,14 +580,17 @@ void embedded_postgres::clear_stale_server() {
     }
     std::this_thread::sleep_for(poll_interval);
   }
-  // postgres deletes a stale pid file whose pid is dead by itself. A pid reused by an unrelated
-  // process (common in containers) would look like a live server to it, so that file goes here.
-  if (process_alive(*owner)) {
+  // postgres deletes a stale pid file whose pid is gone by itself. A zombie, or a pid reused by
+  // an unrelated process (common in containers), looks alive to it, so that file goes here.
+  if (holder != lock_owner::gone) {
     std::error_code ec;
     fs::remove(pid_file, ec);
     fs::remove(socket_dir_ + "/.s.PGSQL." + std::to_string(opts_.port) + ".lock", ec);
-    telemetry::log_warn("embedded postgres: removed a stale postmaster.pid",
-                        {{"cluster_dir", cluster_dir_}, {"stale_pid", *owner}});
+    telemetry::log_warn(
+        "embedded postgres: removed a stale postmaster.pid",
+        {{"cluster_dir", cluster_dir_},
+         {"stale_pid", *owner},
+         {"owner", holder == lock_owner::zombie ? "exited, not reaped" : "another process"}});
   }
 }
 
@@ -572,7 +625,7 @@ void embedded_postgres::launch() {
     throw;
   }
   telemetry::log_info("embedded postgres started",
-                      {{"data_dir", data_dir_}, {"pid", pid_}, {"socket_dir", socket_dir_}});
+                      {{"data_dir", data_dir_}, {"pid", pid_.load()}, {"socket_dir", socket_dir_}});
 }
 
 void embedded_postgres::wait_until_ready(clock::time_point deadline) {
@@ -637,10 +690,20 @@ void embedded_postgres::stop() {
   if (wait_exit(pid_, fast_shutdown_grace)) {
     pid_ = -1;
   } else {
-    telemetry::log_warn("embedded postgres did not stop within 30 s; killing it", {{"pid", pid_}});
+    telemetry::log_warn("embedded postgres did not stop within 30 s; killing it",
+                        {{"pid", pid_.load()}});
     kill_now();
   }
   telemetry::log_info("embedded postgres stopped", {{"data_dir", data_dir_}, {"pid", pid}});
+}
+
+std::optional<std::string> embedded_postgres::reap_if_exited() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0 || (r < 0 && errno == EINTR)) return std::nullopt;
+  pid_ = -1;
+  return r == pid_t{-1} ? std::string{"reaped elsewhere"} : describe_status(status);
 }
 
 void embedded_postgres::restart() {

@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -35,6 +36,11 @@ class embedded_postgres {
   /// initdb on first use, starts `postgres`, waits until it accepts connections and creates
   /// `database` if missing. Throws std::runtime_error (with the tail of the server log).
   static std::unique_ptr<embedded_postgres> start(embedded_options opts);
+  /// When another process (a serving nyxgate) owns the cluster under `opts.data_dir`: the
+  /// conninfo of its running server, read from postmaster.pid, so a command can work beside it.
+  /// Nothing when the data directory is free. Throws std::runtime_error when it is owned but its
+  /// server is not up (a restart under way).
+  static std::optional<std::string> conninfo_of_running(const embedded_options& opts);
   ~embedded_postgres();
   embedded_postgres(const embedded_postgres&) = delete;
   embedded_postgres& operator=(const embedded_postgres&) = delete;
@@ -44,10 +50,14 @@ class embedded_postgres {
   std::string conninfo_for(std::string_view database) const;
   /// Fast shutdown (SIGINT), up to 30 s, then SIGQUIT, then SIGKILL. Idempotent.
   void stop();
-  /// stop(), then start again on the same data directory.
+  /// stop(), then start again on the same data directory. After a crash (see reap_if_exited)
+  /// it only starts. Throws std::runtime_error like start(); the server is then stopped.
   void restart();
+  /// Reaps the postmaster if it has exited (never blocks): how it ended ("killed by signal
+  /// Killed"), or nothing while it runs. Afterwards postmaster_pid() is -1.
+  std::optional<std::string> reap_if_exited();
   /// The running postmaster, or -1 once stopped.
-  pid_t postmaster_pid() const { return pid_; }
+  pid_t postmaster_pid() const { return pid_.load(); }
 
   const std::string& cluster_dir() const { return cluster_dir_; }
   const std::string& socket_dir() const { return socket_dir_; }
@@ -81,7 +91,8 @@ class embedded_postgres {
   std::optional<server_account> account_;
   bool socket_dir_is_temporary_ = false;
   int lock_fd_ = -1;
-  pid_t pid_ = -1;
+  /// Atomic so that other threads may read postmaster_pid() while a supervisor restarts it.
+  std::atomic<pid_t> pid_{-1};
 };
 
 }  // namespace nyxgate::storage

@@ -24,6 +24,8 @@ const char* level_name(log_level l) {
       return "warn";
     case log_level::error:
       return "error";
+    case log_level::fatal:
+      return "fatal";
   }
   return "info";
 }

@@ -10,7 +10,8 @@
 
 namespace nyxgate::telemetry {
 
-enum class log_level { debug, info, warn, error };
+/// `fatal` is for the last line before the process gives up and exits non-zero.
+enum class log_level { debug, info, warn, error, fatal };
 
 /// One field of a structured log line. Values are JSON-escaped on output; bytes that are not
 /// UTF-8 become U+FFFD, so every line parses as JSON whatever a client sent.
@@ -44,6 +45,8 @@ inline void log_warn(std::string_view msg, std::initializer_list<log_field> f = 
 inline void log_error(std::string_view msg, std::initializer_list<log_field> f = {}) {
   log(log_level::error, msg, f);
 }
-
+inline void log_fatal(std::string_view msg, std::initializer_list<log_field> f = {}) {
+  log(log_level::fatal, msg, f);
+}
 
 }  // namespace nyxgate::telemetry

@@ -93,6 +93,15 @@ std::string metric_set::render() const {
          static_cast<long long>(db_reconnects.value()));
   scalar(out, "nyxgate_db_connections_up", "gauge", "Storage connections currently usable.",
          db_connections_up.value());
+  scalar(out, "nyxgate_embedded_postgres_restarts_total", "counter",
+         "Restarts of the embedded PostgreSQL after it died.",
+         static_cast<long long>(embedded_pg_restarts.value()));
+  scalar(out, "nyxgate_embedded_postgres_restart_failures_total", "counter",
+         "Restart attempts of the embedded PostgreSQL that failed.",
+         static_cast<long long>(embedded_pg_restart_failures.value()));
+  scalar(out, "nyxgate_embedded_postgres_up", "gauge",
+         "1 while the supervised embedded PostgreSQL runs; 0 when it is down or not used.",
+         embedded_pg_up.value());
   scalar(out, "nyxgate_auth_failures_total", "counter",
          "Requests refused for a missing or bad token.",
          static_cast<long long>(auth_failures.value()));

@@ -76,6 +76,9 @@ struct metric_set {
   counter db_query_errors;
   counter db_reconnects;
   gauge db_connections_up;
+  counter embedded_pg_restarts;
+  counter embedded_pg_restart_failures;
+  gauge embedded_pg_up;
   counter auth_failures;
   counter token_cache_hits;
   counter token_cache_misses;

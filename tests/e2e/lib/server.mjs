@@ -1,6 +1,7 @@
 // Runs the real nyxgate binary for the end-to-end tests: `nyxgate init` on a fresh data
 // folder, then `nyxgate serve` on a free port, with its stderr kept for assertions.
-import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -265,4 +266,16 @@ export function embeddedConninfo(srv) {
   }
   const quoted = /[\s'\\]/.test(socketDir) ? `'${socketDir.replace(/[\\']/g, '\\$&')}'` : socketDir;
   return `host=${quoted} port=5432 user=nyxgate dbname=nyxgate`;
+}
+
+/** Runs `sql` with psql on the node's embedded PostgreSQL; its output, trimmed. */
+export function psql(srv, sql) {
+  return execFileSync('psql', [embeddedConninfo(srv), '-Atc', sql], { encoding: 'utf8' }).trim();
+}
+
+/** Stops `srv` and asserts a clean exit and that none of `secrets` reached its log. */
+export async function stopChecked(srv, secrets = []) {
+  const stopped = await srv.stop();
+  assert.equal(stopped.code, 0, tail(srv.stderr(), 40));
+  assert.deepEqual(leakedSecrets(srv.stderr(), secrets), [], 'a key or token reached the log');
 }

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -177,6 +178,47 @@ BOOST_AUTO_TEST_CASE(stale_postmaster_pid_of_a_dead_server_does_not_prevent_star
   }
   pg->restart();
   BOOST_TEST(scalar(pg->conninfo(), "SELECT v FROM t") == "7");
+}
+
+BOOST_AUTO_TEST_CASE(pid_file_naming_an_exited_unreaped_process_is_cleared) {
+  // A dead process its parent has not reaped yet still answers kill(pid, 0), so postgres would
+  // take it for a running postmaster and refuse to start.
+  auto pg = embedded_postgres::start(test_options(temp_dir()));
+  sql(pg->conninfo(), "CREATE TABLE t (v int); INSERT INTO t VALUES (5)");
+  pid_t zombie = fork();
+  BOOST_REQUIRE(zombie >= 0);
+  if (zombie == 0) _exit(0);
+  auto state = [&] {
+    std::ifstream in("/proc/" + std::to_string(zombie) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    return stat.empty() ? '\0' : stat[stat.rfind(')') + 2];
+  };
+  for (int i = 0; i < 500 && state() != 'Z'; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_REQUIRE(state() == 'Z');
+  pg->stop();
+  {
+    std::ofstream out(pg->cluster_dir() + "/postmaster.pid");
+    out << zombie << "\n" << pg->cluster_dir() << "\n";
+  }
+  pg->restart();
+  BOOST_TEST(scalar(pg->conninfo(), "SELECT v FROM t") == "5");
+  waitpid(zombie, nullptr, 0);
+}
+
+BOOST_AUTO_TEST_CASE(conninfo_of_running_finds_the_server_of_a_data_dir_in_use) {
+  auto dir = temp_dir();
+  embedded_options opts = test_options(dir);
+  BOOST_TEST(!embedded_postgres::conninfo_of_running(opts).has_value());
+  auto pg = embedded_postgres::start(opts);
+  auto found = embedded_postgres::conninfo_of_running(opts);
+  BOOST_REQUIRE(found.has_value());
+  BOOST_TEST(*found == pg->conninfo());
+  BOOST_TEST(scalar(*found, "SELECT current_database()") == "nyxgate");
+  pg->stop();
+  pg.reset();
+  BOOST_TEST(!embedded_postgres::conninfo_of_running(opts).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(second_server_on_a_data_dir_in_use_is_refused) {
