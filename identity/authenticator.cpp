@@ -128,6 +128,10 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
     // of timing that depends on how much of a guess matched.
     if (rows.empty() || !constant_time_equal(rows.at(0, 4), hash)) {
       metrics.auth_failures.inc();
+      {
+        std::lock_guard lock(mutex);
+        cache.erase(hash);  // a revoked token never serves as a stale entry
+      }
       remember_unknown(hash);
       co_return auth_result{auth_status::invalid, {}};
     }
@@ -222,7 +226,10 @@ void authenticator::invalidate_tenant(std::string_view tenant_id) {
 void authenticator::invalidate_all() {
   std::lock_guard lock(impl_->mutex);
   ++impl_->generation;
-  impl_->cache.clear();
+  // Every entry is asked again at its next use; until the database answers, it may still serve
+  // as a stale one (a revocation notice was missed, not received).
+  auto now = clock::now();
+  for (auto& [hash, entry] : impl_->cache) entry.expires = std::min(entry.expires, now);
 }
 
 std::optional<auth_result> authenticator::authenticate_cached(std::string_view authorization) {

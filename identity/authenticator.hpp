@@ -75,7 +75,8 @@ class authenticator {
 
   /// Drops cached principals of a tenant (role changes, removals, revocations).
   void invalidate_tenant(std::string_view tenant_id);
-  /// Drops every cached principal (the change notices may have been missed).
+  /// Makes every cached principal be asked again at its next use (the change notices may have
+  /// been missed); until the database answers, an entry may still serve as a stale one.
   void invalidate_all();
 
   /// Starts the periodic last_used_at flush.
