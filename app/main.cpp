@@ -44,7 +44,8 @@ constexpr const char* init_usage =
 
 Creates the tenant, its owner and an admin token, printed once (or written to --token-file
 with mode 0600). Running it again with the same values changes nothing; different values
-for an existing slug fail with exit code 1.
+for an existing slug fail with exit code 1. With the embedded database it works while
+`serve` runs on the same data folder (through that server's PostgreSQL).
 )";
 
 constexpr const char* migrate_usage = R"(usage: nyxgate migrate [config options]
@@ -71,6 +72,20 @@ config::settings load_settings(const config::parsed_args& parsed) {
   auto s = config::load(parsed.config_file, config::process_environment(), parsed.flags);
   apply_log_level(s);
   return s;
+}
+
+/// For a command run beside a serving node (init, migrate, rotate-master-key): with the
+/// embedded database, the serving node owns the cluster, so the command connects to that
+/// running PostgreSQL (socket and port from its postmaster.pid) instead of starting its own.
+void use_running_embedded(config::settings& settings) {
+  if (!settings.database.url.empty()) return;
+  storage::embedded_options eo;
+  eo.data_dir = settings.server.data_dir;
+  if (auto running = storage::embedded_postgres::conninfo_of_running(eo)) {
+    settings.database.url = *running;
+    telemetry::log_info("using the embedded PostgreSQL of the serving nyxgate",
+                        {{"data_dir", settings.server.data_dir}});
+  }
 }
 
 int serve(const std::vector<std::string>& args) {
@@ -153,6 +168,7 @@ int init(const std::vector<std::string>& args) {
     return 2;
   }
   auto settings = load_settings(parsed);
+  use_running_embedded(settings);
   app::runtime rt(settings, 1);
   auto result = app::run_init(rt.db(), req);
   rt.stop();
@@ -186,6 +202,7 @@ int migrate(const std::vector<std::string>& args) {
     return 2;
   }
   auto settings = load_settings(parsed);
+  use_running_embedded(settings);
   app::runtime rt(settings, 1);
   std::cout << "schema at version " << rt.schema_version() << "\n";
   return 0;
@@ -211,16 +228,7 @@ int rotate(const std::vector<std::string>& args) {
     return 2;
   }
   auto settings = load_settings(parsed);
-  if (settings.database.url.empty()) {
-    // A serving node owns the embedded cluster: rotate through its running server.
-    storage::embedded_options eo;
-    eo.data_dir = settings.server.data_dir;
-    if (auto running = storage::embedded_postgres::conninfo_of_running(eo)) {
-      settings.database.url = *running;
-      telemetry::log_info("using the embedded PostgreSQL of the serving nyxgate",
-                          {{"data_dir", settings.server.data_dir}});
-    }
-  }
+  use_running_embedded(settings);
   auto key_file = settings.security.master_key_file.empty()
                       ? settings.server.data_dir + "/master.key"
                       : settings.security.master_key_file;

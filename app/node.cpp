@@ -24,6 +24,7 @@
 #include "storage/detail/pg_connection.hpp"
 #include "storage/identity_repository.hpp"
 #include "storage/usage_recorder.hpp"
+#include "storage/usage_retention.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::app {
@@ -35,12 +36,12 @@ std::string master_key_path(const config::settings& s) {
   return (std::filesystem::path(s.server.data_dir) / "master.key").string();
 }
 
-/// Provider keys stored in the database: sealed under a master key that must not be replaced.
-std::int64_t stored_key_count(storage::database& db) {
-  auto reply =
-      db.execute_blocking(storage::single(storage::statement{"SELECT count(*) FROM api_keys"}));
+/// Rows of `table` (a fixed name, never input), read once at start.
+std::int64_t row_count(storage::database& db, std::string_view table) {
+  auto reply = db.execute_blocking(
+      storage::single(storage::statement{"SELECT count(*) FROM " + std::string{table}}));
   if (!reply.ok())
-    throw std::runtime_error("cannot count the stored provider keys: " +
+    throw std::runtime_error("cannot count the rows of " + std::string{table} + ": " +
                              std::string{storage::to_string(reply.error)});
   return std::atoll(reply.results.front().at(0, 0).c_str());
 }
@@ -49,7 +50,9 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
   auto path = master_key_path(s);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec) && !ec) {
-    if (auto stored = stored_key_count(db); stored > 0)
+    // Provider keys stored in the database are sealed under a master key that must not be
+    // replaced.
+    if (auto stored = row_count(db, "api_keys"); stored > 0)
       throw std::runtime_error(
           "master key file " + path + " is missing, but the database holds " +
           std::to_string(stored) +
@@ -180,6 +183,7 @@ struct node::impl {
   net::trpc_router trpc;
   actors::provider_directory providers;
   std::shared_ptr<storage::usage_recorder> usage;
+  std::shared_ptr<storage::usage_retention> retention;
   std::shared_ptr<actors::gateway_services> gateway;
   net::data_plane data;
   net::router routes;
@@ -246,6 +250,13 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   auto colon = s.server.listen.rfind(':');
   telemetry::log_info("listening", {{"address", s.server.listen.substr(0, colon)},
                                     {"port", static_cast<int>(impl_->server->port())}});
+  impl_->retention = storage::usage_retention::start(
+      impl_->rt.io(), impl_->rt.db(), storage::retention_settings{s.usage.retention_days});
+  if (row_count(impl_->rt.db(), "tenants") == 0)
+    telemetry::log_info(
+        "no tenant yet: seed the first with `nyxgate init --tenant-slug S --tenant-name N "
+        "--admin-email E --token-file F` (same data folder or database; it works while serve "
+        "runs)");
 }
 
 node::~node() {
@@ -292,6 +303,7 @@ void node::shutdown() {
   // Answers are out; give their request actors a moment to record usage, then flush.
   for (int i = 0; i < 200 && impl_->gateway->live_calls->load() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (impl_->retention) impl_->retention->stop();
   impl_->usage->flush_and_stop(std::chrono::seconds(10));
   if (impl_->listener) impl_->listener->close();
   impl_->providers.stop_all();

@@ -362,6 +362,10 @@ const std::vector<key_descriptor>& keys() {
                "how long a member's invite code stays valid", &S::identity,
                &identity_settings::invite_ttl_s),
 
+      describe("usage.retention_days", "<days>", between(0, 36500),
+               "usage rows older than this are deleted (hourly, in batches); 0 keeps every row",
+               &S::usage, &usage_settings::retention_days),
+
       describe("log.level", "<level>", one_of({"debug", "info", "warn", "error"}),
                "least severe log level written", &S::log, &log_settings::level),
   };

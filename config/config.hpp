@@ -88,6 +88,10 @@ struct identity_settings {
   std::int64_t invite_ttl_s = 604800;           // invite codes expire after this (7 days)
 };
 
+struct usage_settings {
+  int retention_days = 90;  // usage rows older than this are deleted in batches; 0 keeps all
+};
+
 struct log_settings {
   std::string level = "info";  // debug|info|warn|error
 };
@@ -102,6 +106,7 @@ struct settings {
   limits_settings limits;
   websocket_settings websocket;
   identity_settings identity;
+  usage_settings usage;
   log_settings log;
 };
 

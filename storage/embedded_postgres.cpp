@@ -603,13 +603,19 @@ void embedded_postgres::launch() {
       fail("socket directory " + socket_dirs + " contains a double quote");
     socket_dirs = '"' + socket_dirs + '"';
   }
-  spawn_spec spec{bin_dir_ + "/postgres",
-                  {"-D", cluster_dir_, "-c", "listen_addresses=", "-c",
-                   "unix_socket_directories=" + socket_dirs, "-c",
-                   "port=" + std::to_string(opts_.port), "-c", "max_connections=200", "-c",
-                   "shared_buffers=32MB", "-c", "dynamic_shared_memory_type=posix"},
-                  log_file_,
-                  account_};
+  spawn_spec spec{
+      bin_dir_ + "/postgres",
+      {"-D", cluster_dir_, "-c", "listen_addresses=", "-c",
+       "unix_socket_directories=" + socket_dirs, "-c", "port=" + std::to_string(opts_.port), "-c",
+       "max_connections=200", "-c", "shared_buffers=32MB", "-c", "dynamic_shared_memory_type=posix",
+       // The server's own log rotates: one file per weekday under <cluster>/log,
+       // overwritten a week later, so it never grows without bound. Only what
+       // precedes the log collector's start goes to log_file_.
+       "-c", "logging_collector=on", "-c", "log_directory=log", "-c",
+       "log_filename=postgresql-%a.log", "-c", "log_rotation_age=1d", "-c", "log_rotation_size=0",
+       "-c", "log_truncate_on_rotation=on"},
+      log_file_,
+      account_};
   if (opts_.fast_unsafe) {
     for (const char* s : {"fsync=off", "synchronous_commit=off", "full_page_writes=off"}) {
       spec.args.push_back("-c");

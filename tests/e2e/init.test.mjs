@@ -5,7 +5,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { TOKEN_RE, initArgs, makeDataDir, runNyxgate } from './lib/server.mjs';
+import { TOKEN_RE, initArgs, makeDataDir, runNyxgate, startServer } from './lib/server.mjs';
 
 const TOKEN_LINE_RE = /^token: (ngt_[A-Za-z0-9_-]+)$/m;
 
@@ -115,5 +115,46 @@ describe('nyxgate init usage errors', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('nyxgate init beside a running serve', () => {
+  let srv;
+
+  before(async () => {
+    srv = await startServer({ init: false });
+  });
+
+  after(async () => {
+    if (srv) await srv.stop();
+  });
+
+  it('serve on an empty database says how to seed the first tenant', () => {
+    const hint = srv
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((e) => /no tenant yet/.test(e.msg));
+    assert.ok(hint, `no seeding hint in the log\n${srv.stderr()}`);
+    assert.match(hint.msg, /nyxgate init --tenant-slug/);
+  });
+
+  it('seeds through the running server, idempotently, and the token works at once', async () => {
+    const args = initArgs(srv.dataDir, { tenantSlug: 'beside', tokenFile: path.join(srv.dataDir, 'beside.token') });
+    const r = await runNyxgate(args);
+    assert.equal(r.code, 0, describeRun(r));
+    const token = (await readFile(path.join(srv.dataDir, 'beside.token'), 'utf8')).trim();
+    assert.match(token, TOKEN_RE);
+    const res = await fetch(`${srv.url}/trpc/tenants.current`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await res.text();
+    assert.equal(res.status, 200, body);
+    assert.equal(JSON.parse(body).result.data.slug, 'beside');
+
+    const again = await runNyxgate(args);
+    assert.equal(again.code, 0, describeRun(again));
+    assert.match(again.stdout, /already initialized/i, describeRun(again));
+    const conflict = await runNyxgate(initArgs(srv.dataDir, { tenantSlug: 'beside', tenantName: 'Other' }));
+    assert.equal(conflict.code, 1, describeRun(conflict));
   });
 });

@@ -103,6 +103,17 @@ BOOST_AUTO_TEST_CASE(server_listens_on_no_tcp_port_only_on_its_socket) {
   BOOST_TEST(pg.socket_dir() == pg.cluster_dir() + "/run");
 }
 
+BOOST_AUTO_TEST_CASE(server_log_rotates_by_weekday_under_the_cluster) {
+  auto& pg = testing::pg_cluster();
+  BOOST_TEST(scalar(pg.conninfo(), "SHOW logging_collector") == "on");
+  BOOST_TEST(scalar(pg.conninfo(), "SHOW log_filename") == "postgresql-%a.log");
+  BOOST_TEST(scalar(pg.conninfo(), "SHOW log_rotation_age") == "1d");
+  BOOST_TEST(scalar(pg.conninfo(), "SHOW log_truncate_on_rotation") == "on");
+  auto file = scalar(pg.conninfo(), "SELECT pg_current_logfile()");
+  BOOST_TEST(file.rfind("log/postgresql-", 0) == 0, file);
+  BOOST_TEST(fs::exists(pg.cluster_dir() + "/" + file), file);
+}
+
 BOOST_AUTO_TEST_CASE(server_runs_as_postgres_when_we_are_root) {
   auto& pg = testing::pg_cluster();
   auto want = expected_server_uid();

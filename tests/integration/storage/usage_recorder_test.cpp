@@ -17,6 +17,7 @@
 #include "net/io_runtime.hpp"
 #include "storage/database.hpp"
 #include "storage/usage_recorder.hpp"
+#include "storage/usage_retention.hpp"
 #include "tests/integration/eventually.hpp"
 #include "tests/integration/pg_fixture.hpp"
 
@@ -247,6 +248,47 @@ BOOST_AUTO_TEST_CASE(the_call_time_lands_to_the_microsecond_and_nul_bytes_are_dr
   BOOST_TEST(rows[2][0] == "1");
   BOOST_TEST(rows[2][1] == "1970-01-01 00:00:00.000001");
   BOOST_TEST(rows[2][2] == "nulbyte");
+}
+
+BOOST_AUTO_TEST_CASE(retention_deletes_only_rows_past_the_limit_in_batches) {
+  usage_env env;
+  auto insert = [&](int count, const std::string& age) {
+    testing::sql(env.conninfo,
+                 "INSERT INTO usage_events (tenant_id, request_id, status, created_at) "
+                 "SELECT gen_random_uuid(), 'r' || g, 'ok', now() - interval '" +
+                     age + "' FROM generate_series(1, " + std::to_string(count) + ") g");
+  };
+  insert(7, "100 days");
+  insert(2, "89 days");
+  insert(3, "1 day");
+  storage::retention_settings s;
+  s.retention_days = 90;
+  s.batch_rows = 3;  // 7 expired rows: batches of 3, 3 and 1
+  s.interval = 50ms;
+  s.pause = 1ms;
+  auto retention = storage::usage_retention::start(env.io.context(), *env.db, s);
+  BOOST_TEST(eventually([&] { return retention->deleted() == 7; }, 10s));
+  BOOST_TEST(env.rows("created_at < now() - interval '90 days'") == 0);
+  BOOST_TEST(env.rows() == 5);
+  std::this_thread::sleep_for(200ms);  // later passes find nothing more to delete
+  BOOST_TEST(retention->deleted() == 7u);
+  BOOST_TEST(env.rows() == 5);
+  retention->stop();
+}
+
+BOOST_AUTO_TEST_CASE(retention_of_zero_days_keeps_every_row) {
+  usage_env env;
+  testing::sql(env.conninfo,
+               "INSERT INTO usage_events (tenant_id, request_id, status, created_at) "
+               "VALUES (gen_random_uuid(), 'old', 'ok', now() - interval '10 years')");
+  storage::retention_settings s;
+  s.retention_days = 0;
+  s.interval = 10ms;
+  auto retention = storage::usage_retention::start(env.io.context(), *env.db, s);
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(retention->deleted() == 0u);
+  BOOST_TEST(env.rows() == 1);
+  retention->stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

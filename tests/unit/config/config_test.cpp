@@ -70,6 +70,7 @@ const std::vector<expected_key> all_keys{
     {"identity.negative_cache_ttl_ms", "NYXGATE_IDENTITY_NEGATIVE_CACHE_TTL_MS", "5000"},
     {"identity.negative_cache_entries", "NYXGATE_IDENTITY_NEGATIVE_CACHE_ENTRIES", "10000"},
     {"identity.invite_ttl_s", "NYXGATE_IDENTITY_INVITE_TTL_S", "604800"},
+    {"usage.retention_days", "NYXGATE_USAGE_RETENTION_DAYS", "90"},
     {"log.level", "NYXGATE_LOG_LEVEL", "info"},
 };
 
