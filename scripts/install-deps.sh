@@ -16,6 +16,8 @@ packages=(
   # the Debian package and its test (scripts/build.sh deb, tests/package/deb_test.sh), and the
   # README quickstart's tools (tests/e2e/quickstart.test.mjs)
   dpkg-dev lintian curl postgresql-client-15
+  # two nodes behind a load balancer (tests/e2e/scale_out.test.mjs)
+  haproxy
 )
 
 installed() {
