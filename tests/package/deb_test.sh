@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# The Debian package: builds it (`scripts/build.sh deb`), checks it with lintian (no errors)
-# and its control data, then extracts the payload into a temporary root and serves with the
-# packaged binary and /etc/nyxgate/nyxgate.toml against the HTTPS mock (packaged_serve.mjs).
+# The Debian package: builds it, checks it with lintian (no errors) and its control data, then
+# extracts the payload into a temporary root and serves with the packaged binary and
+# /etc/nyxgate/nyxgate.toml against the HTTPS mock (packaged_serve.mjs).
+#   deb_test.sh            packs the release build (`scripts/build.sh deb`)
+#   deb_test.sh BUILD_DIR  packs that, already built, build (ctest passes the build under test,
+#                          so the test command compiles nothing twice)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-deb=$(./scripts/build.sh deb | tail -n 1)
+if [[ $# -gt 0 ]]; then
+  (cd "$1" && cpack -G DEB >/dev/null)
+  deb=$(ls "$1"/nyxgate_*.deb | tail -n 1)
+else
+  deb=$(./scripts/build.sh deb | tail -n 1)
+fi
 [[ -f $deb ]] || { echo "deb_test: build.sh deb named no package ($deb)" >&2; exit 1; }
 echo "deb_test: $deb"
 
