@@ -4,7 +4,7 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "net/https_client.hpp"
+#include "net/client/https_client.hpp"
 
 namespace nyxgate::actors {
 

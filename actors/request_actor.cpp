@@ -11,8 +11,8 @@
 
 #include "actors/provider_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "net/https_client.hpp"
-#include "net/sse_sink.hpp"
+#include "net/client/https_client.hpp"
+#include "api/openai/sse_sink.hpp"
 #include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
@@ -142,8 +142,8 @@ void upstream_answered(request_state& st) {
   st.upstream_us += micros(steady::now() - st.attempt_started);
 }
 
-net::served_by served(const request_state& st) {
-  net::served_by who;
+actors::served_by served(const request_state& st) {
+  actors::served_by who;
   who.overhead_us =
       std::max<std::int64_t>(0, micros(steady::now() - st.call.received_at) - st.upstream_us);
   who.attempts = static_cast<int>(st.attempts.size()) + (st.committed ? 1 : 0);
@@ -159,7 +159,7 @@ net::served_by served(const request_state& st) {
 }
 
 void served_headers(const request_state& st, net::http_response& out) {
-  net::add_served_headers(served(st), out);
+  api::add_served_headers(served(st), out);
 }
 
 void record_usage(request_state& st, std::string_view status) {

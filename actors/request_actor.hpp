@@ -8,16 +8,14 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/call_sink.hpp"
 #include "actors/interfaces.hpp"
-#include "net/http_types.hpp"
+#include "net/http/types.hpp"
 #include "providers/chat.hpp"
 #include "providers/failover.hpp"
 
 namespace boost::asio {
 class io_context;
-}
-namespace nyxgate::net {
-class stream_sink;
 }
 namespace nyxgate::storage {
 class usage_recorder;
@@ -57,7 +55,7 @@ struct chat_call {
   /// Answers that are not a stream (JSON, and every failure before a stream's commit).
   net::respond_fn respond;
   /// Where a streamed answer goes (set when `request->stream`).
-  std::shared_ptr<net::stream_sink> sink;
+  std::shared_ptr<actors::stream_sink> sink;
   /// Fired when the client goes away (HTTP) or cancels the id (WebSocket).
   std::shared_ptr<net::disconnect_signal> disconnected;
   /// The I/O shard of the client's connection; upstream exchanges run there.

@@ -12,14 +12,14 @@
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "identity/authenticator.hpp"
-#include "net/chat_handler.hpp"
-#include "net/http_server.hpp"
-#include "net/https_client.hpp"
-#include "net/identity_procedures.hpp"
-#include "net/key_probe_procedures.hpp"
-#include "net/key_procedures.hpp"
-#include "net/router.hpp"
-#include "net/trpc_router.hpp"
+#include "api/openai/chat_handler.hpp"
+#include "net/http/server.hpp"
+#include "net/client/https_client.hpp"
+#include "api/trpc/identity_procedures.hpp"
+#include "api/trpc/key_probe_procedures.hpp"
+#include "api/trpc/key_procedures.hpp"
+#include "api/router.hpp"
+#include "api/trpc/router.hpp"
 #include "security/key_vault.hpp"
 #include "storage/detail/pg_connection.hpp"
 #include "storage/identity_repository.hpp"
@@ -93,7 +93,7 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         auto c = weak.lock();
         if (!c) return;
         storage::db_batch b;
-        b.statements.emplace_back(std::string{"LISTEN "} + net::tenant_change_channel);
+        b.statements.emplace_back(std::string{"LISTEN "} + actors::tenant_change_channel);
         b.statements.emplace_back(std::string{"LISTEN "} + master_key_channel);
         b.statements.emplace_back(
             std::string{"LISTEN "} +
@@ -110,7 +110,7 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         });
       },
       [&tenants, &auth, reload, vault, key_file](std::string channel, std::string payload) {
-        if (channel == net::tenant_change_channel) {
+        if (channel == actors::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
           return;
         }
@@ -180,13 +180,13 @@ struct node::impl {
   std::shared_ptr<actors::vault_ref> vault;
   std::unique_ptr<actors::tenant_directory> tenants;
   identity::authenticator auth;
-  net::trpc_router trpc;
+  api::trpc_router trpc;
   actors::provider_directory providers;
   std::shared_ptr<storage::usage_recorder> usage;
   std::shared_ptr<storage::usage_retention> retention;
   std::shared_ptr<actors::gateway_services> gateway;
-  net::data_plane data;
-  net::router routes;
+  api::data_plane data;
+  api::router routes;
   std::shared_ptr<storage::detail::pg_connection> listener;
   std::shared_ptr<net::http_server> server;
   bool stopped = false;
@@ -197,11 +197,11 @@ struct node::impl {
         vault(load_vault(s, rt.db())),
         tenants(std::make_unique<actors::tenant_directory>(rt.actors(), rt.db(), vault)),
         auth(rt.db(), rt.io(), auth_options(s)),
-        trpc(auth, net::trpc_parse_limits{32, s.limits.max_json_depth}),
+        trpc(auth, api::trpc_parse_limits{32, s.limits.max_json_depth}),
         usage(storage::usage_recorder::create(rt.io(), rt.db())),
         gateway(make_gateway(s, rt, *tenants, providers, usage)),
         data(rt.io(), auth, rt.actors(), gateway,
-             net::ws_chat_options{static_cast<std::size_t>(s.websocket.max_streams),
+             api::ws_chat_options{static_cast<std::size_t>(s.websocket.max_streams),
                                   s.limits.max_json_depth}),
         routes(rt.io(), rt.db(), trpc, &data) {}
 };
@@ -210,16 +210,16 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
     : impl_(std::make_unique<impl>(settings)) {
   const auto& s = impl_->settings;
   impl_->routes.set_liveness([rt = &impl_->rt] { return rt->recoverable(); });
-  net::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
-  net::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
-  net::probe_settings probe;
+  api::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
+  api::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
+  api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;
   probe.google = s.providers.google.base_url;
   probe.kimi = s.providers.kimi.base_url;
   probe.github = s.providers.github.base_url;
   probe.key_cooldown_s = s.gateway.key_cooldown_s;
-  net::add_key_probe_procedures(
+  api::add_key_probe_procedures(
       impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault,
       net::https_client::create(impl_->rt.io(), net::tls_options{s.tls.ca_file, true}), probe);
   impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "net/http_types.hpp"
+#include "net/http/types.hpp"
 
 namespace caf {
 class actor_system;

@@ -3,7 +3,7 @@
 #include <set>
 #include <thread>
 
-#include "net/key_procedures.hpp"
+#include "api/trpc/key_procedures.hpp"
 #include "security/key_vault.hpp"
 #include "telemetry/log.hpp"
 
@@ -78,7 +78,7 @@ rotation_result rotate_master_key(storage::database& db, const std::string& key_
   vault.retire_before(out.new_version);
   vault.save(key_file);
   notify(db, master_key_channel, std::to_string(out.new_version));
-  for (const auto& t : tenants) notify(db, net::tenant_change_channel, t);
+  for (const auto& t : tenants) notify(db, actors::tenant_change_channel, t);
   out.ok = true;
   out.message = "master key rotated to version " + std::to_string(out.new_version) + "; " +
                 std::to_string(out.resealed) + " keys re-sealed";

@@ -5,9 +5,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/io_scheduler.hpp"
+#include "runtime/io_scheduler.hpp"
 #include "actors/messages.hpp"
-#include "net/io_runtime.hpp"
+#include "runtime/io_runtime.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 #include "storage/postgres_supervisor.hpp"
@@ -17,13 +17,13 @@ namespace nyxgate::app {
 
 namespace {
 caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads,
-                                    net::io_runtime& io) {
+                                    nyxgate::runtime::io_runtime& io) {
   cfg.add_message_types<caf::id_block::nyxgate>();
   // An actor gives its thread back after this many messages: a flooded actor (a hot tenant)
   // must not starve the others, the storage actors included (CAF's default is unbounded).
   cfg.set("scheduler.max-throughput", std::size_t{100});
   if (threads == 0) {
-    actors::run_actors_on(cfg, io);
+    nyxgate::runtime::run_actors_on(cfg, io);
     return cfg;
   }
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
@@ -42,7 +42,7 @@ struct runtime::impl {
   std::unique_ptr<storage::embedded_postgres> embedded;
   storage::supervisor_options supervision;
   std::unique_ptr<storage::postgres_supervisor> supervisor;
-  net::io_runtime io;
+  nyxgate::runtime::io_runtime io;
   caf::actor_system_config actor_config;
   caf::actor_system actor_system;
   std::unique_ptr<storage::database> database;

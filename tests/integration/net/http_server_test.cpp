@@ -18,8 +18,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "net/http_server.hpp"
-#include "net/io_runtime.hpp"
+#include "net/http/server.hpp"
+#include "runtime/io_runtime.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -49,7 +49,7 @@ net::server_limits small_limits() {
 /// index of the I/O shard that handled it. Connections are spread over the shards, as in
 /// `nyxgate serve`.
 struct server_env {
-  net::io_runtime io{2};
+  runtime::io_runtime io{2};
   std::shared_ptr<net::http_server> server;
   std::atomic<int> received{0};
   std::mutex mutex;
@@ -95,7 +95,7 @@ struct server_env {
     signals.push_back(req.disconnected);
     if (path == "/where") {
       auto shards = io.shards();
-      auto at = std::find(shards.begin(), shards.end(), net::current_context());
+      auto at = std::find(shards.begin(), shards.end(), runtime::current_context());
       r.body = std::to_string(at - shards.begin());  // shards.size() when on no shard
       respond(r);
     } else if (path == "/stream") {

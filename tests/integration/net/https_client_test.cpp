@@ -30,8 +30,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "net/https_client.hpp"
-#include "net/io_runtime.hpp"
+#include "net/client/https_client.hpp"
+#include "runtime/io_runtime.hpp"
 #include "tests/integration/eventually.hpp"
 
 using namespace nyxgate;
@@ -262,7 +262,7 @@ class test_server {
 };
 
 struct client_env {
-  net::io_runtime io{2};
+  runtime::io_runtime io{2};
   std::shared_ptr<net::https_client> client;
 
   explicit client_env(net::tls_options tls) {
@@ -456,7 +456,7 @@ BOOST_AUTO_TEST_CASE(each_shard_pools_its_own_connections_and_the_exchange_runs_
       std::promise<asio::io_context*> ran_on;
       std::promise<net::outbound_response> answer;
       env.client->send(std::move(req), [&](net::outbound_response res) {
-        ran_on.set_value(net::current_context());
+        ran_on.set_value(runtime::current_context());
         answer.set_value(std::move(res));
       });
       BOOST_TEST(ran_on.get_future().get() == shard);
@@ -532,7 +532,7 @@ BOOST_AUTO_TEST_CASE(async_send_resumes_on_the_coroutine_executor) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_url_and_unloadable_ca_file_are_errors) {
-  net::io_runtime io{1};
+  runtime::io_runtime io{1};
   BOOST_CHECK_THROW(net::https_client::create(io.context(), {"/nonexistent/ca.pem", true}),
                     std::runtime_error);
   client_env env{net::tls_options{}};

@@ -8,7 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "app/runtime.hpp"
-#include "net/io_runtime.hpp"
+#include "runtime/io_runtime.hpp"
 #include "storage/database.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
@@ -22,7 +22,7 @@ namespace {
 
 /// An actor system, two I/O threads and a storage pool on `conninfo`.
 struct storage_env {
-  net::io_runtime io{2};
+  runtime::io_runtime io{2};
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<storage::database> db;

@@ -14,7 +14,7 @@
 #include "actors/messages.hpp"
 #include "app/runtime.hpp"
 #include "identity/token.hpp"
-#include "net/io_runtime.hpp"
+#include "runtime/io_runtime.hpp"
 #include "storage/database.hpp"
 #include "storage/usage_recorder.hpp"
 #include "storage/usage_retention.hpp"
@@ -29,7 +29,7 @@ namespace {
 
 struct usage_env {
   std::string conninfo = testing::fresh_database();
-  net::io_runtime io{2};
+  runtime::io_runtime io{2};
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<storage::database> db;

@@ -7,7 +7,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include "net/detail/http_readers.hpp"
+#include "net/http/readers.hpp"
 
 namespace net = nyxgate::net;
 namespace http = boost::beast::http;

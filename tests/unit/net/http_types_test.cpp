@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "net/http_types.hpp"
+#include "net/http/types.hpp"
 
 namespace net = nyxgate::net;
 

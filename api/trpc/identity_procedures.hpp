@@ -1,0 +1,20 @@
+#pragma once
+
+#include <cstdint>
+
+#include "identity/authenticator.hpp"
+#include "api/trpc/router.hpp"
+#include "storage/database.hpp"
+
+namespace nyxgate::api {
+
+/// tenants.current, members.*, tokens.*, invites.redeem: the identity part of the control
+/// plane. Invite codes stay valid for `invite_ttl_s` seconds.
+void add_identity_procedures(trpc_router& router, storage::database& db,
+                             identity::authenticator& auth, std::int64_t invite_ttl_s);
+
+/// One place that turns a storage failure into a tRPC error a client can act on; the
+/// server's message stays in the log because it may quote values.
+trpc_error storage_failure(const storage::db_reply& reply, std::string_view what);
+
+}  // namespace nyxgate::api

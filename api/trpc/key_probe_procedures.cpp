@@ -1,0 +1,209 @@
+#include "api/trpc/key_probe_procedures.hpp"
+
+#include <boost/json.hpp>
+
+#include "actors/tenant_actor.hpp"
+#include "net/client/https_client.hpp"
+#include "api/trpc/identity_procedures.hpp"
+#include "api/trpc/key_procedures.hpp"
+#include "api/tenant_calls.hpp"
+#include "api/trpc/input.hpp"
+#include "providers/probe.hpp"
+#include "security/key_vault.hpp"
+#include "storage/async.hpp"
+#include "storage/identity_repository.hpp"
+
+namespace nyxgate::api {
+
+namespace json = boost::json;
+using boost::asio::awaitable;
+using storage::statement;
+
+namespace {
+
+struct probe_services {
+  storage::database& db;
+  actors::tenant_directory& tenants;
+  std::shared_ptr<actors::vault_ref> vault;
+  std::shared_ptr<net::https_client> client;
+  probe_settings settings;
+};
+
+struct loaded_key {
+  std::string provider;
+  bool personal = false;
+  std::string secret;
+};
+
+/// Loads and opens one key the caller may see; NOT_FOUND for anything else.
+awaitable<std::variant<loaded_key, trpc_error>> load_key(probe_services& s,
+                                                         const procedure_context& ctx,
+                                                         const std::string& id) {
+  statement st{
+      "SELECT provider, is_personal, encode(secret_ciphertext, 'hex'), encode(secret_nonce, "
+      "'hex'), key_version FROM api_keys WHERE tenant_id = $1 AND id = $2 "
+      "AND (user_id IS NULL OR user_id = $3)"};
+  st.bind(ctx.who.tenant_id).bind(id).bind(ctx.who.user_id);
+  auto reply = co_await storage::async_execute(s.db, storage::single(std::move(st)));
+  if (!reply.ok()) co_return storage_failure(reply, "api key");
+  const auto& r = reply.results.front();
+  if (r.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
+  security::sealed_secret sealed{security::from_hex(r.at(0, 2)).value_or(""),
+                                 security::from_hex(r.at(0, 3)).value_or(""),
+                                 std::atoi(r.at(0, 4).c_str())};
+  auto opened = s.vault->get()->open(sealed, ctx.who.tenant_id + ":" + id);
+  if (auto* e = std::get_if<security::vault_errc>(&opened))
+    co_return trpc_error{trpc_code::internal_server_error,
+                         "the stored key cannot be decrypted: " + std::string{to_string(*e)}};
+  co_return loaded_key{r.at(0, 0), r.at(0, 1) == "t", std::get<std::string>(std::move(opened))};
+}
+
+std::string base_url_for(const probe_settings& s, const std::string& provider) {
+  if (provider == "openai") return s.openai;
+  if (provider == "anthropic") return s.anthropic;
+  if (provider == "google") return s.google;
+  if (provider == "kimi") return s.kimi;
+  return s.github;
+}
+
+awaitable<net::outbound_response> probe(probe_services& s, const std::string& provider,
+                                   const std::string& secret) {
+  auto p = providers::key_probe(provider, base_url_for(s.settings, provider), secret);
+  net::outbound_request req;
+  req.url = std::move(p.url);
+  req.headers = std::move(p.headers);
+  req.timeout = std::chrono::milliseconds(10000);
+  req.max_response_bytes = 4 << 20;
+  co_return co_await s.client->async_send(std::move(req));
+}
+
+awaitable<procedure_result> api_keys_test(probe_services& s, const procedure_context& ctx,
+                                          const std::optional<json::value>& input) {
+  input_reader in(input);
+  auto id = in.required_uuid("id");
+  NYXGATE_FINISH_INPUT(in);
+  auto loaded = co_await load_key(s, ctx, id);
+  if (auto* e = std::get_if<trpc_error>(&loaded)) co_return std::move(*e);
+  auto key = std::get<loaded_key>(std::move(loaded));
+  if (!key.personal && !ctx.who.is_admin())
+    co_return trpc_error{trpc_code::forbidden, "testing tenant keys needs the admin role"};
+  auto started = std::chrono::steady_clock::now();
+  auto answer = co_await probe(s, key.provider, key.secret);
+  auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - started)
+                     .count();
+  auto verdict = providers::classify_probe(key.provider, answer.status, answer.body, answer.error);
+  if (!verdict.status.empty()) {
+    statement st{
+        "UPDATE api_keys SET status = $3, status_reason = NULLIF($4, ''), cooldown_until = "
+        "CASE WHEN $3 = 'cooldown' THEN now() + make_interval(secs => $5) ELSE NULL END, "
+        "updated_at = now() WHERE tenant_id = $1 AND id = $2"};
+    st.bind(ctx.who.tenant_id).bind(id).bind(verdict.status).bind(verdict.reason);
+    st.bind(std::int64_t{s.settings.key_cooldown_s});
+    storage::db_batch b;
+    b.transaction = true;
+    b.statements.push_back(std::move(st));
+    statement notify{"SELECT pg_notify($1, $2)"};
+    notify.bind(tenant_change_channel).bind(ctx.who.tenant_id);
+    b.statements.push_back(std::move(notify));
+    auto reply = co_await storage::async_execute(s.db, std::move(b));
+    if (!reply.ok()) co_return storage_failure(reply, "api key");
+    auto failed = co_await ask_reload(s.tenants.get(ctx.who.tenant_id));
+    if (!failed.empty())
+      co_return trpc_error{trpc_code::service_unavailable, "tested, but refreshing keys failed"};
+  }
+  statement row{"SELECT status, status_reason, " +
+                storage::identity_repository::iso_time("cooldown_until") +
+                " FROM api_keys WHERE tenant_id = $1 AND id = $2"};
+  row.bind(ctx.who.tenant_id).bind(id);
+  auto current = co_await storage::async_execute(s.db, storage::single(std::move(row)));
+  if (!current.ok() || current.results.front().empty())
+    co_return storage_failure(current, "api key");
+  const auto& r = current.results.front();
+  auto nullable = [&](std::size_t c) -> json::value {
+    if (r.is_null(0, c)) return nullptr;
+    return json::string{r.at(0, c)};
+  };
+  co_return json::value(json::object{{"id", id},
+                                     {"ok", answer.status >= 200 && answer.status < 300},
+                                     {"httpStatus", answer.status},
+                                     {"latencyMs", latency},
+                                     {"detail", verdict.reason},
+                                     {"status", r.at(0, 0)},
+                                     {"statusReason", nullable(1)},
+                                     {"cooldownUntil", nullable(2)}});
+}
+
+awaitable<procedure_result> github_viewer(probe_services& s, const procedure_context& ctx,
+                                          const std::optional<json::value>& input) {
+  input_reader in(input, true);
+  NYXGATE_FINISH_INPUT(in);
+  // resolveGitHubToken: the caller's personal github key, else the tenant's.
+  // A named query, not a temporary: GCC 12 mis-copies temporaries that live across a
+  // co_await (their short-string buffers keep pointing into the old frame).
+  actors::resolve_query q{ctx.who.user_id, "github", ""};
+  auto a = co_await ask_resolve(s.tenants.get(ctx.who.tenant_id), std::move(q));
+  if (!a.error.empty()) co_return trpc_error{trpc_code::service_unavailable, a.error};
+  if (!a.found)
+    co_return trpc_error{trpc_code::precondition_failed,
+                         "no_github_token: add a github key (personal or tenant) first"};
+  auto loaded = co_await load_key(s, ctx, a.key_id);
+  if (auto* e = std::get_if<trpc_error>(&loaded)) co_return std::move(*e);
+  auto answer = co_await probe(s, "github", std::get<loaded_key>(loaded).secret);
+  if (answer.status == 0)
+    co_return trpc_error{trpc_code::bad_gateway, "GitHub unreachable: " + answer.error};
+  if (answer.status == 401 || answer.status == 403)
+    co_return trpc_error{trpc_code::precondition_failed,
+                         "GitHub rejected the token (" + std::to_string(answer.status) + ")"};
+  if (answer.status != 200)
+    co_return trpc_error{trpc_code::bad_gateway,
+                         "GitHub answered " + std::to_string(answer.status)};
+  boost::system::error_code ec;
+  auto user = json::parse(answer.body, ec);
+  if (ec || !user.is_object())
+    co_return trpc_error{trpc_code::bad_gateway, "GitHub answered something that is not JSON"};
+  json::array scopes;
+  std::string header = answer.header("x-oauth-scopes");
+  std::size_t start = 0;
+  while (start < header.size()) {
+    auto comma = header.find(',', start);
+    auto part =
+        header.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!part.empty() && part.front() == ' ') part.erase(0, 1);
+    while (!part.empty() && part.back() == ' ') part.pop_back();
+    if (!part.empty()) scopes.emplace_back(part);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  const auto& u = user.as_object();
+  auto field = [&](std::string_view k) -> json::value {
+    auto* v = u.if_contains(k);
+    return v ? *v : json::value(nullptr);
+  };
+  co_return json::value(json::object{{"login", field("login")},
+                                     {"id", field("id")},
+                                     {"name", field("name")},
+                                     {"scopes", std::move(scopes)},
+                                     {"keyId", a.key_id},
+                                     {"keyScope", a.scope}});
+}
+
+}  // namespace
+
+void add_key_probe_procedures(trpc_router& router, storage::database& db,
+                              actors::tenant_directory& tenants,
+                              std::shared_ptr<actors::vault_ref> vault,
+                              std::shared_ptr<net::https_client> client, probe_settings settings) {
+  auto s = std::make_shared<probe_services>(
+      probe_services{db, tenants, std::move(vault), std::move(client), std::move(settings)});
+  router.add("apiKeys.test", trpc_kind::mutation,
+             [s](const procedure_context& c, const std::optional<json::value>& i) {
+               return api_keys_test(*s, c, i);
+             });
+  router.add("github.viewer", trpc_kind::query,
+             [s](const procedure_context& c, const std::optional<json::value>& i) {
+               return github_viewer(*s, c, i);
+             });
+}
+
+}  // namespace nyxgate::api

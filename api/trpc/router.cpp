@@ -1,0 +1,88 @@
+#include "api/trpc/router.hpp"
+
+#include <exception>
+
+#include "telemetry/log.hpp"
+
+namespace nyxgate::api {
+
+trpc_router::trpc_router(identity::authenticator& auth, trpc_parse_limits limits)
+    : auth_(auth), limits_(limits) {}
+
+void trpc_router::add(std::string path, trpc_kind kind, procedure_fn fn) {
+  procedures_.insert_or_assign(std::move(path), procedure{kind, std::move(fn)});
+}
+
+void trpc_router::add_public(std::string path, trpc_kind kind, procedure_fn fn) {
+  procedures_.insert_or_assign(std::move(path), procedure{kind, std::move(fn), false});
+}
+
+namespace {
+
+net::http_response to_http(trpc_http_reply reply) {
+  net::http_response out;
+  out.status = reply.status;
+  out.body = std::move(reply.body);
+  out.route = telemetry::route_kind::trpc;
+  if (!reply.allow.empty()) out.headers.emplace_back("allow", std::move(reply.allow));
+  return out;
+}
+
+trpc_error auth_error(identity::auth_status status) {
+  switch (status) {
+    case identity::auth_status::missing:
+      return {trpc_code::unauthorized, "missing bearer token (Authorization: Bearer ngt_...)"};
+    case identity::auth_status::unavailable:
+      return {trpc_code::service_unavailable, "authentication is temporarily unavailable"};
+    default:
+      return {trpc_code::unauthorized, "invalid or revoked token"};
+  }
+}
+
+}  // namespace
+
+boost::asio::awaitable<net::http_response> trpc_router::handle(const net::http_request& request) {
+  auto parsed = parse_trpc_request(request.method, request.target, request.body, limits_);
+  if (auto* err = std::get_if<trpc_error>(&parsed)) co_return to_http(render_trpc_error(*err));
+  const auto& calls = std::get<trpc_request>(parsed);
+
+  std::vector<trpc_outcome> outcomes;
+  outcomes.reserve(calls.calls.size());
+  std::optional<identity::auth_result> auth;
+  for (const auto& call : calls.calls) {
+    auto it = procedures_.find(call.path);
+    if (it == procedures_.end()) {
+      outcomes.emplace_back(
+          trpc_error{trpc_code::not_found, "No procedure found on path \"" + call.path + "\""});
+      continue;
+    }
+    if (auto mismatch = check_trpc_method(it->second.kind, request.method, call.path)) {
+      outcomes.emplace_back(std::move(*mismatch));
+      continue;
+    }
+    static const identity::principal nobody;
+    if (it->second.needs_token) {
+      if (!auth) auth = co_await auth_.authenticate(request.header("authorization"));
+      if (auth->status != identity::auth_status::ok) {
+        outcomes.emplace_back(auth_error(auth->status));
+        continue;
+      }
+    }
+    procedure_context ctx{it->second.needs_token ? auth->who : nobody, request};
+    try {
+      auto result = co_await it->second.fn(ctx, call.input);
+      if (auto* v = std::get_if<boost::json::value>(&result))
+        outcomes.emplace_back(std::move(*v));
+      else
+        outcomes.emplace_back(std::get<trpc_error>(std::move(result)));
+    } catch (const std::exception& e) {
+      telemetry::log_error(
+          "procedure failed",
+          {{"path", call.path}, {"request_id", request.request_id}, {"error", e.what()}});
+      outcomes.emplace_back(trpc_error{trpc_code::internal_server_error, "internal error"});
+    }
+  }
+  co_return to_http(render_trpc_reply(calls, outcomes));
+}
+
+}  // namespace nyxgate::api

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include "identity/authenticator.hpp"
+#include "net/http/types.hpp"
+#include "api/trpc/codec.hpp"
+
+namespace nyxgate::api {
+
+struct procedure_context {
+  const identity::principal& who;
+  const net::http_request& request;
+};
+
+using procedure_result = std::variant<boost::json::value, trpc_error>;
+using procedure_fn = std::function<boost::asio::awaitable<procedure_result>(
+    const procedure_context&, const std::optional<boost::json::value>&)>;
+
+/// Maps tRPC paths to procedures. Authenticates once per HTTP request (when a call needs a
+/// token), runs the calls of a batch in order, and renders the tRPC reply.
+class trpc_router {
+ public:
+  trpc_router(identity::authenticator& auth, trpc_parse_limits limits);
+
+  void add(std::string path, trpc_kind kind, procedure_fn fn);
+  /// A procedure that needs no token (invites.redeem); its context's principal is empty.
+  void add_public(std::string path, trpc_kind kind, procedure_fn fn);
+
+  boost::asio::awaitable<net::http_response> handle(const net::http_request& request);
+
+ private:
+  struct procedure {
+    trpc_kind kind;
+    procedure_fn fn;
+    bool needs_token = true;
+  };
+  identity::authenticator& auth_;
+  trpc_parse_limits limits_;
+  std::unordered_map<std::string, procedure> procedures_;
+};
+
+}  // namespace nyxgate::api

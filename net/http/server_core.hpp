@@ -1,0 +1,39 @@
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+
+#include "net/http/server.hpp"
+#include "net/http/types.hpp"
+
+namespace nyxgate::net::detail {
+
+/// A client connection as the listener sees it at shutdown: an HTTP session or a WebSocket.
+class server_connection {
+ public:
+  virtual ~server_connection() = default;
+  /// Shutdown began: idle connections close now, busy ones once their work is done.
+  virtual void drain() = 0;
+  /// The grace period is over.
+  virtual void force_close() = 0;
+};
+
+/// What connections share with the listener: limits, handler, and the set of live ones.
+struct server_core {
+  server_limits limits;
+  http_handler handler;
+  std::atomic<std::size_t> open{0};
+  std::atomic<bool> draining{false};
+  std::mutex mutex;
+  std::list<std::weak_ptr<server_connection>> connections;
+
+  void add(const std::shared_ptr<server_connection>& c) {
+    std::lock_guard lock(mutex);
+    connections.push_back(c);
+  }
+};
+
+}  // namespace nyxgate::net::detail
