@@ -4,7 +4,7 @@
 #   nginx    wrk -> nginx (HTTP) -> mock upstream (HTTPS)       the reference proxy
 #   nyxgate  wrk -> nyxgate (HTTP) -> mock upstream (HTTPS)     when the binary has the endpoint
 # for {json, stream} x concurrency {1, 64, 512}; prints a markdown table and writes it to
-# benchmarks/results/gateway-<date>.md. See benchmarks/README.md.
+# benchmarks/results/gateway-<date>-<commit>.md. See benchmarks/README.md.
 #
 # Environment (all optional):
 #   DURATION=10s WARMUP=2s RUNS=3      per measurement, warm-up before each, runs per cell
@@ -16,7 +16,7 @@
 #   WRK_THREADS=2 MOCK_THREADS=2 MOCK_CHUNKS=8  stream events (and JSON tokens) per answer
 #   MOCK_CPUS=  NGINX_CPUS=  NYXGATE_CPUS=  WRK_CPUS=   taskset -c lists; empty: not pinned
 #   BUILD_DIR=build/release  MOCK_BIN=$BUILD_DIR/benchmarks/nyxgate_mock_upstream
-#   NYXGATE_BIN=$BUILD_DIR/nyxgate   NYXGATE_FLAGS=  (more serve flags)   NGINX_BIN=nginx   RESULTS=benchmarks/results/gateway-DATE.md
+#   NYXGATE_BIN=$BUILD_DIR/nyxgate   NYXGATE_FLAGS=  (more serve flags)   NGINX_BIN=nginx   RESULTS=benchmarks/results/gateway-DATE-COMMIT.md
 #   HOLD=FILE   set up, write the targets to FILE and wait instead of measuring
 set -euo pipefail
 
@@ -37,7 +37,7 @@ mock_threads=${MOCK_THREADS:-2}
 mock_chunks=${MOCK_CHUNKS:-8}
 paced_think=${PACED_THINK_MS-8}
 paced_conc=${PACED_CONCURRENCY:-64}
-stamp=$(date -u +%Y-%m-%d)
+stamp=$(date -u +%Y-%m-%d)-$(git -C "$here" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
 results=${RESULTS:-$here/results/gateway-$stamp.md}
 
 die() {
@@ -442,7 +442,7 @@ report() {
   echo
   echo "Paced: $paced_conc connections, each waiting a random think time (exponential, mean \"think\" ms) between calls; the same offered load for every target at each think time. Added = the target's minus direct's (median of $runs runs)."
   echo
-  echo "The load column: direct's paced rate (the offered load) / nginx's saturated rate at $paced_conc connections in this run. Issue 4's p99 target is read where it is at most 0.4 (docs/architecture.md, Decisions)."
+  echo "The load column: direct's paced rate (the offered load) / nginx's saturated rate at $paced_conc connections in this run. The p99 target is read where it is at most 0.4 (docs/architecture.md, Decisions)."
   echo
   echo "| mode | think ms | target | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | added p50 ms | added p99 ms | added p99 vs nginx's | load |"
   echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -4,10 +4,10 @@
 //   streams  S concurrent chat streams of C chunks, D ms apart, from the C++ mock upstream:
 //            per-chunk lateness through nyxgate (WebSocket) beside the same streams read
 //            straight from a plain-HTTP twin of the mock (SSE), in the same run; errors
-// Prints a markdown report and writes it to benchmarks/results/ws-<date>.md.
+// Prints a markdown report and writes it to benchmarks/results/ws-<date>-<commit>.md.
 //
 // Environment: IDLE_SOCKETS=10000 STREAMS=2000 STREAMS_PER_SOCKET=10 CHUNKS=20 CHUNK_DELAY_MS=20
-//   BUILD_DIR=build/release RESULTS=benchmarks/results/ws-DATE.md
+//   BUILD_DIR=build/release RESULTS=benchmarks/results/ws-DATE-COMMIT.md
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -28,7 +28,14 @@ const STREAMS = Number(process.env.STREAMS ?? 2_000);
 const PER_SOCKET = Number(process.env.STREAMS_PER_SOCKET ?? 10);
 const CHUNKS = Number(process.env.CHUNKS ?? 20);
 const DELAY = Number(process.env.CHUNK_DELAY_MS ?? 20);
-const stamp = new Date().toISOString().slice(0, 10);
+const commit = (() => {
+  try {
+    return execFileSync('git', ['-C', here, 'rev-parse', '--short=7', 'HEAD']).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+})();
+const stamp = `${new Date().toISOString().slice(0, 10)}-${commit}`;
 const results = process.env.RESULTS ?? path.join(here, 'results', `ws-${stamp}.md`);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
