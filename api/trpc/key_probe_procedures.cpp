@@ -3,11 +3,11 @@
 #include <boost/json.hpp>
 
 #include "actors/tenant_actor.hpp"
-#include "net/client/https_client.hpp"
-#include "api/trpc/identity_procedures.hpp"
-#include "api/trpc/key_procedures.hpp"
 #include "api/tenant_calls.hpp"
+#include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/input.hpp"
+#include "api/trpc/key_procedures.hpp"
+#include "net/client/https_client.hpp"
 #include "providers/probe.hpp"
 #include "security/key_vault.hpp"
 #include "storage/async.hpp"
@@ -67,7 +67,7 @@ std::string base_url_for(const probe_settings& s, const std::string& provider) {
 }
 
 awaitable<net::outbound_response> probe(probe_services& s, const std::string& provider,
-                                   const std::string& secret) {
+                                        const std::string& secret) {
   auto p = providers::key_probe(provider, base_url_for(s.settings, provider), secret);
   net::outbound_request req;
   req.url = std::move(p.url);
@@ -97,7 +97,7 @@ awaitable<procedure_result> api_keys_test(probe_services& s, const procedure_con
     statement st{
         "UPDATE api_keys SET status = $3, status_reason = NULLIF($4, ''), cooldown_until = "
         "CASE WHEN $3 = 'cooldown' THEN now() + make_interval(secs => $5) ELSE NULL END, "
-        "updated_at = now() WHERE tenant_id = $1 AND id = $2"};
+        "updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status <> 'revoked'"};
     st.bind(ctx.who.tenant_id).bind(id).bind(verdict.status).bind(verdict.reason);
     st.bind(std::int64_t{s.settings.key_cooldown_s});
     storage::db_batch b;

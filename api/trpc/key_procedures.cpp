@@ -3,10 +3,10 @@
 #include <boost/json.hpp>
 
 #include "actors/tenant_actor.hpp"
-#include "identity/token.hpp"
-#include "api/trpc/identity_procedures.hpp"
 #include "api/tenant_calls.hpp"
+#include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/input.hpp"
+#include "identity/token.hpp"
 #include "providers/resolution.hpp"
 #include "security/key_vault.hpp"
 #include "storage/async.hpp"
@@ -167,12 +167,15 @@ awaitable<procedure_result> api_keys_replace(key_services& s, const procedure_co
   auto check = co_await visible_key_is_personal(s, ctx, id);
   if (auto* e = std::get_if<trpc_error>(&check)) co_return std::move(*e);
   auto sealed = s.vault->get()->seal(secret, ctx.who.tenant_id + ":" + id);
-  // A replaced key starts healthy: an invalid key stays invalid only until it is replaced.
+  // A replaced key starts healthy (an invalid key stays invalid only until it is replaced);
+  // a revoked key stays revoked.
   statement st{
       "UPDATE api_keys SET secret_ciphertext = decode($4, 'hex'), secret_nonce = decode($5, "
       "'hex'), "
-      "key_version = $6, hint = $7, name = coalesce($8, name), status = 'active', "
-      "status_reason = NULL, cooldown_until = NULL, updated_at = now() "
+      "key_version = $6, hint = $7, name = coalesce($8, name), "
+      "status = CASE WHEN status = 'revoked' THEN status ELSE 'active' END, "
+      "status_reason = CASE WHEN status = 'revoked' THEN status_reason END, "
+      "cooldown_until = NULL, updated_at = now() "
       "WHERE tenant_id = $1 AND id = $2 AND (user_id IS NULL OR user_id = $3) RETURNING " +
       key_columns()};
   st.bind(ctx.who.tenant_id).bind(id).bind(ctx.who.user_id);
