@@ -37,12 +37,12 @@ trpc_error storage_failure(const storage::db_reply& reply, std::string_view what
   }
 }
 
-namespace {
-
-json::value nullable(const std::optional<std::string>& v) {
+json::value json_or_null(const std::optional<std::string>& v) {
   if (!v) return nullptr;
   return json::string{*v};
 }
+
+namespace {
 
 trpc_error forbidden(std::string_view what) {
   return {trpc_code::forbidden, std::string{what}};
@@ -237,8 +237,8 @@ awaitable<procedure_result> tokens_list(storage::database& db, const procedure_c
     out.push_back(json::object{{"id", t.id},
                                {"name", t.name},
                                {"createdAt", t.created_at},
-                               {"lastUsedAt", nullable(t.last_used_at)},
-                               {"revokedAt", nullable(t.revoked_at)}});
+                               {"lastUsedAt", json_or_null(t.last_used_at)},
+                               {"revokedAt", json_or_null(t.revoked_at)}});
   co_return json::value(std::move(out));
 }
 

@@ -107,18 +107,14 @@ awaitable<procedure_result> api_keys_test(probe_services& s, const procedure_con
   auto rows = keys::key_rows(current.results.front());
   if (rows.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
   const auto& k = rows.front();
-  auto nullable = [](const std::optional<std::string>& v) -> json::value {
-    if (!v) return nullptr;
-    return json::string{*v};
-  };
   co_return json::value(json::object{{"id", id},
                                      {"ok", answer.status >= 200 && answer.status < 300},
                                      {"httpStatus", answer.status},
                                      {"latencyMs", latency},
                                      {"detail", verdict.reason},
                                      {"status", providers::to_string(k.status)},
-                                     {"statusReason", nullable(k.status_reason)},
-                                     {"cooldownUntil", nullable(k.cooldown_until)}});
+                                     {"statusReason", json_or_null(k.status_reason)},
+                                     {"cooldownUntil", json_or_null(k.cooldown_until)}});
 }
 
 awaitable<procedure_result> github_viewer(probe_services& s, const procedure_context& ctx,

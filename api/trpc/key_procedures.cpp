@@ -43,11 +43,6 @@ awaitable<std::variant<storage::db_reply, trpc_error>> write_and_refresh(
   co_return reply;
 }
 
-json::value nullable_json(const std::optional<std::string>& v) {
-  if (!v) return nullptr;
-  return json::string{*v};
-}
-
 json::object key_json(const keys::key_row& k) {
   return {{"id", k.id},
           {"provider", k.provider},
@@ -55,8 +50,8 @@ json::object key_json(const keys::key_row& k) {
           {"hint", k.hint},
           {"isPersonal", k.personal},
           {"status", providers::to_string(k.status)},
-          {"statusReason", nullable_json(k.status_reason)},
-          {"cooldownUntil", nullable_json(k.cooldown_until)},
+          {"statusReason", json_or_null(k.status_reason)},
+          {"cooldownUntil", json_or_null(k.cooldown_until)},
           {"createdAt", k.created_at}};
 }
 
@@ -166,7 +161,7 @@ awaitable<procedure_result> defaults_get(key_services& s, const procedure_contex
   auto d = defaults::defaults_of(reply.results.front());
   if (!d) co_return trpc_error{trpc_code::not_found, "no LLM defaults for this tenant"};
   co_return json::value(json::object{{"primary", d->primary},
-                                     {"fallback", nullable_json(d->fallback)},
+                                     {"fallback", json_or_null(d->fallback)},
                                      {"models", json::parse(d->models)},
                                      {"maxTokens", d->max_tokens},
                                      {"ethics", d->ethics},
