@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { isTRPCClientError } from '@trpc/client';
 
 import { fingerprint, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { embeddedConninfo, leakedSecrets, psql, startServer, tail } from './lib/server.mjs';
+import { embeddedConninfo, leakedSecrets, psql, sleep, startServer, tail } from './lib/server.mjs';
 import { rejectsWith, trpcClient } from './lib/trpc.mjs';
 
 const VIEWER_FIELDS = ['id', 'keyId', 'keyScope', 'login', 'name', 'scopes'];
@@ -67,7 +67,8 @@ describe('apiKeys.test and github.viewer against mocked providers', () => {
   }
 
   before(async () => {
-    mock = await startMockProviders();
+    // A "slow" key's probe answers after 2 s: time to revoke the key while it runs.
+    mock = await startMockProviders({ slowMs: 2_000 });
     srv = await startServer({ extraFlags: [`--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url)] });
     secrets.push(srv.token);
     owner = trpcClient(srv.url, srv.token);
@@ -180,6 +181,21 @@ describe('apiKeys.test and github.viewer against mocked providers', () => {
       assert.equal(await owner.query('providers.resolve'), null);
     });
   }
+
+  it('apiKeys.test leaves a key revoked while its probe ran revoked', async () => {
+    const key = keyValue('sk', 'slow');
+    const row = await createKey('openai', key);
+    const probing = owner.mutation('apiKeys.test', { id: row.id });
+    const deadline = Date.now() + 10_000;
+    while (mock.seen('openai', key).length === 0 && Date.now() < deadline) await sleep(20);
+    assert.equal(mock.seen('openai', key).length, 1, 'the probe reached the mock');
+    psql(srv, `UPDATE api_keys SET status = 'revoked' WHERE id = '${row.id}'`);
+    const reply = await probing;
+    assert.equal(reply.httpStatus, 200, JSON.stringify(reply));
+    assert.equal(reply.status, 'revoked', JSON.stringify(reply));
+    assert.equal((await listed(row.id)).status, 'revoked');
+    assert.equal(await owner.query('providers.resolve'), null);
+  });
 
   it('apiKeys.replace on a revoked key keeps it revoked', async () => {
     const row = await createKey('openai', keyValue('sk', 'invalid'));
