@@ -17,17 +17,6 @@ class io_context;
 
 namespace nyxgate::actors {
 
-/// Owns one database connection and runs one batch at a time, in arrival order.
-using storage_actor =
-    caf::typed_actor<caf::replies_to<storage::db_batch>::with<storage::db_reply>,
-                     caf::reacts_to<storage::db_batch, db_sink>,
-                     caf::reacts_to<completed_atom, std::uint64_t, storage::db_reply>,
-                     caf::reacts_to<link_up_atom, bool>>;
-
-}  // namespace nyxgate::actors
-
-namespace nyxgate::actors {
-
 /// One per tenant: owns its decrypted key set and LLM defaults, answers resolutions from
 /// memory, and reloads from the database when told that something changed.
 using tenant_actor = caf::typed_actor<
@@ -36,7 +25,7 @@ using tenant_actor = caf::typed_actor<
     caf::replies_to<chain_atom, resolve_query>::with<chain_answer_ptr>,
     caf::reacts_to<models_atom, std::string, models_sink>,
     /// key id, new status (invalid | cooldown), reason, cooldown seconds
-    caf::reacts_to<key_health_atom, std::string, std::string, std::string, std::int64_t>,
+    caf::reacts_to<key_health_atom, std::string, providers::key_status, std::string, std::int64_t>,
     /// the status write of a key health change (key id, its mark's number) has ended
     caf::reacts_to<completed_atom, std::string, std::uint64_t>,
     caf::reacts_to<reload_atom, done_sink>,

@@ -9,37 +9,15 @@
 #include <caf/type_id.hpp>
 
 #include "providers/chat.hpp"
+#include "providers/key_status.hpp"
 #include "providers/resolution.hpp"
-#include "storage/db_types.hpp"
+#include "storage/type_ids.hpp"
 
 namespace nyxgate::net {
 class outbound_stream;
 }
 
 namespace nyxgate::actors {
-
-/// Delivers a storage reply to a non-actor caller (an HTTP session's coroutine). If it is
-/// dropped without being called (the actor died), it reports `unavailable` so no caller hangs.
-class db_sink_guard {
- public:
-  explicit db_sink_guard(storage::db_callback fn) : fn_(std::move(fn)) {}
-  db_sink_guard(const db_sink_guard&) = delete;
-  db_sink_guard& operator=(const db_sink_guard&) = delete;
-  ~db_sink_guard() {
-    if (fn_) fn_(storage::db_reply::failure(storage::db_errc::unavailable, "storage actor gone"));
-  }
-  void deliver(storage::db_reply reply) {
-    if (auto fn = std::move(fn_)) {
-      fn_ = nullptr;
-      fn(std::move(reply));
-    }
-  }
-
- private:
-  storage::db_callback fn_;
-};
-
-using db_sink = std::shared_ptr<db_sink_guard>;
 
 /// A reply to a non-actor caller, delivered once; `if_dropped` goes out instead when the
 /// actor dies without answering, so no coroutine waits forever.
@@ -143,22 +121,18 @@ using outbound_stream_ptr = std::shared_ptr<net::outbound_stream>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::chain_answer_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::models_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::upstream_event_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::db_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::resolve_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::done_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::tenant_snapshot_ptr)
 
-CAF_BEGIN_TYPE_ID_BLOCK(nyxgate, caf::first_custom_type_id)
+/// Follows storage's block (storage/type_ids.hpp): a system registers both.
+CAF_BEGIN_TYPE_ID_BLOCK(nyxgate, caf::id_block::nyxgate_storage::end)
 
-CAF_ADD_TYPE_ID(nyxgate, (nyxgate::storage::statement))
-CAF_ADD_TYPE_ID(nyxgate, (nyxgate::storage::db_batch))
-CAF_ADD_TYPE_ID(nyxgate, (nyxgate::storage::db_result))
-CAF_ADD_TYPE_ID(nyxgate, (nyxgate::storage::db_reply))
+CAF_ADD_TYPE_ID(nyxgate, (nyxgate::providers::key_status))
 CAF_ADD_TYPE_ID(nyxgate, (nyxgate::actors::resolve_query))
 CAF_ADD_TYPE_ID(nyxgate, (nyxgate::actors::resolve_answer))
 
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, completed_atom, "completed")
-CAF_ADD_ATOM(nyxgate, nyxgate::actors, link_up_atom, "link_up")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, resolve_atom, "ng_resolve")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, reload_atom, "ng_reload")
 CAF_ADD_ATOM(nyxgate, nyxgate::actors, loaded_atom, "ng_loaded")

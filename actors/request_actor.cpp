@@ -11,8 +11,8 @@
 
 #include "actors/provider_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "net/client/https_client.hpp"
 #include "api/openai/sse_sink.hpp"
+#include "net/client/https_client.hpp"
 #include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
@@ -344,9 +344,9 @@ void on_failure(request_pointer self, const providers::failure& f) {
   const auto& el = st.current();
   st.attempts.push_back(attempt_record{el.provider, std::string{el.scope()}, f.status, f.reason});
   auto d = providers::decide(f, st.tries, st.services->options.retry, jitter());
-  if (!d.key.status.empty()) {
+  if (d.key.status) {
     telemetry::metrics().key_failures.inc();
-    caf::anon_send(st.tenant, key_health_atom_v, el.key->id, d.key.status, d.key.reason,
+    caf::anon_send(st.tenant, key_health_atom_v, el.key->id, *d.key.status, d.key.reason,
                    st.services->options.key_cooldown_s);
   }
   switch (d.step) {

@@ -11,14 +11,20 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include "actors/channels.hpp"
 #include "security/key_vault.hpp"
+#include "storage/api_keys_repository.hpp"
+#include "storage/channels.hpp"
 #include "storage/database.hpp"
+#include "storage/llm_defaults_repository.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::actors {
 
 namespace {
+
+using providers::key_status;
+namespace keys = storage::api_keys_repository;
+namespace defaults = storage::llm_defaults_repository;
 
 std::int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -30,20 +36,8 @@ std::int64_t now_s() {
 /// LLM defaults.
 storage::db_batch load_batch(const std::string& tenant_id) {
   storage::db_batch b;
-  storage::statement keys{
-      "SELECT id, provider, user_id, name, hint, status, coalesce(status_reason, ''), "
-      "coalesce(extract(epoch FROM cooldown_until)::bigint, 0), "
-      "(extract(epoch FROM created_at) * 1000000)::bigint, "
-      "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-      "encode(secret_ciphertext, 'hex'), encode(secret_nonce, 'hex'), key_version "
-      "FROM api_keys WHERE tenant_id = $1 AND status <> 'revoked'"};
-  keys.bind(tenant_id);
-  storage::statement defaults{
-      "SELECT primary_provider, fallback_provider, models::text, max_tokens, ethics "
-      "FROM llm_defaults WHERE tenant_id = $1"};
-  defaults.bind(tenant_id);
-  b.statements.push_back(std::move(keys));
-  b.statements.push_back(std::move(defaults));
+  b.statements.push_back(keys::tenant_keys(tenant_id));
+  b.statements.push_back(defaults::tenant_defaults(tenant_id));
   return b;
 }
 
@@ -51,24 +45,19 @@ storage::db_batch load_batch(const std::string& tenant_id) {
 std::shared_ptr<tenant_snapshot> decode(const std::string& tenant_id, const storage::db_reply& r,
                                         const security::key_vault* vault) {
   auto snap = std::make_shared<tenant_snapshot>();
-  const auto& k = r.results.at(0);
-  for (std::size_t i = 0; i < k.rows(); ++i) {
+  for (auto& row : keys::sealed_key_rows(r.results.at(0))) {
     providers::key_record rec;
-    rec.id = k.at(i, 0);
-    rec.provider = k.at(i, 1);
-    rec.user_id = k.get(i, 2);
-    rec.name = k.at(i, 3);
-    rec.hint = k.at(i, 4);
-    rec.status = k.at(i, 5);
-    rec.status_reason = k.at(i, 6);
-    rec.cooldown_until = std::atoll(k.at(i, 7).c_str());
-    rec.created_at = std::atoll(k.at(i, 8).c_str());
-    rec.created_at_text = k.at(i, 9);
-    security::sealed_secret sealed;
-    sealed.ciphertext = security::from_hex(k.at(i, 10)).value_or("");
-    sealed.nonce = security::from_hex(k.at(i, 11)).value_or("");
-    sealed.key_version = std::atoi(k.at(i, 12).c_str());
-    auto opened = vault ? vault->open(sealed, tenant_id + ":" + rec.id)
+    rec.id = std::move(row.key.id);
+    rec.provider = std::move(row.key.provider);
+    rec.user_id = std::move(row.user_id);
+    rec.name = std::move(row.key.name);
+    rec.hint = std::move(row.key.hint);
+    rec.status = row.key.status;
+    rec.status_reason = std::move(row.key.status_reason).value_or("");
+    rec.cooldown_until = row.cooldown_until_s;
+    rec.created_at = row.created_at_us;
+    rec.created_at_text = std::move(row.key.created_at);
+    auto opened = vault ? vault->open(row.sealed, tenant_id + ":" + rec.id)
                         : std::variant<std::string, security::vault_errc>{
                               security::vault_errc::unknown_key_version};
     if (auto* err = std::get_if<security::vault_errc>(&opened)) {
@@ -82,17 +71,16 @@ std::shared_ptr<tenant_snapshot> decode(const std::string& tenant_id, const stor
     rec.secret = std::get<std::string>(std::move(opened));
     snap->keys.push_back(std::move(rec));
   }
-  const auto& d = r.results.at(1);
-  if (!d.empty()) {
-    snap->defaults.primary = d.at(0, 0);
-    if (!d.is_null(0, 1)) snap->defaults.fallback = d.at(0, 1);
+  if (auto d = defaults::defaults_of(r.results.at(1))) {
+    snap->defaults.primary = std::move(d->primary);
+    snap->defaults.fallback = std::move(d->fallback);
     boost::system::error_code ec;
-    auto models = boost::json::parse(d.at(0, 2), ec);
+    auto models = boost::json::parse(d->models, ec);
     if (!ec && models.is_object())
       for (const auto& [p, m] : models.as_object())
         if (m.is_string()) snap->defaults.models[std::string{p}] = std::string{m.as_string()};
-    snap->defaults.max_tokens = std::atoll(d.at(0, 3).c_str());
-    snap->defaults.ethics = d.at(0, 4);
+    snap->defaults.max_tokens = d->max_tokens;
+    snap->defaults.ethics = std::move(d->ethics);
   }
   snap->build_index();
   return snap;
@@ -196,7 +184,7 @@ struct tenant_state {
   /// status write committed would bring the failed key back. Each mark is re-applied to loaded
   /// snapshots until a load starts after its write ended (`visible_from`, 0 while it runs).
   struct key_mark {
-    std::string status;
+    key_status status = key_status::active;
     std::string reason;
     std::int64_t cooldown_until = 0;
     std::uint64_t seq = 0;
@@ -247,7 +235,7 @@ tenant_snapshot_ptr reapply_marks(tenant_state& st, std::uint64_t gen, tenant_sn
     }
     if (!changed) changed = std::make_shared<tenant_snapshot>(*snap);
     for (auto& k : changed->keys)
-      if (k.id == key_id && k.status != "revoked") {
+      if (k.id == key_id && k.status != key_status::revoked) {
         k.status = mark.status;
         k.status_reason = mark.reason;
         k.cooldown_until = mark.cooldown_until;
@@ -329,7 +317,7 @@ std::vector<std::string> models_for(const tenant_snapshot& snap, const std::stri
 
 /// A call found a key failing: the key leaves this tenant's chains at once (a new snapshot, so
 /// answers already handed out stay untouched), then the status is persisted and announced.
-void mark_key(tenant_pointer self, const std::string& key_id, const std::string& status,
+void mark_key(tenant_pointer self, const std::string& key_id, key_status status,
               const std::string& reason, std::int64_t cooldown_s) {
   auto& st = self->state;
   if (!st.snapshot) return;
@@ -337,12 +325,13 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
   const providers::key_record* current = nullptr;
   for (const auto& k : st.snapshot->keys)
     if (k.id == key_id) current = &k;
-  if (!current || current->status == "revoked") return;
+  if (!current || current->status == key_status::revoked) return;
   // Concurrent calls may report the same failure: one write is enough.
-  if (current->status == status && (status == "invalid" || current->cooldown_until > now)) return;
+  if (current->status == status && (status == key_status::invalid || current->cooldown_until > now))
+    return;
   auto seq = ++st.mark_seq;
   auto& mark = st.marks[key_id];
-  mark = {status, reason, status == "cooldown" ? now + cooldown_s : 0, seq, 0};
+  mark = {status, reason, status == key_status::cooldown ? now + cooldown_s : 0, seq, 0};
   auto next = std::make_shared<tenant_snapshot>(*st.snapshot);
   for (auto& k : next->keys)
     if (k.id == key_id) {
@@ -355,15 +344,8 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
   ++st.key_writes;
   storage::db_batch b;
   b.transaction = true;
-  storage::statement update{
-      "UPDATE api_keys SET status = $3, status_reason = NULLIF($4, ''), cooldown_until = "
-      "CASE WHEN $3 = 'cooldown' THEN now() + make_interval(secs => $5) ELSE NULL END, "
-      "updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status <> 'revoked'"};
-  update.bind(st.tenant_id).bind(key_id).bind(status).bind(reason).bind(cooldown_s);
-  b.statements.push_back(std::move(update));
-  storage::statement notify{"SELECT pg_notify($1, $2)"};
-  notify.bind(std::string{tenant_change_channel}).bind(st.tenant_id);
-  b.statements.push_back(std::move(notify));
+  b.statements.push_back(keys::set_status(st.tenant_id, key_id, status, reason, cooldown_s));
+  b.statements.push_back(storage::notify(storage::tenant_change_channel, st.tenant_id));
   auto handle = caf::actor_cast<tenant_actor>(self);
   st.db->execute(std::move(b), [handle, tenant_id = st.tenant_id, key_id,
                                 seq](storage::db_reply r) {
@@ -373,9 +355,10 @@ void mark_key(tenant_pointer self, const std::string& key_id, const std::string&
           {{"tenant_id", tenant_id}, {"key_id", key_id}, {"error", storage::to_string(r.error)}});
     caf::anon_send(handle, completed_atom_v, key_id, seq);
   });
-  telemetry::log_info(
-      "api key status changed",
-      {{"tenant_id", st.tenant_id}, {"key_id", key_id}, {"status", status}, {"reason", reason}});
+  telemetry::log_info("api key status changed", {{"tenant_id", st.tenant_id},
+                                                 {"key_id", key_id},
+                                                 {"status", providers::to_string(status)},
+                                                 {"reason", reason}});
 }
 
 tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_id,
@@ -407,7 +390,7 @@ tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_i
           sink->deliver(snap ? models_for(*snap, user_id) : std::vector<std::string>{});
         });
       },
-      [self](key_health_atom, const std::string& key_id, const std::string& status,
+      [self](key_health_atom, const std::string& key_id, key_status status,
              const std::string& reason,
              std::int64_t cooldown_s) { mark_key(self, key_id, status, reason, cooldown_s); },
       [self](completed_atom, const std::string& key_id, std::uint64_t seq) {

@@ -25,7 +25,8 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-asio::awaitable<void> run_trpc(trpc_router& trpc, net::http_request request, net::respond_fn respond) {
+asio::awaitable<void> run_trpc(trpc_router& trpc, net::http_request request,
+                               net::respond_fn respond) {
   net::http_response response;
   try {
     response = co_await trpc.handle(request);
@@ -38,14 +39,13 @@ asio::awaitable<void> run_trpc(trpc_router& trpc, net::http_request request, net
   respond(std::move(response));
 }
 
-asio::awaitable<void> run_readyz(storage::database& db, net::http_request, net::respond_fn respond) {
+asio::awaitable<void> run_readyz(storage::database& db, net::http_request,
+                                 net::respond_fn respond) {
   auto reply =
       co_await storage::async_execute(db, storage::single(storage::schema_version_query()));
   net::http_response out;
   out.route = telemetry::route_kind::health;
-  int version = reply.ok() && !reply.results.front().empty()
-                    ? std::atoi(reply.results.front().at(0, 0).c_str())
-                    : -1;
+  int version = reply.ok() ? storage::schema_version_of(reply.results.front()) : -1;
   bool ready = version == storage::latest_schema_version();
   out.status = ready ? 200 : 503;
   json::object body{{"status", ready ? "ready" : "not_ready"},
@@ -61,8 +61,8 @@ asio::awaitable<void> run_readyz(storage::database& db, net::http_request, net::
 router::router(asio::io_context& io, storage::database& db, trpc_router& trpc, data_plane* data)
     : io_(io), db_(db), trpc_(trpc), data_(data) {}
 
-net::http_response router::error_response(unsigned status, std::string_view type, std::string_view code,
-                                     std::string_view message) {
+net::http_response router::error_response(unsigned status, std::string_view type,
+                                          std::string_view code, std::string_view message) {
   net::http_response out;
   out.status = status;
   out.body = json::serialize(

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "identity/token.hpp"
+#include "storage/identity_repository.hpp"
 
 namespace nyxgate::app {
 
@@ -59,31 +60,26 @@ std::optional<std::string> validate(const init_request& req) {
 }
 
 init_result run_init(storage::database& db, const init_request& raw) {
-  using storage::statement;
+  namespace repo = storage::identity_repository;
   init_request req = raw;
   req.admin_email = lower(req.admin_email);
   auto fail = [](std::string why) { return init_result{init_outcome::failed, std::move(why), {}}; };
 
-  statement find{
-      "SELECT t.id, t.name, (SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id "
-      "WHERE m.tenant_id = t.id AND u.email = $2), (SELECT u.name FROM users u WHERE u.email = $2) "
-      "FROM tenants t WHERE t.slug = $1"};
-  find.bind(req.tenant_slug).bind(req.admin_email);
-  auto existing = db.execute_blocking(storage::single(std::move(find)));
+  auto existing =
+      db.execute_blocking(storage::single(repo::tenant_for_init(req.tenant_slug, req.admin_email)));
   if (!existing.ok()) return fail("database error: " + existing.message);
-  const auto& rows = existing.results.front();
-  if (!rows.empty()) {
-    if (rows.at(0, 1) != req.tenant_name)
+  if (auto found = repo::init_row_of(existing.results.front())) {
+    if (found->tenant_name != req.tenant_name)
       return {init_outcome::conflict,
-              "tenant '" + req.tenant_slug + "' already exists with the name '" + rows.at(0, 1) +
-                  "'; nothing changed",
+              "tenant '" + req.tenant_slug + "' already exists with the name '" +
+                  found->tenant_name + "'; nothing changed",
               {}};
-    if (rows.is_null(0, 2) || rows.at(0, 2) != "owner")
+    if (found->role != "owner")
       return {init_outcome::conflict,
               "tenant '" + req.tenant_slug + "' already exists and " + req.admin_email +
                   " is not its owner; nothing changed",
               {}};
-    if (req.admin_name && !rows.is_null(0, 3) && rows.at(0, 3) != *req.admin_name)
+    if (req.admin_name && found->user_name && *found->user_name != *req.admin_name)
       return {init_outcome::conflict,
               "user " + req.admin_email + " already exists with another name; nothing changed",
               {}};
@@ -97,25 +93,9 @@ init_result run_init(storage::database& db, const init_request& raw) {
   if (req.token_file)
     if (auto err = write_token_file(*req.token_file, token)) return fail(*err);
 
-  storage::db_batch b;
-  b.transaction = true;
-  statement user{"INSERT INTO users (email, name) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING"};
-  user.bind(req.admin_email).bind(req.admin_name.value_or(""));
-  statement tenant{"INSERT INTO tenants (slug, name) VALUES ($1, $2)"};
-  tenant.bind(req.tenant_slug).bind(req.tenant_name);
-  statement member{
-      "INSERT INTO memberships (tenant_id, user_id, role, name) SELECT t.id, u.id, 'owner', $3 "
-      "FROM tenants t, users u WHERE t.slug = $1 AND u.email = $2"};
-  member.bind(req.tenant_slug).bind(req.admin_email).bind(req.admin_name.value_or(""));
-  statement defaults{"INSERT INTO llm_defaults (tenant_id) SELECT id FROM tenants WHERE slug = $1"};
-  defaults.bind(req.tenant_slug);
-  statement tok{
-      "INSERT INTO access_tokens (tenant_id, user_id, name, token_hash) SELECT t.id, u.id, "
-      "'init', $3 FROM tenants t, users u WHERE t.slug = $1 AND u.email = $2"};
-  tok.bind(req.tenant_slug).bind(req.admin_email).bind(identity::sha256_hex(token));
-  for (auto* st : {&user, &tenant, &member, &defaults, &tok})
-    b.statements.push_back(std::move(*st));
-  auto reply = db.execute_blocking(std::move(b));
+  auto reply = db.execute_blocking(
+      repo::create_tenant_with_owner(req.tenant_slug, req.tenant_name, req.admin_email,
+                                     req.admin_name.value_or(""), identity::sha256_hex(token)));
   if (!reply.ok()) {
     if (req.token_file) ::unlink(req.token_file->c_str());
     if (reply.error == storage::db_errc::unique_violation)

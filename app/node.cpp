@@ -9,18 +9,20 @@
 #include "actors/provider_actor.hpp"
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "app/rotate.hpp"
-#include "app/runtime.hpp"
-#include "identity/authenticator.hpp"
 #include "api/openai/chat_handler.hpp"
-#include "net/http/server.hpp"
-#include "net/client/https_client.hpp"
+#include "api/router.hpp"
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/key_probe_procedures.hpp"
 #include "api/trpc/key_procedures.hpp"
-#include "api/router.hpp"
 #include "api/trpc/router.hpp"
+#include "app/rotate.hpp"
+#include "app/runtime.hpp"
+#include "identity/authenticator.hpp"
+#include "net/client/https_client.hpp"
+#include "net/http/server.hpp"
 #include "security/key_vault.hpp"
+#include "storage/api_keys_repository.hpp"
+#include "storage/channels.hpp"
 #include "storage/detail/pg_connection.hpp"
 #include "storage/identity_repository.hpp"
 #include "storage/usage_recorder.hpp"
@@ -36,14 +38,13 @@ std::string master_key_path(const config::settings& s) {
   return (std::filesystem::path(s.server.data_dir) / "master.key").string();
 }
 
-/// Rows of `table` (a fixed name, never input), read once at start.
-std::int64_t row_count(storage::database& db, std::string_view table) {
-  auto reply = db.execute_blocking(
-      storage::single(storage::statement{"SELECT count(*) FROM " + std::string{table}}));
+/// A count read once at start (`what` names it in the error).
+std::int64_t count(storage::database& db, storage::statement st, std::string_view what) {
+  auto reply = db.execute_blocking(storage::single(std::move(st)));
   if (!reply.ok())
-    throw std::runtime_error("cannot count the rows of " + std::string{table} + ": " +
+    throw std::runtime_error("cannot count the " + std::string{what} + ": " +
                              std::string{storage::to_string(reply.error)});
-  return std::atoll(reply.results.front().at(0, 0).c_str());
+  return storage::count_of(reply.results.front());
 }
 
 std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage::database& db) {
@@ -52,7 +53,8 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
   if (!std::filesystem::exists(path, ec) && !ec) {
     // Provider keys stored in the database are sealed under a master key that must not be
     // replaced.
-    if (auto stored = row_count(db, "api_keys"); stored > 0)
+    if (auto stored = count(db, storage::api_keys_repository::count_all(), "stored keys");
+        stored > 0)
       throw std::runtime_error(
           "master key file " + path + " is missing, but the database holds " +
           std::to_string(stored) +
@@ -92,15 +94,10 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         if (!up) return;
         auto c = weak.lock();
         if (!c) return;
-        storage::db_batch b;
-        b.statements.emplace_back(std::string{"LISTEN "} + actors::tenant_change_channel);
-        b.statements.emplace_back(std::string{"LISTEN "} + master_key_channel);
-        b.statements.emplace_back(
-            std::string{"LISTEN "} +
-            std::string{storage::identity_repository::principal_change_channel});
-        c->execute(std::move(b), [&tenants, &auth, reload](storage::db_reply r) {
+        c->execute(storage::listen_all(), [&tenants, &auth, reload](storage::db_reply r) {
           if (!r.ok()) {
-            telemetry::log_warn("LISTEN failed", {{"error", storage::to_string(r.error)}});
+            telemetry::log_warn("listening for changes failed",
+                                {{"error", storage::to_string(r.error)}});
             return;
           }
           // Changes made before LISTEN took effect were not heard: at start-up (a tenant
@@ -110,15 +107,15 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         });
       },
       [&tenants, &auth, reload, vault, key_file](std::string channel, std::string payload) {
-        if (channel == actors::tenant_change_channel) {
+        if (channel == storage::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
           return;
         }
-        if (channel == storage::identity_repository::principal_change_channel) {
+        if (channel == storage::principal_change_channel) {
           auth.invalidate_tenant(payload);
           return;
         }
-        if (channel != master_key_channel) return;
+        if (channel != storage::master_key_channel) return;
         try {
           auto fresh = std::make_shared<security::key_vault>(security::key_vault::load(key_file));
           {
@@ -252,7 +249,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
                                     {"port", static_cast<int>(impl_->server->port())}});
   impl_->retention = storage::usage_retention::start(
       impl_->rt.io(), impl_->rt.db(), storage::retention_settings{s.usage.retention_days});
-  if (row_count(impl_->rt.db(), "tenants") == 0)
+  if (count(impl_->rt.db(), storage::identity_repository::count_tenants(), "tenants") == 0)
     telemetry::log_info(
         "no tenant yet: seed the first with `nyxgate init --tenant-slug S --tenant-name N "
         "--admin-email E --token-file F` (same data folder or database; it works while serve "

@@ -19,7 +19,4 @@ struct rotation_result {
 /// and tell the servers again.
 rotation_result rotate_master_key(storage::database& db, const std::string& key_file);
 
-/// NOTIFY channel: the master key file changed; servers reload it.
-inline constexpr const char* master_key_channel = "nyxgate_master_key_changed";
-
 }  // namespace nyxgate::app

@@ -5,9 +5,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "runtime/io_scheduler.hpp"
 #include "actors/messages.hpp"
 #include "runtime/io_runtime.hpp"
+#include "runtime/io_scheduler.hpp"
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 #include "storage/postgres_supervisor.hpp"
@@ -18,6 +18,7 @@ namespace nyxgate::app {
 namespace {
 caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads,
                                     nyxgate::runtime::io_runtime& io) {
+  cfg.add_message_types<caf::id_block::nyxgate_storage>();
   cfg.add_message_types<caf::id_block::nyxgate>();
   // An actor gives its thread back after this many messages: a flooded actor (a hot tenant)
   // must not starve the others, the storage actors included (CAF's default is unbounded).
@@ -57,7 +58,7 @@ int migrate(storage::database& db) {
   if (!reply.ok())
     throw std::runtime_error("migration failed: " + std::string{storage::to_string(reply.error)} +
                              ": " + reply.message);
-  return std::atoi(reply.results.back().at(0, 0).c_str());
+  return storage::schema_version_of(reply.results.back());
 }
 
 runtime::runtime(const config::settings& settings, int pool_size) {

@@ -10,6 +10,7 @@
 
 #include "identity/token.hpp"
 #include "storage/async.hpp"
+#include "storage/identity_repository.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -112,21 +113,17 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
       seen = generation;
     }
     metrics.token_cache_misses.inc();
-    storage::statement st{
-        "SELECT t.tenant_id, t.user_id, t.id, m.role, t.token_hash FROM access_tokens t "
-        "JOIN memberships m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id "
-        "WHERE t.token_hash = $1 AND t.revoked_at IS NULL"};
-    st.bind(hash);
     auto self = shared_from_this();
-    auto reply = co_await storage::async_execute(db, storage::single(std::move(st)));
+    auto reply = co_await storage::async_execute(
+        db, storage::single(storage::identity_repository::token_principal(hash)));
     if (!reply.ok()) {
       if (auto known = stale(hash)) co_return auth_result{auth_status::ok, std::move(*known)};
       co_return auth_result{auth_status::unavailable, {}};
     }
-    const auto& rows = reply.results.front();
+    auto row = storage::identity_repository::token_principal_of(reply.results.front());
     // The index found the row by hash; the constant-time check keeps the final decision free
     // of timing that depends on how much of a guess matched.
-    if (rows.empty() || !constant_time_equal(rows.at(0, 4), hash)) {
+    if (!row || !constant_time_equal(row->token_hash, hash)) {
       metrics.auth_failures.inc();
       {
         std::lock_guard lock(mutex);
@@ -135,7 +132,8 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
       remember_unknown(hash);
       co_return auth_result{auth_status::invalid, {}};
     }
-    principal who{rows.at(0, 0), rows.at(0, 1), rows.at(0, 2), rows.at(0, 3)};
+    principal who{std::move(row->tenant_id), std::move(row->user_id), std::move(row->token_id),
+                  std::move(row->role)};
     {
       std::lock_guard lock(mutex);
       if (generation == seen) {
@@ -164,21 +162,10 @@ struct authenticator::impl : std::enable_shared_from_this<impl> {
       pending.swap(last_used);
     }
     if (pending.empty()) return std::nullopt;
-    std::string ids = "{", tenants = "{", times = "{";
-    for (const auto& [id, v] : pending) {
-      if (ids.size() > 1) ids += ',', tenants += ',', times += ',';
-      ids += id;
-      tenants += v.first;
-      times += std::to_string(v.second);
-    }
-    ids += '}', tenants += '}', times += '}';
-    storage::statement st{
-        "UPDATE access_tokens t SET last_used_at = to_timestamp(v.ts) "
-        "FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS v(id, tenant_id, ts) "
-        "WHERE t.tenant_id = v.tenant_id AND t.id = v.id "
-        "AND (t.last_used_at IS NULL OR t.last_used_at < to_timestamp(v.ts))"};
-    st.bind(ids).bind(tenants).bind(times);
-    return storage::single(std::move(st));
+    std::vector<storage::identity_repository::token_use> uses;
+    uses.reserve(pending.size());
+    for (const auto& [id, v] : pending) uses.push_back({id, v.first, v.second});
+    return storage::single(storage::identity_repository::touch_tokens(uses));
   }
 
   void schedule() {

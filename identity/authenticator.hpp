@@ -47,7 +47,7 @@ class authenticator {
  public:
   struct options {
     /// A backstop only: changes reach the cache through `invalidate_tenant`, on every node
-    /// (storage::identity_repository::principal_change_channel).
+    /// (storage::principal_change_channel).
     std::chrono::milliseconds cache_ttl{10000};
     /// While the database cannot be asked, an expired entry still answers for this long (a
     /// revocation needs the database too), so calls keep being served from memory.

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "storage/uuid.hpp"
+
 /// Access-token primitives. The database keeps only sha256_hex(token); the token itself is shown
 /// once, at creation.
 namespace nyxgate::identity {
@@ -37,7 +39,6 @@ std::string new_request_id();
 /// A random (version 4) UUID, lower-case 8-4-4-4-12, from RAND_bytes.
 std::string new_uuid();
 
-/// True for 8-4-4-4-12 hex digits (either case), the text form PostgreSQL accepts for uuid.
-bool is_uuid(std::string_view s);
+using storage::is_uuid;
 
 }  // namespace nyxgate::identity

@@ -19,10 +19,10 @@ decision decide(const failure& f, int tries_done, const retry_policy& policy, do
       d.step = next_step::answer_client;
       return d;
     case failure_kind::key_invalid:
-      d.key = {"invalid", f.reason};
+      d.key = {key_status::invalid, f.reason};
       return d;
     case failure_kind::key_quota:
-      d.key = {"cooldown", f.reason};
+      d.key = {key_status::cooldown, f.reason};
       return d;
     case failure_kind::local_error:
       // Nothing was sent: a retry would fail alike, and the provider never judged the key.

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "providers/chat.hpp"
+#include "providers/key_status.hpp"
 
 /// What a call does after an attempt failed (SPEC §3), as pure functions: the request actor
 /// applies them, tests check them row by row.
@@ -24,9 +25,9 @@ enum class next_step {
   answer_client,  ///< return the provider's 4xx to the client; no failover
 };
 
-/// The key's new health after a key failure; empty status when the key stays as it is.
+/// The key's new health after a key failure; no status when the key stays as it is.
 struct key_verdict {
-  std::string status;  ///< "" | invalid | cooldown
+  std::optional<key_status> status;  ///< invalid | cooldown
   std::string reason;
 };
 

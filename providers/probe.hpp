@@ -1,9 +1,12 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "providers/key_status.hpp"
 
 /// The cheapest authenticated call per provider (apiKeys.test, github.viewer), and what its
 /// answer says about the key. Pure: no network here.
@@ -19,7 +22,7 @@ probe_request key_probe(std::string_view provider, std::string_view base_url,
                         std::string_view secret);
 
 struct probe_verdict {
-  std::string status;  ///< active | cooldown | invalid; empty: leave the key's status alone
+  std::optional<key_status> status;  ///< active | cooldown | invalid; none: leave it alone
   std::string reason;  ///< short, for status_reason and the reply; never provider text verbatim
 };
 

@@ -30,8 +30,8 @@ std::string builtin_default_model(std::string_view provider) {
 }
 
 bool usable(const key_record& k, std::int64_t now_s) {
-  if (k.status == "active") return true;
-  return k.status == "cooldown" && k.cooldown_until <= now_s;
+  if (k.status == key_status::active) return true;
+  return k.status == key_status::cooldown && k.cooldown_until <= now_s;
 }
 
 std::vector<const key_record*> keys_for(const std::vector<key_record>& keys,

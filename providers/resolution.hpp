@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "providers/key_status.hpp"
+
 /// Resolution (SPEC §3) as pure functions over a tenant's key set: which provider, model and
 /// key serve a call. The tenant actor owns the data and calls these; tests call them directly.
 namespace nyxgate::providers {
@@ -21,7 +23,7 @@ struct key_record {
   std::optional<std::string> user_id;  ///< set: personal key of that user
   std::string name;
   std::string hint;
-  std::string status = "active";  ///< active | cooldown | invalid | revoked
+  key_status status = key_status::active;
   std::string status_reason;
   std::int64_t cooldown_until = 0;  ///< unix seconds; 0: none
   std::int64_t created_at = 0;      ///< unix microseconds, orders "newest first"

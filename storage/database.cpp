@@ -9,27 +9,27 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 
 namespace nyxgate::storage {
 
 struct database::impl {
   explicit impl(caf::actor_system& s) : sys(s) {}
   caf::actor_system& sys;
-  std::vector<actors::storage_actor> pool;
+  std::vector<storage_actor> pool;
   std::atomic<std::size_t> next{0};
 };
 
 database::database(caf::actor_system& sys, boost::asio::io_context& io, database_options opts)
     : impl_(std::make_unique<impl>(sys)) {
   for (int i = 0; i < opts.pool_size; ++i) {
-    actors::storage_actor_options ao;
+    storage_actor_options ao;
     ao.connection.conninfo = opts.conninfo;
     ao.connection.connect_timeout = opts.connect_timeout;
     ao.connection.query_timeout = opts.query_timeout;
     ao.connection.name = "storage-" + std::to_string(i);
     ao.max_queue = opts.max_queue;
-    impl_->pool.push_back(actors::spawn_storage_actor(sys, io, std::move(ao)));
+    impl_->pool.push_back(spawn_storage_actor(sys, io, std::move(ao)));
   }
 }
 
@@ -44,7 +44,7 @@ void database::execute(db_batch batch, db_callback done) {
   }
   auto i = impl_->next.fetch_add(1, std::memory_order_relaxed) % impl_->pool.size();
   caf::anon_send(impl_->pool[i], std::move(batch),
-                 std::make_shared<actors::db_sink_guard>(std::move(done)));
+                 std::make_shared<db_sink_guard>(std::move(done)));
 }
 
 db_reply database::execute_blocking(db_batch batch, std::chrono::milliseconds timeout) {

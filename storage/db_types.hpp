@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -97,6 +98,11 @@ struct db_result {
     return at(row, col);
   }
 };
+
+/// The number a `SELECT count(*)` returned.
+inline std::int64_t count_of(const db_result& r) {
+  return r.empty() ? 0 : std::strtoll(r.at(0, 0).c_str(), nullptr, 10);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, db_result& x) {

@@ -147,6 +147,10 @@ statement schema_version_query() {
       "UNION ALL SELECT 0 WHERE to_regclass('schema_migrations') IS NULL"};
 }
 
+int schema_version_of(const db_result& r) {
+  return r.empty() ? -1 : static_cast<int>(count_of(r));
+}
+
 db_batch migrate_batch() {
   db_batch b;
   b.transaction = true;

@@ -24,4 +24,8 @@ db_batch migrate_batch();
 /// Query answering the applied schema version (0 on an empty database).
 statement schema_version_query();
 
+/// The version a schema_version_query (or migrate_batch's last statement) returned; -1 for
+/// none.
+int schema_version_of(const db_result& r);
+
 }  // namespace nyxgate::storage

@@ -15,8 +15,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "identity/token.hpp"
 #include "storage/database.hpp"
+#include "storage/uuid.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -25,11 +25,11 @@ namespace nyxgate::storage {
 namespace asio = boost::asio;
 
 bool valid_usage_event(const usage_event& e) {
-  auto uuid_or_empty = [](const std::string& s) { return s.empty() || identity::is_uuid(s); };
+  auto uuid_or_empty = [](const std::string& s) { return s.empty() || is_uuid(s); };
   auto one_of = [](const std::string& s, std::initializer_list<std::string_view> allowed) {
     return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
   };
-  return identity::is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
+  return is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
          !e.request_id.empty() && one_of(e.status, {"ok", "error", "truncated", "cancelled"}) &&
          one_of(e.key_scope, {"", "personal", "tenant"}) && e.prompt_tokens >= 0 &&
          e.completion_tokens >= 0 && e.latency_ms >= 0;
@@ -75,7 +75,7 @@ class copy_rows {
   }
   /// An empty value is NULL.
   copy_rows& text_or_null(std::string_view v) { return v.empty() ? null() : text(v); }
-  /// A UUID checked by `identity::is_uuid`: 32 hex digits, dashes after the 8th, 12th, 16th
+  /// A UUID checked by `is_uuid`: 32 hex digits, dashes after the 8th, 12th, 16th
   /// and 20th.
   copy_rows& uuid(std::string_view v) {
     room(4 + 16);

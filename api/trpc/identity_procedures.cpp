@@ -2,8 +2,8 @@
 
 #include <boost/json.hpp>
 
-#include "identity/token.hpp"
 #include "api/trpc/input.hpp"
+#include "identity/token.hpp"
 #include "storage/async.hpp"
 #include "storage/identity_repository.hpp"
 #include "telemetry/log.hpp"
@@ -37,19 +37,12 @@ trpc_error storage_failure(const storage::db_reply& reply, std::string_view what
   }
 }
 
+json::value json_or_null(const std::optional<std::string>& v) {
+  if (!v) return nullptr;
+  return json::string{*v};
+}
+
 namespace {
-
-json::value nullable(const storage::db_result& r, std::size_t row, std::size_t col) {
-  if (r.is_null(row, col)) return nullptr;
-  return json::string{r.at(row, col)};
-}
-
-json::object member_json(const storage::db_result& r, std::size_t row) {
-  return {{"userId", r.at(row, 0)},
-          {"email", r.at(row, 1)},
-          {"name", r.at(row, 2)},
-          {"role", r.at(row, 3)}};
-}
 
 trpc_error forbidden(std::string_view what) {
   return {trpc_code::forbidden, std::string{what}};
@@ -63,14 +56,14 @@ awaitable<procedure_result> tenants_current(storage::database& db, const procedu
   auto reply = co_await storage::async_execute(
       db, storage::single(repo::tenant_with_user(ctx.who.tenant_id, ctx.who.user_id)));
   if (!reply.ok()) co_return storage_failure(reply, "tenant");
-  const auto& r = reply.results.front();
-  if (r.empty()) co_return trpc_error{trpc_code::unauthorized, "membership no longer exists"};
+  auto t = repo::tenant_user_of(reply.results.front());
+  if (!t) co_return trpc_error{trpc_code::unauthorized, "membership no longer exists"};
   co_return json::value(json::object{
-      {"id", r.at(0, 0)},
-      {"slug", r.at(0, 1)},
-      {"name", r.at(0, 2)},
+      {"id", t->tenant_id},
+      {"slug", t->slug},
+      {"name", t->tenant_name},
       {"role", ctx.who.role},
-      {"user", json::object{{"id", r.at(0, 3)}, {"email", r.at(0, 4)}, {"name", r.at(0, 5)}}}});
+      {"user", json::object{{"id", t->user_id}, {"email", t->email}, {"name", t->member_name}}}});
 }
 
 awaitable<procedure_result> members_list(storage::database& db, const procedure_context& ctx,
@@ -80,13 +73,13 @@ awaitable<procedure_result> members_list(storage::database& db, const procedure_
   auto reply =
       co_await storage::async_execute(db, storage::single(repo::list_members(ctx.who.tenant_id)));
   if (!reply.ok()) co_return storage_failure(reply, "members");
-  const auto& r = reply.results.front();
   json::array out;
-  for (std::size_t i = 0; i < r.rows(); ++i) {
-    auto m = member_json(r, i);
-    m["createdAt"] = r.at(i, 4);
-    out.push_back(std::move(m));
-  }
+  for (const auto& m : repo::member_rows(reply.results.front()))
+    out.push_back(json::object{{"userId", m.user_id},
+                               {"email", m.email},
+                               {"name", m.name},
+                               {"role", m.role},
+                               {"createdAt", m.created_at}});
   co_return json::value(std::move(out));
 }
 
@@ -111,13 +104,15 @@ awaitable<procedure_result> members_add(storage::database& db, std::int64_t invi
   if (reply.error == db_errc::unique_violation)
     co_return trpc_error{trpc_code::conflict, "input.email: already a member of this tenant"};
   if (!reply.ok()) co_return storage_failure(reply, "member");
-  const auto& r = reply.results.front();
+  auto added = repo::added_member_of(reply.results.front());
+  if (!added) co_return storage_failure(reply, "member");
   // Only what the caller sent: whether the email has an account elsewhere shows nowhere.
-  co_return json::value(json::object{{"userId", r.at(0, 0)},
-                                     {"email", email},
-                                     {"name", name},
-                                     {"role", r.at(0, 1)},
-                                     {"invite", invite_json(std::move(code), r.at(0, 2))}});
+  co_return json::value(
+      json::object{{"userId", added->user_id},
+                   {"email", email},
+                   {"name", name},
+                   {"role", added->role},
+                   {"invite", invite_json(std::move(code), added->invite_expires_at)}});
 }
 
 /// Loads the target's role in the caller's tenant; NOT_FOUND when it is not a member here.
@@ -127,9 +122,9 @@ awaitable<std::variant<std::string, trpc_error>> target_role(storage::database& 
   auto reply = co_await storage::async_execute(
       db, storage::single(repo::member_role(ctx.who.tenant_id, user_id)));
   if (!reply.ok()) co_return storage_failure(reply, "member");
-  if (reply.results.front().empty())
-    co_return trpc_error{trpc_code::not_found, "input.userId: no such member"};
-  co_return reply.results.front().at(0, 0);
+  auto role = repo::text_of(reply.results.front());
+  if (!role) co_return trpc_error{trpc_code::not_found, "input.userId: no such member"};
+  co_return std::move(*role);
 }
 
 awaitable<procedure_result> members_set_role(storage::database& db, identity::authenticator& auth,
@@ -148,7 +143,7 @@ awaitable<procedure_result> members_set_role(storage::database& db, identity::au
   auto reply = co_await storage::async_execute(
       db, repo::set_member_role(ctx.who.tenant_id, user_id, was, role));
   if (!reply.ok()) co_return storage_failure(reply, "member");
-  if (reply.results.at(1).empty()) {
+  if (!repo::changed(reply)) {
     if (was == "owner")
       co_return trpc_error{trpc_code::precondition_failed,
                            "the last owner of a tenant cannot be demoted"};
@@ -173,7 +168,7 @@ awaitable<procedure_result> members_remove(storage::database& db, identity::auth
   auto reply =
       co_await storage::async_execute(db, repo::remove_member(ctx.who.tenant_id, user_id, was));
   if (!reply.ok()) co_return storage_failure(reply, "member");
-  if (reply.results.at(1).empty()) {
+  if (!repo::changed(reply)) {
     if (was == "owner")
       co_return trpc_error{trpc_code::precondition_failed,
                            "the last owner of a tenant cannot be removed"};
@@ -200,12 +195,12 @@ awaitable<procedure_result> members_invite(storage::database& db, std::int64_t i
       db, storage::single(repo::invite_member(ctx.who.tenant_id, user_id,
                                               identity::sha256_hex(code), invite_ttl_s)));
   if (!reply.ok()) co_return storage_failure(reply, "invite");
-  if (reply.results.front().empty())
+  auto expires_at = repo::text_of(reply.results.front());
+  if (!expires_at)
     co_return trpc_error{trpc_code::precondition_failed,
                          "the member has signed in already; they create tokens with tokens.create"};
   co_return json::value(
-      json::object{{"userId", user_id},
-                   {"invite", invite_json(std::move(code), reply.results.front().at(0, 0))}});
+      json::object{{"userId", user_id}, {"invite", invite_json(std::move(code), *expires_at)}});
 }
 
 /// Needs no token: the code is the credential.
@@ -220,14 +215,14 @@ awaitable<procedure_result> invites_redeem(storage::database& db, const procedur
       db, storage::single(
               repo::redeem_invite(identity::sha256_hex(code), name, identity::sha256_hex(token))));
   if (!reply.ok()) co_return storage_failure(reply, "invite");
-  const auto& r = reply.results.front();
-  if (r.empty()) co_return trpc_error{trpc_code::not_found, "input.code: unknown, used or expired"};
+  auto r = repo::redeemed_of(reply.results.front());
+  if (!r) co_return trpc_error{trpc_code::not_found, "input.code: unknown, used or expired"};
   co_return json::value(json::object{
       {"token", token},
-      {"tokenId", r.at(0, 0)},
-      {"tenant", json::object{{"id", r.at(0, 1)}, {"slug", r.at(0, 2)}, {"name", r.at(0, 3)}}},
-      {"user", json::object{{"id", r.at(0, 4)}, {"email", r.at(0, 5)}, {"name", r.at(0, 6)}}},
-      {"role", r.at(0, 7)}});
+      {"tokenId", r->token_id},
+      {"tenant", json::object{{"id", r->tenant_id}, {"slug", r->slug}, {"name", r->tenant_name}}},
+      {"user", json::object{{"id", r->user_id}, {"email", r->email}, {"name", r->member_name}}},
+      {"role", r->role}});
 }
 
 awaitable<procedure_result> tokens_list(storage::database& db, const procedure_context& ctx,
@@ -237,14 +232,13 @@ awaitable<procedure_result> tokens_list(storage::database& db, const procedure_c
   auto reply = co_await storage::async_execute(
       db, storage::single(repo::list_tokens(ctx.who.tenant_id, ctx.who.user_id)));
   if (!reply.ok()) co_return storage_failure(reply, "tokens");
-  const auto& r = reply.results.front();
   json::array out;
-  for (std::size_t i = 0; i < r.rows(); ++i)
-    out.push_back(json::object{{"id", r.at(i, 0)},
-                               {"name", r.at(i, 1)},
-                               {"createdAt", r.at(i, 2)},
-                               {"lastUsedAt", nullable(r, i, 3)},
-                               {"revokedAt", nullable(r, i, 4)}});
+  for (const auto& t : repo::token_rows(reply.results.front()))
+    out.push_back(json::object{{"id", t.id},
+                               {"name", t.name},
+                               {"createdAt", t.created_at},
+                               {"lastUsedAt", json_or_null(t.last_used_at)},
+                               {"revokedAt", json_or_null(t.revoked_at)}});
   co_return json::value(std::move(out));
 }
 
@@ -258,9 +252,11 @@ awaitable<procedure_result> tokens_create(storage::database& db, const procedure
       db, storage::single(repo::create_token(ctx.who.tenant_id, ctx.who.user_id, name,
                                              identity::sha256_hex(token))));
   if (!reply.ok()) co_return storage_failure(reply, "token");
-  const auto& r = reply.results.front();
-  co_return json::value(json::object{
-      {"id", r.at(0, 0)}, {"name", r.at(0, 1)}, {"token", token}, {"createdAt", r.at(0, 2)}});
+  auto rows = repo::token_rows(reply.results.front());
+  if (rows.empty()) co_return storage_failure(reply, "token");
+  const auto& t = rows.front();
+  co_return json::value(
+      json::object{{"id", t.id}, {"name", t.name}, {"token", token}, {"createdAt", t.created_at}});
 }
 
 awaitable<procedure_result> tokens_revoke(storage::database& db, identity::authenticator& auth,
@@ -272,8 +268,7 @@ awaitable<procedure_result> tokens_revoke(storage::database& db, identity::authe
   auto reply = co_await storage::async_execute(
       db, repo::revoke_token(ctx.who.tenant_id, id, ctx.who.user_id, ctx.who.is_admin()));
   if (!reply.ok()) co_return storage_failure(reply, "token");
-  if (reply.results.front().empty())
-    co_return trpc_error{trpc_code::not_found, "input.id: no such token"};
+  if (!repo::revoked(reply)) co_return trpc_error{trpc_code::not_found, "input.id: no such token"};
   auth.invalidate_tenant(ctx.who.tenant_id);
   co_return json::value(json::object{{"id", id}, {"revoked", true}});
 }

@@ -1,9 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
-#include "identity/authenticator.hpp"
+#include <boost/json/value.hpp>
+
 #include "api/trpc/router.hpp"
+#include "identity/authenticator.hpp"
 #include "storage/database.hpp"
 
 namespace nyxgate::api {
@@ -16,5 +20,8 @@ void add_identity_procedures(trpc_router& router, storage::database& db,
 /// One place that turns a storage failure into a tRPC error a client can act on; the
 /// server's message stays in the log because it may quote values.
 trpc_error storage_failure(const storage::db_reply& reply, std::string_view what);
+
+/// A nullable column in a reply: its text, or null.
+boost::json::value json_or_null(const std::optional<std::string>& v);
 
 }  // namespace nyxgate::api

@@ -3,21 +3,22 @@
 #include <boost/json.hpp>
 
 #include "actors/tenant_actor.hpp"
-#include "net/client/https_client.hpp"
-#include "api/trpc/identity_procedures.hpp"
-#include "api/trpc/key_procedures.hpp"
 #include "api/tenant_calls.hpp"
+#include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/input.hpp"
+#include "api/trpc/key_procedures.hpp"
+#include "net/client/https_client.hpp"
 #include "providers/probe.hpp"
 #include "security/key_vault.hpp"
+#include "storage/api_keys_repository.hpp"
 #include "storage/async.hpp"
-#include "storage/identity_repository.hpp"
+#include "storage/channels.hpp"
 
 namespace nyxgate::api {
 
 namespace json = boost::json;
 using boost::asio::awaitable;
-using storage::statement;
+namespace keys = storage::api_keys_repository;
 
 namespace {
 
@@ -39,23 +40,18 @@ struct loaded_key {
 awaitable<std::variant<loaded_key, trpc_error>> load_key(probe_services& s,
                                                          const procedure_context& ctx,
                                                          const std::string& id) {
-  statement st{
-      "SELECT provider, is_personal, encode(secret_ciphertext, 'hex'), encode(secret_nonce, "
-      "'hex'), key_version FROM api_keys WHERE tenant_id = $1 AND id = $2 "
-      "AND (user_id IS NULL OR user_id = $3)"};
-  st.bind(ctx.who.tenant_id).bind(id).bind(ctx.who.user_id);
-  auto reply = co_await storage::async_execute(s.db, storage::single(std::move(st)));
+  auto reply = co_await storage::async_execute(
+      s.db, storage::single(keys::visible_sealed_key(ctx.who.tenant_id, id, ctx.who.user_id)));
   if (!reply.ok()) co_return storage_failure(reply, "api key");
-  const auto& r = reply.results.front();
-  if (r.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
-  security::sealed_secret sealed{security::from_hex(r.at(0, 2)).value_or(""),
-                                 security::from_hex(r.at(0, 3)).value_or(""),
-                                 std::atoi(r.at(0, 4).c_str())};
-  auto opened = s.vault->get()->open(sealed, ctx.who.tenant_id + ":" + id);
+  auto rows = keys::sealed_key_rows(reply.results.front());
+  if (rows.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
+  auto& key = rows.front();
+  auto opened = s.vault->get()->open(key.sealed, ctx.who.tenant_id + ":" + id);
   if (auto* e = std::get_if<security::vault_errc>(&opened))
     co_return trpc_error{trpc_code::internal_server_error,
                          "the stored key cannot be decrypted: " + std::string{to_string(*e)}};
-  co_return loaded_key{r.at(0, 0), r.at(0, 1) == "t", std::get<std::string>(std::move(opened))};
+  co_return loaded_key{std::move(key.key.provider), key.key.personal,
+                       std::get<std::string>(std::move(opened))};
 }
 
 std::string base_url_for(const probe_settings& s, const std::string& provider) {
@@ -67,7 +63,7 @@ std::string base_url_for(const probe_settings& s, const std::string& provider) {
 }
 
 awaitable<net::outbound_response> probe(probe_services& s, const std::string& provider,
-                                   const std::string& secret) {
+                                        const std::string& secret) {
   auto p = providers::key_probe(provider, base_url_for(s.settings, provider), secret);
   net::outbound_request req;
   req.url = std::move(p.url);
@@ -93,45 +89,32 @@ awaitable<procedure_result> api_keys_test(probe_services& s, const procedure_con
                      std::chrono::steady_clock::now() - started)
                      .count();
   auto verdict = providers::classify_probe(key.provider, answer.status, answer.body, answer.error);
-  if (!verdict.status.empty()) {
-    statement st{
-        "UPDATE api_keys SET status = $3, status_reason = NULLIF($4, ''), cooldown_until = "
-        "CASE WHEN $3 = 'cooldown' THEN now() + make_interval(secs => $5) ELSE NULL END, "
-        "updated_at = now() WHERE tenant_id = $1 AND id = $2"};
-    st.bind(ctx.who.tenant_id).bind(id).bind(verdict.status).bind(verdict.reason);
-    st.bind(std::int64_t{s.settings.key_cooldown_s});
+  if (verdict.status) {
     storage::db_batch b;
     b.transaction = true;
-    b.statements.push_back(std::move(st));
-    statement notify{"SELECT pg_notify($1, $2)"};
-    notify.bind(tenant_change_channel).bind(ctx.who.tenant_id);
-    b.statements.push_back(std::move(notify));
+    b.statements.push_back(keys::set_status(ctx.who.tenant_id, id, *verdict.status, verdict.reason,
+                                            std::int64_t{s.settings.key_cooldown_s}));
+    b.statements.push_back(storage::notify(storage::tenant_change_channel, ctx.who.tenant_id));
     auto reply = co_await storage::async_execute(s.db, std::move(b));
     if (!reply.ok()) co_return storage_failure(reply, "api key");
     auto failed = co_await ask_reload(s.tenants.get(ctx.who.tenant_id));
     if (!failed.empty())
       co_return trpc_error{trpc_code::service_unavailable, "tested, but refreshing keys failed"};
   }
-  statement row{"SELECT status, status_reason, " +
-                storage::identity_repository::iso_time("cooldown_until") +
-                " FROM api_keys WHERE tenant_id = $1 AND id = $2"};
-  row.bind(ctx.who.tenant_id).bind(id);
-  auto current = co_await storage::async_execute(s.db, storage::single(std::move(row)));
-  if (!current.ok() || current.results.front().empty())
-    co_return storage_failure(current, "api key");
-  const auto& r = current.results.front();
-  auto nullable = [&](std::size_t c) -> json::value {
-    if (r.is_null(0, c)) return nullptr;
-    return json::string{r.at(0, c)};
-  };
+  auto current = co_await storage::async_execute(
+      s.db, storage::single(keys::visible_key(ctx.who.tenant_id, id, ctx.who.user_id)));
+  if (!current.ok()) co_return storage_failure(current, "api key");
+  auto rows = keys::key_rows(current.results.front());
+  if (rows.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
+  const auto& k = rows.front();
   co_return json::value(json::object{{"id", id},
                                      {"ok", answer.status >= 200 && answer.status < 300},
                                      {"httpStatus", answer.status},
                                      {"latencyMs", latency},
                                      {"detail", verdict.reason},
-                                     {"status", r.at(0, 0)},
-                                     {"statusReason", nullable(1)},
-                                     {"cooldownUntil", nullable(2)}});
+                                     {"status", providers::to_string(k.status)},
+                                     {"statusReason", json_or_null(k.status_reason)},
+                                     {"cooldownUntil", json_or_null(k.cooldown_until)}});
 }
 
 awaitable<procedure_result> github_viewer(probe_services& s, const procedure_context& ctx,

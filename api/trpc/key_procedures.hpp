@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include "actors/channels.hpp"
 #include "api/trpc/router.hpp"
 
 namespace nyxgate::storage {
@@ -20,7 +19,5 @@ namespace nyxgate::api {
 void add_key_procedures(trpc_router& router, storage::database& db,
                         actors::tenant_directory& tenants,
                         std::shared_ptr<actors::vault_ref> vault);
-
-using actors::tenant_change_channel;
 
 }  // namespace nyxgate::api

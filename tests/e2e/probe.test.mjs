@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { isTRPCClientError } from '@trpc/client';
 
 import { fingerprint, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { embeddedConninfo, leakedSecrets, startServer, tail } from './lib/server.mjs';
+import { embeddedConninfo, leakedSecrets, psql, sleep, startServer, tail } from './lib/server.mjs';
 import { rejectsWith, trpcClient } from './lib/trpc.mjs';
 
 const VIEWER_FIELDS = ['id', 'keyId', 'keyScope', 'login', 'name', 'scopes'];
@@ -67,7 +67,8 @@ describe('apiKeys.test and github.viewer against mocked providers', () => {
   }
 
   before(async () => {
-    mock = await startMockProviders();
+    // A "slow" key's probe answers after 2 s: time to revoke the key while it runs.
+    mock = await startMockProviders({ slowMs: 2_000 });
     srv = await startServer({ extraFlags: [`--tls.ca_file=${mock.caFile}`, ...providerFlags(mock.url)] });
     secrets.push(srv.token);
     owner = trpcClient(srv.url, srv.token);
@@ -163,6 +164,46 @@ describe('apiKeys.test and github.viewer against mocked providers', () => {
     await rejectsWith(owner.mutation('apiKeys.test', { id: 'nope' }), 'BAD_REQUEST', 400, /id/);
     await rejectsWith(owner.mutation('apiKeys.test', {}), 'BAD_REQUEST', 400, /id/);
     await rejectsWith(trpcClient(srv.url, null).mutation('apiKeys.test', { id: '00000000-0000-4000-8000-00000000beef' }), 'UNAUTHORIZED', 401);
+  });
+
+  for (const behaviour of ['good', 'invalid', 'quota']) {
+    it(`apiKeys.test on a revoked key (${behaviour}) leaves it revoked`, async () => {
+      const key = keyValue('sk', behaviour);
+      const row = await createKey('openai', key);
+      psql(srv, `UPDATE api_keys SET status = 'revoked', status_reason = 'revoked by hand' WHERE id = '${row.id}'`);
+      const [reply, after] = await testKey(row, key);
+      assert.equal(reply.status, 'revoked', JSON.stringify(reply));
+      assert.equal(after.status, 'revoked', JSON.stringify(after));
+      assert.equal(after.statusReason, 'revoked by hand');
+      assert.equal(after.cooldownUntil, null);
+      assert.equal(psql(srv, `SELECT status FROM api_keys WHERE id = '${row.id}'`), 'revoked');
+      // The tenant actor reloaded after the test: a revoked key is never resolved.
+      assert.equal(await owner.query('providers.resolve'), null);
+    });
+  }
+
+  it('apiKeys.test leaves a key revoked while its probe ran revoked', async () => {
+    const key = keyValue('sk', 'slow');
+    const row = await createKey('openai', key);
+    const probing = owner.mutation('apiKeys.test', { id: row.id });
+    const deadline = Date.now() + 10_000;
+    while (mock.seen('openai', key).length === 0 && Date.now() < deadline) await sleep(20);
+    assert.equal(mock.seen('openai', key).length, 1, 'the probe reached the mock');
+    psql(srv, `UPDATE api_keys SET status = 'revoked' WHERE id = '${row.id}'`);
+    const reply = await probing;
+    assert.equal(reply.httpStatus, 200, JSON.stringify(reply));
+    assert.equal(reply.status, 'revoked', JSON.stringify(reply));
+    assert.equal((await listed(row.id)).status, 'revoked');
+    assert.equal(await owner.query('providers.resolve'), null);
+  });
+
+  it('apiKeys.replace on a revoked key keeps it revoked', async () => {
+    const row = await createKey('openai', keyValue('sk', 'invalid'));
+    psql(srv, `UPDATE api_keys SET status = 'revoked' WHERE id = '${row.id}'`);
+    const replaced = await owner.mutation('apiKeys.replace', { id: row.id, key: keyValue('sk', 'good') });
+    assert.equal(replaced.status, 'revoked', JSON.stringify(replaced));
+    assert.equal((await listed(row.id)).status, 'revoked');
+    assert.equal(await owner.query('providers.resolve'), null);
   });
 
   it('resolution skips a key found invalid; replacing it makes it usable again', async () => {

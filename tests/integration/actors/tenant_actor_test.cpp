@@ -163,12 +163,12 @@ BOOST_AUTO_TEST_CASE(a_failing_key_leaves_the_chain_at_once_and_its_status_is_pe
   BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") ==
              (std::vector<std::string>{newer, older}));
 
-  caf::anon_send(tenant, actors::key_health_atom_v, newer, std::string{"invalid"},
+  caf::anon_send(tenant, actors::key_health_atom_v, newer, nyxgate::providers::key_status::invalid,
                  std::string{"http 401"}, std::int64_t{300});
   // Mailbox order: the next question sees the new health without any reload.
   BOOST_TEST(chain_ids(sys, tenant, "gpt-4o") == (std::vector<std::string>{older}));
   BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") == (std::vector<std::string>{older}));
-  caf::anon_send(tenant, actors::key_health_atom_v, older, std::string{"cooldown"},
+  caf::anon_send(tenant, actors::key_health_atom_v, older, nyxgate::providers::key_status::cooldown,
                  std::string{"http 429 insufficient_quota"}, std::int64_t{300});
   BOOST_TEST(chain_ids(sys, tenant, "gpt-4o").empty());
   BOOST_TEST(published_ids(tenants, tenant_id, "gpt-4o") == std::vector<std::string>{});

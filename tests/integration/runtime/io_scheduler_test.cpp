@@ -17,9 +17,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
-#include "runtime/io_scheduler.hpp"
 #include "actors/messages.hpp"
 #include "runtime/io_runtime.hpp"
+#include "runtime/io_scheduler.hpp"
 #include "tests/integration/eventually.hpp"
 
 using namespace nyxgate;
@@ -35,6 +35,7 @@ struct shard_env {
   std::unique_ptr<caf::actor_system> sys;
 
   shard_env() {
+    cfg.add_message_types<caf::id_block::nyxgate_storage>();
     cfg.add_message_types<caf::id_block::nyxgate>();
     runtime::run_actors_on(cfg, io);
     sys = std::make_unique<caf::actor_system>(cfg);
@@ -52,7 +53,8 @@ struct shard_env {
 caf::behavior where_am_i(caf::event_based_actor*, int /*tag*/) {
   return {
       [](int) {
-        return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(runtime::current_context()));
+        return static_cast<std::int64_t>(
+            reinterpret_cast<std::uintptr_t>(runtime::current_context()));
       },
   };
 }

@@ -13,40 +13,14 @@
 #include "storage/embedded_postgres.hpp"
 #include "storage/migrations.hpp"
 #include "tests/integration/pg_fixture.hpp"
+#include "tests/integration/storage/storage_env.hpp"
 
 using namespace nyxgate;
 using storage::db_errc;
 using storage::statement;
+using testing::storage_env;
 
 namespace {
-
-/// An actor system, two I/O threads and a storage pool on `conninfo`.
-struct storage_env {
-  runtime::io_runtime io{2};
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<storage::database> db;
-
-  explicit storage_env(const std::string& conninfo, int pool = 2) {
-    cfg.add_message_types<caf::id_block::nyxgate>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-    io.start();
-    storage::database_options o;
-    o.conninfo = conninfo;
-    o.pool_size = pool;
-    o.connect_timeout = std::chrono::milliseconds(2000);
-    o.query_timeout = std::chrono::milliseconds(3000);
-    db = std::make_unique<storage::database>(*sys, io.context(), o);
-    BOOST_REQUIRE(db->wait_connected(std::chrono::seconds(20)));
-  }
-  ~storage_env() {
-    db->close();
-    sys->await_all_actors_done();
-    sys.reset();
-    io.stop();
-    io.join();
-  }
-};
 
 storage::db_reply run(storage::database& db, statement st) {
   return db.execute_blocking(storage::single(std::move(st)), std::chrono::seconds(10));

@@ -20,6 +20,7 @@
 #include "storage/usage_retention.hpp"
 #include "tests/integration/eventually.hpp"
 #include "tests/integration/pg_fixture.hpp"
+#include "tests/integration/storage/storage_env.hpp"
 
 using namespace nyxgate;
 using nyxgate::testing::eventually;
@@ -27,30 +28,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct usage_env {
-  std::string conninfo = testing::fresh_database();
-  runtime::io_runtime io{2};
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<storage::database> db;
+/// A migrated database with a storage pool; `conninfo` for direct checks.
+struct usage_env : testing::storage_env {
+  std::string conninfo;
 
-  usage_env() {
-    cfg.add_message_types<caf::id_block::nyxgate>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-    io.start();
-    storage::database_options o;
-    o.conninfo = conninfo;
-    o.pool_size = 2;
-    db = std::make_unique<storage::database>(*sys, io.context(), o);
-    BOOST_REQUIRE(db->wait_connected(20s));
+  explicit usage_env(std::string c = testing::fresh_database())
+      : storage_env(c), conninfo(std::move(c)) {
     app::migrate(*db);
-  }
-  ~usage_env() {
-    db->close();
-    sys->await_all_actors_done();
-    sys.reset();
-    io.stop();
-    io.join();
   }
 
   long rows(const std::string& where = "true") {

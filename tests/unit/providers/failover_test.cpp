@@ -27,28 +27,28 @@ BOOST_AUTO_TEST_CASE(each_failure_kind_leads_to_its_step) {
     failure f;
     int tries_done;
     next_step step;
-    std::string key_status;
+    std::optional<key_status> key;
   };
   const row rows[] = {
-      {make(failure_kind::retryable, 503), 1, next_step::retry_same, ""},
-      {make(failure_kind::retryable, 503), 2, next_step::retry_same, ""},
-      {make(failure_kind::retryable, 503), 3, next_step::next_element, ""},
-      {make(failure_kind::retryable, 0), 1, next_step::retry_same, ""},
-      {make(failure_kind::retryable, 429, 1000), 1, next_step::retry_same, ""},
-      {make(failure_kind::retryable, 429, 60000), 1, next_step::next_element, ""},
-      {make(failure_kind::key_invalid, 401), 1, next_step::next_element, "invalid"},
-      {make(failure_kind::key_invalid, 403), 1, next_step::next_element, "invalid"},
-      {make(failure_kind::key_quota, 402), 1, next_step::next_element, "cooldown"},
-      {make(failure_kind::key_quota, 429), 1, next_step::next_element, "cooldown"},
-      {make(failure_kind::client_error, 400), 1, next_step::answer_client, ""},
-      {make(failure_kind::client_error, 404), 3, next_step::answer_client, ""},
+      {make(failure_kind::retryable, 503), 1, next_step::retry_same, std::nullopt},
+      {make(failure_kind::retryable, 503), 2, next_step::retry_same, std::nullopt},
+      {make(failure_kind::retryable, 503), 3, next_step::next_element, std::nullopt},
+      {make(failure_kind::retryable, 0), 1, next_step::retry_same, std::nullopt},
+      {make(failure_kind::retryable, 429, 1000), 1, next_step::retry_same, std::nullopt},
+      {make(failure_kind::retryable, 429, 60000), 1, next_step::next_element, std::nullopt},
+      {make(failure_kind::key_invalid, 401), 1, next_step::next_element, key_status::invalid},
+      {make(failure_kind::key_invalid, 403), 1, next_step::next_element, key_status::invalid},
+      {make(failure_kind::key_quota, 402), 1, next_step::next_element, key_status::cooldown},
+      {make(failure_kind::key_quota, 429), 1, next_step::next_element, key_status::cooldown},
+      {make(failure_kind::client_error, 400), 1, next_step::answer_client, std::nullopt},
+      {make(failure_kind::client_error, 404), 3, next_step::answer_client, std::nullopt},
   };
   for (const auto& r : rows) {
     BOOST_TEST_CONTEXT("status " << r.f.status << " after " << r.tries_done << " tries") {
       auto d = decide(r.f, r.tries_done, p, 0.5);
       BOOST_TEST(static_cast<int>(d.step) == static_cast<int>(r.step));
-      BOOST_TEST(d.key.status == r.key_status);
-      if (!r.key_status.empty()) BOOST_TEST(d.key.reason == r.f.reason);
+      BOOST_TEST((d.key.status == r.key));
+      if (r.key) BOOST_TEST(d.key.reason == r.f.reason);
     }
   }
 }
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(a_request_that_cannot_be_built_is_neither_retried_nor_the_k
   auto f = transport_failure("request: invalid header");
   auto d = decide(f, 1, p, 0.5);
   BOOST_TEST(static_cast<int>(d.step) == static_cast<int>(next_step::next_element));
-  BOOST_TEST(d.key.status == "");
+  BOOST_TEST((d.key.status == std::nullopt));
   BOOST_TEST(d.delay_ms == 0);
   // A transport failure after sending still retries.
   auto sent = decide(transport_failure("connection reset"), 1, p, 0.5);

@@ -25,31 +25,33 @@ BOOST_AUTO_TEST_CASE(each_provider_uses_its_own_auth_header_and_endpoint) {
 }
 
 BOOST_AUTO_TEST_CASE(answers_map_to_key_health) {
-  BOOST_TEST(classify_probe("openai", 200, "{}", "").status == "active");
-  BOOST_TEST(classify_probe("openai", 401, "", "").status == "invalid");
-  BOOST_TEST(classify_probe("google", 403, "", "").status == "invalid");
-  BOOST_TEST(classify_probe("openai", 402, "", "").status == "cooldown");
+  BOOST_TEST((classify_probe("openai", 200, "{}", "").status == key_status::active));
+  BOOST_TEST((classify_probe("openai", 401, "", "").status == key_status::invalid));
+  BOOST_TEST((classify_probe("google", 403, "", "").status == key_status::invalid));
+  BOOST_TEST((classify_probe("openai", 402, "", "").status == key_status::cooldown));
   BOOST_TEST(
-      classify_probe("openai", 429, R"({"error":{"code":"insufficient_quota"}})", "").status ==
-      "cooldown");
+      (classify_probe("openai", 429, R"({"error":{"code":"insufficient_quota"}})", "").status ==
+       key_status::cooldown));
   BOOST_TEST(
-      classify_probe("openai", 429, R"({"error":{"code":"rate_limit_exceeded"}})", "").status ==
-      "");
-  BOOST_TEST(classify_probe("anthropic", 400,
-                            R"({"error":{"message":"Your credit balance is too low to access"}})",
-                            "")
-                 .status == "cooldown");
-  BOOST_TEST(classify_probe("anthropic", 400, R"({"error":{"message":"bad"}})", "").status == "");
+      (classify_probe("openai", 429, R"({"error":{"code":"rate_limit_exceeded"}})", "").status ==
+       std::nullopt));
   BOOST_TEST(
+      (classify_probe("anthropic", 400,
+                      R"({"error":{"message":"Your credit balance is too low to access"}})", "")
+           .status == key_status::cooldown));
+  BOOST_TEST((classify_probe("anthropic", 400, R"({"error":{"message":"bad"}})", "").status ==
+              std::nullopt));
+  BOOST_TEST((
       classify_probe(
           "google", 400,
           R"({"error":{"status":"INVALID_ARGUMENT","details":[{"reason":"API_KEY_INVALID"}]}})", "")
-          .status == "invalid");
+          .status == key_status::invalid));
   BOOST_TEST(
-      classify_probe("google", 400, R"({"error":{"status":"INVALID_ARGUMENT"}})", "").status == "");
-  BOOST_TEST(classify_probe("openai", 503, "", "").status == "");
+      (classify_probe("google", 400, R"({"error":{"status":"INVALID_ARGUMENT"}})", "").status ==
+       std::nullopt));
+  BOOST_TEST((classify_probe("openai", 503, "", "").status == std::nullopt));
   auto down = classify_probe("openai", 0, "", "timeout");
-  BOOST_TEST(down.status == "");
+  BOOST_TEST((down.status == std::nullopt));
   BOOST_TEST(down.reason.find("timeout") != std::string::npos);
 }
 

@@ -26,17 +26,17 @@ std::optional<key_record> make_key(key_state s, std::string id, std::string prov
   k.created_at = 100;
   switch (s) {
     case key_state::usable:
-      k.status = "active";
+      k.status = key_status::active;
       break;
     case key_state::cooldown:
-      k.status = "cooldown";
+      k.status = key_status::cooldown;
       k.cooldown_until = now + 60;
       break;
     case key_state::invalid:
-      k.status = "invalid";
+      k.status = key_status::invalid;
       break;
     case key_state::revoked:
-      k.status = "revoked";
+      k.status = key_status::revoked;
       break;
     case key_state::none:
       break;
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(expired_cooldown_is_usable_again) {
   key_record k;
   k.id = "k";
   k.provider = "openai";
-  k.status = "cooldown";
+  k.status = key_status::cooldown;
   k.cooldown_until = now - 1;
   BOOST_TEST(usable(k, now));
   k.cooldown_until = now + 1;

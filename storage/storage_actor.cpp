@@ -1,4 +1,4 @@
-#include "actors/storage_actor.hpp"
+#include "storage/storage_actor.hpp"
 
 #include <deque>
 #include <variant>
@@ -10,12 +10,8 @@
 
 #include <boost/asio/io_context.hpp>
 
-namespace nyxgate::actors {
+namespace nyxgate::storage {
 namespace {
-
-using storage::db_batch;
-using storage::db_errc;
-using storage::db_reply;
 
 struct pending_batch {
   db_batch batch;
@@ -31,7 +27,7 @@ struct pending_batch {
 };
 
 struct storage_state {
-  std::shared_ptr<storage::detail::pg_connection> connection;
+  std::shared_ptr<detail::pg_connection> connection;
   std::deque<pending_batch> queue;  ///< front() is running when `running` is true
   bool running = false;
   bool link_up = false;
@@ -57,7 +53,7 @@ void run_next(storage_pointer self) {
     auto seq = ++st.seq;
     auto handle = caf::actor_cast<storage_actor>(self);
     st.connection->execute(st.queue.front().batch, [handle, seq](db_reply reply) {
-      caf::anon_send(handle, completed_atom_v, seq, std::move(reply));
+      caf::anon_send(handle, batch_done_atom_v, seq, std::move(reply));
     });
   }
 }
@@ -75,12 +71,11 @@ void enqueue(storage_pointer self, pending_batch item) {
 storage_actor::behavior_type storage_fun(storage_pointer self, boost::asio::io_context* io,
                                          storage_actor_options opts) {
   self->state.max_queue = opts.max_queue;
-  self->state.connection = storage::detail::pg_connection::create(*io, std::move(opts.connection));
+  self->state.connection = detail::pg_connection::create(*io, std::move(opts.connection));
   auto handle = caf::actor_cast<storage_actor>(self);
   // The connection outlives no one: its callbacks hold a handle and only send messages.
   self->state.connection->start([weak = caf::actor_cast<caf::weak_actor_ptr>(handle)](bool up) {
-    if (auto strong = caf::actor_cast<storage_actor>(weak))
-      caf::anon_send(strong, link_up_atom_v, up);
+    if (auto strong = caf::actor_cast<storage_actor>(weak)) caf::anon_send(strong, link_atom_v, up);
   });
   self->attach_functor([conn = self->state.connection] { conn->close(); });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
@@ -98,7 +93,7 @@ storage_actor::behavior_type storage_fun(storage_pointer self, boost::asio::io_c
       [self](db_batch& batch, db_sink& sink) {
         enqueue(self, pending_batch{std::move(batch), std::move(sink)});
       },
-      [self](completed_atom, std::uint64_t seq, db_reply& reply) {
+      [self](batch_done_atom, std::uint64_t seq, db_reply& reply) {
         auto& st = self->state;
         if (!st.running || seq != st.seq) return;
         auto item = std::move(st.queue.front());
@@ -107,7 +102,7 @@ storage_actor::behavior_type storage_fun(storage_pointer self, boost::asio::io_c
         item.deliver(std::move(reply));
         run_next(self);
       },
-      [self](link_up_atom, bool up) {
+      [self](link_atom, bool up) {
         self->state.link_up = up;
         run_next(self);
       },
@@ -121,4 +116,4 @@ storage_actor spawn_storage_actor(caf::actor_system& sys, boost::asio::io_contex
   return sys.spawn(storage_fun, &io, std::move(opts));
 }
 
-}  // namespace nyxgate::actors
+}  // namespace nyxgate::storage

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string_view>
+
+#include "storage/db_types.hpp"
+
+/// The NOTIFY channels through which one node's writes reach the others' caches.
+namespace nyxgate::storage {
+
+/// A tenant's keys or LLM defaults changed (payload: the tenant id).
+inline constexpr std::string_view tenant_change_channel = "nyxgate_tenant_changed";
+/// The master key file gained or retired a key (payload: the newest key version).
+inline constexpr std::string_view master_key_channel = "nyxgate_master_key_changed";
+/// Revocations, removals and role changes (payload: the tenant id): every node drops that
+/// tenant's cached principals.
+inline constexpr std::string_view principal_change_channel = "nyxgate_principal_changed";
+
+/// Sent when the transaction it is part of commits.
+statement notify(std::string_view channel, std::string_view payload);
+
+/// LISTEN on every channel above, for a node's listener connection.
+db_batch listen_all();
+
+}  // namespace nyxgate::storage
