@@ -86,90 +86,38 @@ std::shared_ptr<tenant_snapshot> decode(const std::string& tenant_id, const stor
   return snap;
 }
 
-std::string default_model(const tenant_snapshot& snap, const std::string& provider) {
-  auto it = snap.defaults.models.find(provider);
-  return it != snap.defaults.models.end() && !it->second.empty()
-             ? it->second
-             : providers::builtin_default_model(provider);
-}
-
-resolve_answer answer(const tenant_snapshot& snap, const resolve_query& q) {
+resolve_answer answer(const tenant_snapshot& snap, const resolve_query& q, std::int64_t now) {
   resolve_answer out;
-  const std::string* user = q.user_id.empty() ? nullptr : &q.user_id;
-  const providers::key_record* key = nullptr;
-  auto now = now_s();
-  bool by_defaults = q.model.empty() || q.model == "auto" || q.model == "default";
-  if (!q.provider.empty() || by_defaults) {
-    // The hot path: the first usable key of one provider, or of primary then fallback.
-    const std::string& primary = q.provider.empty() ? snap.defaults.primary : q.provider;
-    key = snap.first_usable(primary, user, now);
-    out.provider = primary;
-    if (!key && q.provider.empty() && snap.defaults.fallback &&
-        *snap.defaults.fallback != primary) {
-      key = snap.first_usable(*snap.defaults.fallback, user, now);
-      out.provider = *snap.defaults.fallback;
-      out.via_fallback = true;
-    }
-    if (!key) return resolve_answer{};
-    out.model = default_model(snap, out.provider);
-  } else {
-    std::optional<std::string> user_opt;
-    if (user) user_opt = *user;
-    auto chain = providers::build_chain(snap.keys, snap.defaults, user_opt, q.model, now);
-    if (chain.error) {
-      out.error = chain.error->message;
-      return out;
-    }
-    if (chain.elements.empty()) return out;
-    const auto& first = chain.elements.front();
-    key = first.key;
-    out.provider = first.provider;
-    out.model = first.model;
-    out.via_fallback = first.via_fallback;
+  auto chain =
+      providers::build_chain(snap.index, snap.defaults, {q.user_id, q.provider, q.model, 1}, now);
+  if (chain.error) {
+    out.error = chain.error->message;
+    return out;
   }
+  if (chain.elements.empty()) return out;
+  const auto& first = chain.elements.front();
   out.found = true;
-  out.key_id = key->id;
-  out.hint = key->hint;
-  out.scope = key->personal() ? "personal" : "tenant";
+  out.provider = first.provider;
+  out.model = first.model;
+  out.via_fallback = first.via_fallback;
+  out.key_id = first.key->id;
+  out.hint = first.key->hint;
+  out.scope = first.scope();
   return out;
 }
 
 }  // namespace
 
-void tenant_snapshot::build_index() {
-  by_provider.clear();
-  for (const auto& k : keys) {
-    auto& idx = by_provider[k.provider];
-    (k.personal() ? idx.personal : idx.tenant).push_back(&k);
-  }
-  auto newest_first = [](const providers::key_record* a, const providers::key_record* b) {
-    return a->created_at != b->created_at ? a->created_at > b->created_at : a->id > b->id;
-  };
-  for (auto& [_, idx] : by_provider) {
-    std::sort(idx.personal.begin(), idx.personal.end(), newest_first);
-    std::sort(idx.tenant.begin(), idx.tenant.end(), newest_first);
-  }
-}
-
-const providers::key_record* tenant_snapshot::first_usable(std::string_view provider,
-                                                           const std::string* user,
-                                                           std::int64_t now) const {
-  auto it = by_provider.find(provider);
-  if (it == by_provider.end()) return nullptr;
-  if (user)
-    for (const auto* k : it->second.personal)
-      if (*k->user_id == *user && providers::usable(*k, now)) return k;
-  for (const auto* k : it->second.tenant)
-    if (providers::usable(*k, now)) return k;
-  return nullptr;
+tenant_snapshot::tenant_snapshot(const tenant_snapshot& other)
+    : keys(other.keys), defaults(other.defaults), unreadable_keys(other.unreadable_keys) {
+  build_index();
 }
 
 namespace {
 
 struct tenant_state {
   std::string tenant_id;
-  storage::database* db = nullptr;
-  std::shared_ptr<vault_ref> vault;
+  tenant_io io;
   tenant_snapshot_ptr snapshot;
   std::shared_ptr<published_snapshot> published;  ///< `snapshot`, for calls to read
   std::uint64_t generation = 0;
@@ -210,16 +158,8 @@ void start_load(tenant_pointer self) {
   st.current_load_waiters = std::move(st.next_load_waiters);
   st.next_load_waiters.clear();
   auto handle = caf::actor_cast<tenant_actor>(self);
-  auto vault = st.vault->get();
-  st.db->execute(load_batch(st.tenant_id), [handle, gen, vault,
-                                            tenant_id = st.tenant_id](storage::db_reply r) {
-    if (!r.ok()) {
-      caf::anon_send(handle, loaded_atom_v, gen, tenant_snapshot_ptr{},
-                     std::string{"keys unavailable: "} + std::string{storage::to_string(r.error)});
-      return;
-    }
-    caf::anon_send(handle, loaded_atom_v, gen,
-                   tenant_snapshot_ptr{decode(tenant_id, r, vault.get())}, std::string{});
+  st.io.load([handle, gen](tenant_snapshot_ptr snap, std::string error) {
+    caf::anon_send(handle, loaded_atom_v, gen, std::move(snap), std::move(error));
   });
 }
 
@@ -277,9 +217,9 @@ void with_snapshot(tenant_pointer self, Fn fn) {
 
 void resolve(tenant_pointer self, const resolve_query& q,
              std::function<void(resolve_answer)> reply) {
-  with_snapshot(self, [q, reply = std::move(reply)](const tenant_snapshot_ptr& snap,
-                                                    const std::string& error) {
-    if (snap) return reply(answer(*snap, q));
+  with_snapshot(self, [self, q, reply = std::move(reply)](const tenant_snapshot_ptr& snap,
+                                                          const std::string& error) {
+    if (snap) return reply(answer(*snap, q, self->state.io.now_s()));
     resolve_answer failed;
     failed.error = error;
     reply(std::move(failed));
@@ -290,6 +230,11 @@ void resolve(tenant_pointer self, const resolve_query& q,
 
 chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
                            const std::string& error) {
+  return chain_for(snap, q, error, now_s());
+}
+
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
+                           const std::string& error, std::int64_t now) {
   auto out = std::make_shared<chain_answer>();
   if (!snap) {
     out->error = error.empty() ? "keys unavailable" : error;
@@ -297,21 +242,22 @@ chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query&
   }
   out->snapshot = snap;
   out->max_tokens = snap->defaults.max_tokens;
-  std::optional<std::string> user;
-  if (!q.user_id.empty()) user = q.user_id;
-  out->chain = providers::build_chain(snap->keys, snap->defaults, user, q.model, now_s());
+  out->chain =
+      providers::build_chain(snap->index, snap->defaults, {q.user_id, q.provider, q.model}, now);
   return out;
 }
 
 namespace {
 
-std::vector<std::string> models_for(const tenant_snapshot& snap, const std::string& user_id) {
+/// Per chat provider with a usable key, its default model as "provider/model".
+std::vector<std::string> models_for(const tenant_snapshot& snap, const std::string& user_id,
+                                    std::int64_t now) {
   std::vector<std::string> out;
-  const std::string* user = user_id.empty() ? nullptr : &user_id;
-  auto now = now_s();
-  for (const char* p : {"openai", "anthropic", "google", "kimi"})
-    if (snap.first_usable(p, user, now))
-      out.push_back(std::string{p} + "/" + default_model(snap, p));
+  for (const auto& p : providers::chat_providers()) {
+    auto chain = providers::build_chain(snap.index, snap.defaults, {user_id, p.id, {}, 1}, now);
+    if (!chain.elements.empty())
+      out.push_back(chain.elements.front().provider + "/" + chain.elements.front().model);
+  }
   return out;
 }
 
@@ -321,7 +267,7 @@ void mark_key(tenant_pointer self, const std::string& key_id, key_status status,
               const std::string& reason, std::int64_t cooldown_s) {
   auto& st = self->state;
   if (!st.snapshot) return;
-  auto now = now_s();
+  auto now = st.io.now_s();
   const providers::key_record* current = nullptr;
   for (const auto& k : st.snapshot->keys)
     if (k.id == key_id) current = &k;
@@ -342,17 +288,8 @@ void mark_key(tenant_pointer self, const std::string& key_id, key_status status,
   next->build_index();
   set_snapshot(st, std::move(next));
   ++st.key_writes;
-  storage::db_batch b;
-  b.transaction = true;
-  b.statements.push_back(keys::set_status(st.tenant_id, key_id, status, reason, cooldown_s));
-  b.statements.push_back(storage::notify(storage::tenant_change_channel, st.tenant_id));
   auto handle = caf::actor_cast<tenant_actor>(self);
-  st.db->execute(std::move(b), [handle, tenant_id = st.tenant_id, key_id,
-                                seq](storage::db_reply r) {
-    if (!r.ok())
-      telemetry::log_warn(
-          "key status not persisted",
-          {{"tenant_id", tenant_id}, {"key_id", key_id}, {"error", storage::to_string(r.error)}});
+  st.io.write_key_health(key_id, status, reason, cooldown_s, [handle, key_id, seq] {
     caf::anon_send(handle, completed_atom_v, key_id, seq);
   });
   telemetry::log_info("api key status changed", {{"tenant_id", st.tenant_id},
@@ -361,12 +298,10 @@ void mark_key(tenant_pointer self, const std::string& key_id, key_status status,
                                                  {"reason", reason}});
 }
 
-tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_id,
-                                       storage::database* db, std::shared_ptr<vault_ref> vault,
+tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_id, tenant_io io,
                                        std::shared_ptr<published_snapshot> published) {
   self->state.tenant_id = std::move(tenant_id);
-  self->state.db = db;
-  self->state.vault = std::move(vault);
+  self->state.io = std::move(io);
   self->state.published = std::move(published);
   return {
       [self](resolve_atom, const resolve_query& q, resolve_sink& sink) {
@@ -379,16 +314,18 @@ tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_i
       },
       [self](chain_atom, const resolve_query& q) -> caf::result<chain_answer_ptr> {
         auto promise = self->make_response_promise<chain_answer_ptr>();
-        with_snapshot(
-            self, [promise, q](const tenant_snapshot_ptr& snap, const std::string& error) mutable {
-              promise.deliver(chain_for(snap, q, error));
-            });
+        with_snapshot(self, [self, promise, q](const tenant_snapshot_ptr& snap,
+                                               const std::string& error) mutable {
+          promise.deliver(chain_for(snap, q, error, self->state.io.now_s()));
+        });
         return promise;
       },
       [self](models_atom, const std::string& user_id, models_sink& sink) {
-        with_snapshot(self, [user_id, sink](const tenant_snapshot_ptr& snap, const std::string&) {
-          sink->deliver(snap ? models_for(*snap, user_id) : std::vector<std::string>{});
-        });
+        with_snapshot(self,
+                      [self, user_id, sink](const tenant_snapshot_ptr& snap, const std::string&) {
+                        sink->deliver(snap ? models_for(*snap, user_id, self->state.io.now_s())
+                                           : std::vector<std::string>{});
+                      });
       },
       [self](key_health_atom, const std::string& key_id, key_status status,
              const std::string& reason,
@@ -421,10 +358,48 @@ echo_actor::behavior_type echo_fun(int unused) {
 
 }  // namespace
 
+tenant_io database_io(const std::string& tenant_id, storage::database& db,
+                      std::shared_ptr<vault_ref> vault) {
+  tenant_io io;
+  io.load = [tenant_id, db = &db,
+             vault](std::function<void(tenant_snapshot_ptr, std::string)> done) {
+    db->execute(load_batch(tenant_id),
+                [tenant_id, vault = vault->get(), done = std::move(done)](storage::db_reply r) {
+                  if (!r.ok())
+                    return done(nullptr, std::string{"keys unavailable: "} +
+                                             std::string{storage::to_string(r.error)});
+                  done(decode(tenant_id, r, vault.get()), std::string{});
+                });
+  };
+  io.write_key_health = [tenant_id, db = &db](const std::string& key_id, key_status status,
+                                              const std::string& reason, std::int64_t cooldown_s,
+                                              std::function<void()> done) {
+    storage::db_batch b;
+    b.transaction = true;
+    b.statements.push_back(keys::set_status(tenant_id, key_id, status, reason, cooldown_s));
+    b.statements.push_back(storage::notify(storage::tenant_change_channel, tenant_id));
+    db->execute(std::move(b), [tenant_id, key_id, done = std::move(done)](storage::db_reply r) {
+      if (!r.ok())
+        telemetry::log_warn(
+            "key status not persisted",
+            {{"tenant_id", tenant_id}, {"key_id", key_id}, {"error", storage::to_string(r.error)}});
+      done();
+    });
+  };
+  io.now_s = now_s;
+  return io;
+}
+
+tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id, tenant_io io,
+                                std::shared_ptr<published_snapshot> published) {
+  return sys.spawn(tenant_fun, std::move(tenant_id), std::move(io), std::move(published));
+}
+
 tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
                                 storage::database& db, std::shared_ptr<vault_ref> vault,
                                 std::shared_ptr<published_snapshot> published) {
-  return sys.spawn(tenant_fun, std::move(tenant_id), &db, std::move(vault), std::move(published));
+  auto io = database_io(tenant_id, db, std::move(vault));
+  return spawn_tenant_actor(sys, std::move(tenant_id), std::move(io), std::move(published));
 }
 
 echo_actor spawn_echo_actor(caf::actor_system& sys) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,19 +29,16 @@ struct tenant_snapshot {
   providers::llm_defaults defaults;
   /// Keys that failed to decrypt (tampered, unknown master key version): never used.
   std::vector<std::string> unreadable_keys;
+  /// `keys` per provider in chain order, built once per snapshot: every resolution walks it.
+  providers::key_index index;
 
-  /// Per provider, newest first: personal keys and tenant keys. Built once per load, so a
-  /// resolution is a short scan without allocation.
-  struct provider_index {
-    std::vector<const providers::key_record*> personal;
-    std::vector<const providers::key_record*> tenant;
-  };
-  std::map<std::string, provider_index, std::less<>> by_provider;
+  tenant_snapshot() = default;
+  /// A copy indexes its own keys (the index points into `keys`).
+  tenant_snapshot(const tenant_snapshot& other);
+  tenant_snapshot& operator=(const tenant_snapshot&) = delete;
 
-  void build_index();
-  /// SPEC §3 keys_for(...).front(), or nullptr.
-  const providers::key_record* first_usable(std::string_view provider, const std::string* user,
-                                            std::int64_t now_s) const;
+  /// Call after `keys` changed.
+  void build_index() { index.build(keys); }
 };
 
 /// The vault is shared read-only; replacing it (master key rotation) swaps the pointer.
@@ -69,7 +68,30 @@ class published_snapshot {
 /// A call's chain from a snapshot (SPEC §3); `error` when there is no snapshot.
 chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
                            const std::string& error = {});
+/// The same at `now_s` (unix seconds) rather than the wall clock's.
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
+                           const std::string& error, std::int64_t now_s);
 
+/// What a tenant actor reads and writes outside itself: the database in production, a script
+/// in tests that step the actor deterministically. The callbacks may run on any thread.
+struct tenant_io {
+  /// Loads the tenant's snapshot; `done` gets it, or nullptr and what failed.
+  std::function<void(std::function<void(tenant_snapshot_ptr, std::string)> done)> load;
+  /// Persists a key's health and announces it to other nodes; `done` runs when the write ended
+  /// (whether or not it succeeded: a failure is logged).
+  std::function<void(const std::string& key_id, providers::key_status status,
+                     const std::string& reason, std::int64_t cooldown_s,
+                     std::function<void()> done)>
+      write_key_health;
+  std::function<std::int64_t()> now_s;  ///< unix seconds: cooldowns start from it
+};
+
+/// The tenant's keys and defaults from PostgreSQL, secrets opened with the current vault.
+tenant_io database_io(const std::string& tenant_id, storage::database& db,
+                      std::shared_ptr<vault_ref> vault);
+
+tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id, tenant_io io,
+                                std::shared_ptr<published_snapshot> published = nullptr);
 tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
                                 storage::database& db, std::shared_ptr<vault_ref> vault,
                                 std::shared_ptr<published_snapshot> published = nullptr);

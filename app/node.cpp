@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include <caf/send.hpp>
@@ -20,6 +21,7 @@
 #include "identity/authenticator.hpp"
 #include "net/client/https_client.hpp"
 #include "net/http/server.hpp"
+#include "providers/registry.hpp"
 #include "security/key_vault.hpp"
 #include "storage/api_keys_repository.hpp"
 #include "storage/channels.hpp"
@@ -144,12 +146,10 @@ std::shared_ptr<actors::gateway_services> make_gateway(
     const config::settings& s, runtime& rt, actors::tenant_directory& tenants,
     actors::provider_directory& providers, std::shared_ptr<storage::usage_recorder> usage) {
   net::tls_options tls{s.tls.ca_file, true};
-  const std::pair<const char*, const config::provider_settings*> upstreams[] = {
-      {"openai", &s.providers.openai},
-      {"anthropic", &s.providers.anthropic},
-      {"google", &s.providers.google},
-      {"kimi", &s.providers.kimi}};
-  for (const auto& [name, p] : upstreams) {
+  for (const auto& provider : ::nyxgate::providers::chat_providers()) {
+    const auto* p = s.providers.find(provider.id);
+    if (!p) throw std::logic_error("no base URL setting for provider " + std::string{provider.id});
+    std::string name{provider.id};
     // One client (it pools per shard) and one actor per shard.
     actors::provider_endpoint endpoint{name, p->base_url, net::https_client::create(rt.io(), tls)};
     for (auto* shard : rt.io_shards())

@@ -3,6 +3,11 @@
 // spread over several runs, for 1, 100 and 10,000 tenants.
 //
 //   build/release/benchmarks/nyxgate_bench_resolution [requests-per-run] [runs]
+//
+// `chain` measures instead what a completion pays per call without a message: `chain_for` on
+// a published snapshot, in nanoseconds per call (median and spread over the runs).
+//
+//   build/release/benchmarks/nyxgate_bench_resolution chain [calls-per-run] [runs]
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,7 +16,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -89,9 +96,62 @@ double spread(std::vector<double> v) {
   return *hi - *lo;
 }
 
+/// A snapshot of `users` users, each with one personal key per chat provider, and two tenant
+/// keys per chat provider (one of them in cooldown).
+actors::tenant_snapshot_ptr synthetic_snapshot(int users) {
+  auto snap = std::make_shared<actors::tenant_snapshot>();
+  std::int64_t created = 1700000000000000;
+  int n = 0;
+  auto add = [&](const char* provider, std::optional<std::string> user, const char* status) {
+    providers::key_record k;
+    k.id = "00000000-0000-4000-8000-" + std::to_string(100000000000 + n++);
+    k.provider = provider;
+    k.user_id = std::move(user);
+    k.status = *providers::parse_key_status(status);
+    k.cooldown_until = k.status == providers::key_status::cooldown ? 4000000000 : 0;
+    k.created_at = created++;
+    k.secret = "sk-bench-key-000000";
+    snap->keys.push_back(std::move(k));
+  };
+  for (const char* p : {"openai", "anthropic", "google", "kimi"}) {
+    add(p, std::nullopt, "active");
+    add(p, std::nullopt, "cooldown");
+    for (int u = 0; u < users; ++u) add(p, "user-" + std::to_string(u), "active");
+  }
+  snap->defaults.fallback = "anthropic";
+  snap->build_index();
+  return snap;
+}
+
+int chain_bench(std::size_t calls, int runs) {
+  std::printf("# chain_for on a published snapshot, %zu calls x %d runs\n", calls, runs);
+  std::printf("%-7s %-26s %12s %9s\n", "users", "model", "ns/call(med)", "spread%");
+  for (int users : {0, 10, 1000}) {
+    auto snap = synthetic_snapshot(users);
+    for (const char* model : {"auto", "anthropic/claude-opus-4", "gemini-2.5-pro"}) {
+      actors::resolve_query q{users ? "user-7" : "", "", model};
+      std::vector<double> ns;
+      std::size_t sink = 0;
+      for (int run = 0; run < runs; ++run) {
+        auto t0 = clock_type::now();
+        for (std::size_t i = 0; i < calls; ++i)
+          sink += actors::chain_for(snap, q)->chain.elements.size();
+        ns.push_back(std::chrono::duration<double, std::nano>(clock_type::now() - t0).count() /
+                     static_cast<double>(calls));
+      }
+      if (sink == 0) return 1;
+      std::printf("%-7d %-26s %12.1f %8.1f%%\n", users, model, median(ns),
+                  100 * spread(ns) / median(ns));
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view{argv[1]} == "chain")
+    return chain_bench(argc > 2 ? std::stoul(argv[2]) : 1000000, argc > 3 ? std::atoi(argv[3]) : 7);
   std::size_t requests = argc > 1 ? std::stoul(argv[1]) : 200000;
   int runs = argc > 2 ? std::atoi(argv[2]) : 5;
   char dir[] = "/tmp/nyxgate-bench-XXXXXX";

@@ -710,4 +710,13 @@ std::string toml_template(const settings& values) {
   return out;
 }
 
+const provider_settings* providers_settings::find(std::string_view id) const {
+  if (id == "openai") return &openai;
+  if (id == "anthropic") return &anthropic;
+  if (id == "google") return &google;
+  if (id == "kimi") return &kimi;
+  if (id == "github") return &github;
+  return nullptr;
+}
+
 }  // namespace nyxgate::config

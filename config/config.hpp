@@ -4,6 +4,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,9 @@ struct providers_settings {
   provider_settings google{"https://generativelanguage.googleapis.com"};
   provider_settings kimi{"https://api.moonshot.ai"};
   provider_settings github{"https://api.github.com"};
+
+  /// The settings of the provider with that registry id (providers/registry.cpp), or nullptr.
+  const provider_settings* find(std::string_view id) const;
 };
 
 struct gateway_settings {

@@ -214,20 +214,29 @@ struct stream_step {
   bool has_content() const { return !content.empty() || !finish_reason.empty() || done || error; }
 };
 
+/// What a stream remembers between its events.
+struct stream_state {
+  token_usage usage;
+  bool started = false;
+
+  /// True once: the first event of a stream starts the assistant's turn.
+  bool start() { return !std::exchange(started, true); }
+};
+
+class chat_adapter;
+
 /// Translates a provider's stream events (openai/kimi chunks, anthropic message_* and
-/// content_block_* events, google GenerateContentResponse objects) into steps. One per stream.
+/// content_block_* events, google GenerateContentResponse objects) into steps through the
+/// provider's adapter. One per stream.
 class stream_translator {
  public:
-  explicit stream_translator(std::string provider);
+  explicit stream_translator(std::string_view provider);
   /// Interprets one event. Malformed JSON in an event yields a step with `error` set.
   stream_step on_event(const sse_event& e);
 
  private:
-  stream_step on_openai_chunk(const sse_event& e);
-
-  std::string provider_;
-  token_usage usage_;
-  bool started_ = false;
+  const chat_adapter* adapter_;
+  stream_state state_;
 };
 
 /// OpenAI `chat.completion.chunk` JSON (without the "data: " framing) for a delta.

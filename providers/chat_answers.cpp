@@ -1,11 +1,12 @@
-// The providers' answers back into OpenAI's shape: parse_completion, classify_failure and the
-// stream translator (SPEC §3, §4).
+// The providers' answers back into OpenAI's shape through each provider's adapter:
+// parse_completion, classify_failure and the stream translator (SPEC §3, §4).
 #include <algorithm>
 #include <ctime>
 
+#include "providers/adapter.hpp"
 #include "providers/chat.hpp"
 #include "providers/detail/json_doc.hpp"
-#include "providers/detail/openai_chunk.hpp"
+#include "providers/registry.hpp"
 
 namespace nyxgate::providers {
 
@@ -13,43 +14,9 @@ namespace {
 
 using detail::at;
 using detail::each;
-using detail::first;
 using detail::node;
-using detail::num;
 using detail::parsed_json;
-using detail::pick;
 using detail::str;
-
-std::string finish_of(std::string_view provider, std::string_view raw) {
-  if (raw.empty()) return {};
-  if (provider == "anthropic") {
-    if (raw == "end_turn" || raw == "stop_sequence" || raw == "pause_turn") return "stop";
-    if (raw == "max_tokens") return "length";
-    if (raw == "tool_use") return "tool_calls";
-    if (raw == "refusal") return "content_filter";
-    return "stop";
-  }
-  if (provider == "google") {
-    if (raw == "STOP") return "stop";
-    if (raw == "MAX_TOKENS") return "length";
-    if (raw == "SAFETY" || raw == "RECITATION" || raw == "BLOCKLIST" ||
-        raw == "PROHIBITED_CONTENT" || raw == "SPII" || raw == "IMAGE_SAFETY")
-      return "content_filter";
-    if (raw == "FINISH_REASON_UNSPECIFIED") return {};
-    return "stop";
-  }
-  return std::string{raw};
-}
-
-/// Text of a Gemini candidate: every text part, in order.
-std::string google_text(node candidate) {
-  std::string out;
-  each(at(at(candidate, "content"), "parts"), [&out](node p) {
-    auto t = str(at(p, "text"));
-    out.append(t.data(), t.size());
-  });
-  return out;
-}
 
 std::optional<std::int64_t> retry_after_ms(std::string_view v) {
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
@@ -72,89 +39,19 @@ std::optional<std::int64_t> retry_after_ms(std::string_view v) {
   return std::max<std::int64_t>(delta, 0) * 1000;
 }
 
-bool contains(std::string_view hay, std::string_view needle) {
-  return hay.find(needle) != std::string_view::npos;
-}
-
-/// The error a stream sends inside a 2xx body (Anthropic `event: error`, an OpenAI error chunk).
-failure stream_error(std::string_view provider, node doc) {
-  auto e = at(doc, "error");
-  auto type = str(at(e, "type"));
-  auto code = str(at(e, "code"));
-  auto status_text = str(at(e, "status"));
-  failure f;
-  f.kind = failure_kind::retryable;
-  std::string what{!type.empty() ? type : !code.empty() ? code : status_text};
-  if (type == "authentication_error" || type == "permission_error" || code == "invalid_api_key")
-    f.kind = failure_kind::key_invalid;
-  else if (code == "insufficient_quota" || type == "insufficient_quota")
-    f.kind = failure_kind::key_quota;
-  f.reason = "stream error";
-  if (!what.empty()) f.reason.append(": ").append(what);
-  if (provider == "anthropic" && type == "overloaded_error") f.status = 529;
-  return f;
-}
-
 }  // namespace
 
 std::variant<chat_completion, std::string> parse_completion(std::string_view provider,
                                                             const std::string& body) {
-  if (provider != "anthropic" && provider != "google") {
-    if (auto fast = detail::scan_openai_chunk(body, detail::openai_shape::completion)) {
-      if (!fast->has_choice) return std::string{"the answer has no choices"};
-      chat_completion c;
-      c.content = std::move(fast->content);
-      c.finish_reason = finish_of(provider, fast->finish_reason);
-      if (fast->usage) {
-        c.usage.prompt_tokens = fast->usage->prompt_tokens;
-        c.usage.completion_tokens = fast->usage->completion_tokens;
-      }
-      c.upstream_id = std::move(fast->id);
-      if (c.finish_reason.empty()) c.finish_reason = "stop";
-      return c;
-    }
-  }
-  parsed_json doc(body);
-  if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
-  chat_completion c;
-  auto v = doc.value;
-  if (provider == "anthropic") {
-    bool blocks = each(at(v, "content"), [&c](node b) {
-      if (str(at(b, "type")) == "text") c.content += str(at(b, "text"));
-    });
-    if (!blocks) return std::string{"the answer has no content blocks"};
-    c.finish_reason = finish_of(provider, str(at(v, "stop_reason")));
-    c.usage.prompt_tokens = num(at(at(v, "usage"), "input_tokens"));
-    c.usage.completion_tokens = num(at(at(v, "usage"), "output_tokens"));
-    c.upstream_id = str(at(v, "id"));
-  } else if (provider == "google") {
-    auto candidate = first(at(v, "candidates"));
-    if (!candidate) return std::string{"the answer has no candidates"};
-    c.content = google_text(candidate);
-    c.finish_reason = finish_of(provider, str(at(candidate, "finishReason")));
-    auto usage = at(v, "usageMetadata");
-    c.usage.prompt_tokens = num(at(usage, "promptTokenCount"));
-    c.usage.completion_tokens = num(at(usage, "candidatesTokenCount"));
-    c.upstream_id = str(at(v, "responseId"));
-  } else {
-    // Read by the one-pass reader above; this is the DOM's reading of the same fields.
-    auto [choices, usage, id] = pick<3>(v, {"choices", "usage", "id"});
-    auto choice = first(choices);
-    if (!choice) return std::string{"the answer has no choices"};
-    auto [message, finish] = pick<2>(choice, {"message", "finish_reason"});
-    c.content = str(at(message, "content"));
-    c.finish_reason = finish_of(provider, str(finish));
-    auto [prompt, completion] = pick<2>(usage, {"prompt_tokens", "completion_tokens"});
-    c.usage.prompt_tokens = num(prompt);
-    c.usage.completion_tokens = num(completion);
-    c.upstream_id = str(id);
-  }
-  if (c.finish_reason.empty()) c.finish_reason = "stop";
-  return c;
+  auto out = chat_of(provider).parse_completion(body);
+  if (auto* c = std::get_if<chat_completion>(&out); c && c->finish_reason.empty())
+    c->finish_reason = "stop";
+  return out;
 }
 
 failure classify_failure(std::string_view provider, unsigned status, std::string_view body,
                          std::string_view retry_after) {
+  const auto& adapter = chat_of(provider);
   failure f;
   f.status = status;
   f.retry_after_ms = retry_after_ms(retry_after);
@@ -179,8 +76,7 @@ failure classify_failure(std::string_view provider, unsigned status, std::string
   if (!label.empty()) f.reason.append(" ").append(label.substr(0, 64));
 
   bool quota = code == "insufficient_quota" || type == "insufficient_quota" ||
-               type == "exceeded_current_quota_error" ||
-               (provider == "anthropic" && contains(message, "credit balance is too low"));
+               type == "exceeded_current_quota_error" || adapter.says_quota(message);
   if (status == 401 || status == 403 ||
       (status == 400 && (google_reason == "API_KEY_INVALID" || code == "invalid_api_key"))) {
     f.kind = failure_kind::key_invalid;
@@ -194,8 +90,7 @@ failure classify_failure(std::string_view provider, unsigned status, std::string
       f.message.append("the provider rejected the request (").append(f.reason).append(")");
     else
       f.message = message;
-    f.type = provider == "google" || type.empty() || type == "error" ? "invalid_request_error"
-                                                                     : std::string{type};
+    f.type = adapter.client_error_type(type);
   }
   return f;
 }
@@ -212,93 +107,10 @@ failure transport_failure(std::string_view what) {
 
 // -- the stream translator ----------------------------------------------------------------
 
-stream_translator::stream_translator(std::string provider) : provider_(std::move(provider)) {}
+stream_translator::stream_translator(std::string_view provider) : adapter_(&chat_of(provider)) {}
 
 stream_step stream_translator::on_event(const sse_event& e) {
-  stream_step step;
-  if (provider_ != "anthropic" && provider_ != "google") {
-    if (e.data != "[DONE]") return on_openai_chunk(e);
-    step.done = true;
-    return step;
-  }
-  parsed_json doc(e.data);
-  if (!doc.ok || !doc.value.is_object()) {
-    step.error = transport_failure("unreadable stream event");
-    return step;
-  }
-  auto v = doc.value;
-  if (at(v, "error") &&
-      (provider_ != "anthropic" || e.event == "error" || str(at(v, "type")) == "error")) {
-    step.error = stream_error(provider_, v);
-    return step;
-  }
-  if (!started_) {
-    started_ = true;
-    step.role_start = true;
-  }
-  if (provider_ == "anthropic") {
-    auto type = e.event.empty() ? str(at(v, "type")) : std::string_view{e.event};
-    if (type == "message_start") {
-      auto usage = at(at(v, "message"), "usage");
-      usage_.prompt_tokens = num(at(usage, "input_tokens"));
-      usage_.completion_tokens = num(at(usage, "output_tokens"));
-      step.usage = usage_;
-    } else if (type == "content_block_delta") {
-      auto delta = at(v, "delta");
-      if (str(at(delta, "type")) == "text_delta") step.content = str(at(delta, "text"));
-    } else if (type == "message_delta") {
-      step.finish_reason = finish_of(provider_, str(at(at(v, "delta"), "stop_reason")));
-      auto usage = at(v, "usage");
-      if (auto out = at(usage, "output_tokens")) usage_.completion_tokens = num(out);
-      if (auto in = at(usage, "input_tokens"); in && num(in) > 0) usage_.prompt_tokens = num(in);
-      step.usage = usage_;
-    } else if (type == "message_stop") {
-      step.done = true;
-    }
-    return step;
-  }
-  auto candidate = first(at(v, "candidates"));  // google
-  step.content = google_text(candidate);
-  step.finish_reason = finish_of(provider_, str(at(candidate, "finishReason")));
-  if (auto usage = at(v, "usageMetadata")) {
-    usage_.prompt_tokens = num(at(usage, "promptTokenCount"));
-    usage_.completion_tokens = num(at(usage, "candidatesTokenCount"));
-    step.usage = usage_;
-  }
-  return step;
-}
-
-/// OpenAI and Kimi chunks: the one-pass reader for the usual chunk, the DOM for the rest.
-stream_step stream_translator::on_openai_chunk(const sse_event& e) {
-  stream_step step;
-  auto chunk = detail::scan_openai_chunk(e.data);
-  if (!chunk) chunk = detail::read_openai_chunk_dom(e.data);
-  if (!chunk) {
-    step.error = transport_failure("unreadable stream event");
-    return step;
-  }
-  if (chunk->has_error) {
-    parsed_json doc(e.data);
-    step.error = stream_error(provider_, doc.value);
-    return step;
-  }
-  if (!started_) {
-    started_ = true;
-    step.role_start = true;
-  }
-  auto take_usage = [&](const std::optional<detail::chunk_usage>& u) {
-    if (!u) return;
-    usage_.prompt_tokens = u->prompt_tokens;
-    usage_.completion_tokens = u->completion_tokens;
-    step.usage = usage_;
-  };
-  if (chunk->has_choice) {
-    step.content = std::move(chunk->content);
-    step.finish_reason = finish_of(provider_, chunk->finish_reason);
-    take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
-  }
-  take_usage(chunk->usage);
-  return step;
+  return adapter_->on_event(state_, e);
 }
 
 }  // namespace nyxgate::providers

@@ -1,58 +1,133 @@
 #include "providers/resolution.hpp"
 
 #include <algorithm>
-#include <array>
 
 namespace nyxgate::providers {
 
 namespace {
-constexpr std::array<std::string_view, 4> chat_providers{"openai", "anthropic", "google", "kimi"};
 
 bool alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+
+bool newest_first(const key_index::entry& a, const key_index::entry& b) {
+  return a.key->created_at != b.key->created_at ? a.key->created_at > b.key->created_at
+                                                : a.key->id > b.key->id;
+}
+
+/// "openai/, anthropic/, google/ or kimi/".
+std::string provider_prefixes() {
+  std::string out;
+  auto chat = chat_providers();
+  for (std::size_t i = 0; i < chat.size(); ++i) {
+    if (i > 0) out += i + 1 == chat.size() ? " or " : ", ";
+    out.append(chat[i].id).append("/");
+  }
+  return out;
+}
+
 }  // namespace
 
-bool is_chat_provider(std::string_view p) {
-  return std::find(chat_providers.begin(), chat_providers.end(), p) != chat_providers.end();
+std::string_view default_model(const llm_defaults& defaults, std::string_view provider) {
+  auto it = defaults.models.find(provider);
+  return it != defaults.models.end() && !it->second.empty() ? std::string_view{it->second}
+                                                            : builtin_default_model(provider);
 }
 
-bool is_key_provider(std::string_view p) {
-  return is_chat_provider(p) || p == "github";
-}
-
-std::string builtin_default_model(std::string_view provider) {
-  if (provider == "openai") return "gpt-4o-mini";
-  if (provider == "anthropic") return "claude-sonnet-4-5";
-  if (provider == "google") return "gemini-2.5-flash";
-  if (provider == "kimi") return "kimi-k2-0905-preview";
-  return {};
+std::optional<std::int64_t> usable_from(const key_record& k) {
+  if (k.status == key_status::active) return 0;
+  if (k.status == key_status::cooldown) return k.cooldown_until;
+  return std::nullopt;
 }
 
 bool usable(const key_record& k, std::int64_t now_s) {
-  if (k.status == key_status::active) return true;
-  return k.status == key_status::cooldown && k.cooldown_until <= now_s;
+  auto from = usable_from(k);
+  return from && *from <= now_s;
 }
 
-std::vector<const key_record*> keys_for(const std::vector<key_record>& keys,
-                                        const std::optional<std::string>& user_id,
-                                        std::string_view provider, std::int64_t now_s) {
-  std::vector<const key_record*> personal, tenant;
+void key_index::build(const std::vector<key_record>& keys) {
+  by_provider_.assign(all_providers().size(), provider_keys{});
   for (const auto& k : keys) {
-    if (k.provider != provider || !usable(k, now_s)) continue;
-    if (k.personal()) {
-      if (user_id && *k.user_id == *user_id) personal.push_back(&k);
-    } else {
-      tenant.push_back(&k);
+    const auto* p = find_provider(k.provider);
+    if (!p) continue;
+    auto from = usable_from(k);
+    if (!from) continue;
+    auto& slot = by_provider_[p->slot];
+    (k.personal() ? slot.personal : slot.tenant).push_back(entry{&k, *from});
+  }
+  for (auto& slot : by_provider_) {
+    std::sort(slot.personal.begin(), slot.personal.end(), [](const entry& a, const entry& b) {
+      return *a.key->user_id != *b.key->user_id ? *a.key->user_id < *b.key->user_id
+                                                : newest_first(a, b);
+    });
+    std::sort(slot.tenant.begin(), slot.tenant.end(), newest_first);
+  }
+}
+
+key_index::range key_index::personal_of(const provider_keys& keys, std::string_view user) {
+  struct by_user {
+    bool operator()(const entry& e, std::string_view u) const { return *e.key->user_id < u; }
+    bool operator()(std::string_view u, const entry& e) const { return u < *e.key->user_id; }
+  };
+  return std::equal_range(keys.personal.begin(), keys.personal.end(), user, by_user{});
+}
+
+const key_record* key_index::first_usable(std::size_t provider, std::string_view user,
+                                          std::int64_t now_s) const {
+  const key_record* out = nullptr;
+  each_usable(provider, user, now_s, [&out](const key_record& k) {
+    out = &k;
+    return false;
+  });
+  return out;
+}
+
+chain build_chain(const key_index& index, const llm_defaults& defaults, const chain_query& q,
+                  std::int64_t now_s) {
+  chain out;
+  auto add = [&](const provider_info& p, std::string_view model, bool fallback) {
+    index.each_usable(p.slot, q.user_id, now_s, [&](const key_record& k) {
+      if (out.elements.size() >= q.limit) return false;
+      if (out.elements.empty()) out.elements.reserve(std::min<std::size_t>(q.limit, 4));
+      out.elements.push_back(chain_element{std::string{p.id}, std::string{model}, &k, fallback});
+      return true;
+    });
+  };
+  if (!q.provider.empty()) {
+    if (const auto* p = find_provider(q.provider)) add(*p, default_model(defaults, p->id), false);
+    return out;
+  }
+  if (q.model.empty() || q.model == "auto" || q.model == "default") {
+    if (const auto* primary = find_provider(defaults.primary); primary && primary->has_chat())
+      add(*primary, default_model(defaults, primary->id), false);
+    if (defaults.fallback && *defaults.fallback != defaults.primary)
+      if (const auto* fallback = find_provider(*defaults.fallback);
+          fallback && fallback->has_chat())
+        add(*fallback, default_model(defaults, fallback->id), true);
+    return out;
+  }
+  const provider_info* provider = nullptr;
+  std::string_view name = q.model;
+  if (auto slash = q.model.find('/'); slash != std::string_view::npos) {
+    provider = find_provider(q.model.substr(0, slash));
+    name = q.model.substr(slash + 1);
+    if (!provider || !provider->has_chat() || name.empty()) {
+      out.error =
+          chain_error{"unknown_provider", "unknown provider in model '" + std::string{q.model} +
+                                              "'; use " + provider_prefixes()};
+      return out;
+    }
+  } else {
+    provider = provider_for_model(q.model);
+    if (!provider) {
+      out.error = chain_error{"unknown_model", "unknown model '" + std::string{q.model} +
+                                                   "': name it as provider/model, e.g. openai/" +
+                                                   std::string{q.model}};
+      return out;
     }
   }
-  auto newest_first = [](const key_record* a, const key_record* b) {
-    return a->created_at != b->created_at ? a->created_at > b->created_at : a->id > b->id;
-  };
-  std::sort(personal.begin(), personal.end(), newest_first);
-  std::sort(tenant.begin(), tenant.end(), newest_first);
-  personal.insert(personal.end(), tenant.begin(), tenant.end());
-  return personal;
+  add(*provider, name, false);
+  return out;
 }
 
 bool valid_model_name(std::string_view model) {
@@ -66,58 +141,6 @@ bool valid_model_name(std::string_view model) {
   auto slash = model.find('/');
   if (slash == std::string_view::npos) return valid_part(model);
   return valid_part(model.substr(0, slash)) && valid_part(model.substr(slash + 1));
-}
-
-std::string provider_for_model(std::string_view m) {
-  if (m.starts_with("gpt-") || m.starts_with("o1") || m.starts_with("o3") || m.starts_with("o4"))
-    return "openai";
-  if (m.starts_with("claude-")) return "anthropic";
-  if (m.starts_with("gemini-")) return "google";
-  if (m.starts_with("moonshot-") || m.starts_with("kimi-")) return "kimi";
-  return {};
-}
-
-chain build_chain(const std::vector<key_record>& keys, const llm_defaults& defaults,
-                  const std::optional<std::string>& user_id, std::string_view model,
-                  std::int64_t now_s) {
-  chain out;
-  auto add = [&](const std::string& provider, const std::string& m, bool fallback) {
-    for (const auto* k : keys_for(keys, user_id, provider, now_s))
-      out.elements.push_back(chain_element{provider, m, k, fallback});
-  };
-  auto default_model = [&](const std::string& provider) {
-    auto it = defaults.models.find(provider);
-    return it != defaults.models.end() && !it->second.empty() ? it->second
-                                                              : builtin_default_model(provider);
-  };
-  if (model.empty() || model == "auto" || model == "default") {
-    add(defaults.primary, default_model(defaults.primary), false);
-    if (defaults.fallback && *defaults.fallback != defaults.primary)
-      add(*defaults.fallback, default_model(*defaults.fallback), true);
-    return out;
-  }
-  std::string provider;
-  std::string name{model};
-  if (auto slash = model.find('/'); slash != std::string_view::npos) {
-    provider = std::string{model.substr(0, slash)};
-    name = std::string{model.substr(slash + 1)};
-    if (!is_chat_provider(provider) || name.empty()) {
-      out.error =
-          chain_error{"unknown_provider", "unknown provider in model '" + std::string{model} +
-                                              "'; use openai/, anthropic/, google/ or kimi/"};
-      return out;
-    }
-  } else {
-    provider = provider_for_model(model);
-    if (provider.empty()) {
-      out.error = chain_error{"unknown_model", "unknown model '" + std::string{model} +
-                                                   "': name it as provider/model, e.g. openai/" +
-                                                   std::string{model}};
-      return out;
-    }
-  }
-  add(provider, name, false);
-  return out;
 }
 
 }  // namespace nyxgate::providers

@@ -9,14 +9,13 @@ out="$root/build/fuzz"
 mkdir -p "$out"
 cxx="${FUZZ_CXX:-clang++-14}"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$root")
-sources=(providers/chat_wire.cpp providers/chat_answers.cpp providers/sse.cpp providers/openai_chunk.cpp
-  providers/resolution.cpp)
+sources=(providers/*.cpp)  # pure translation code: no sockets, no actors
 
 objects=()
 for src in "${sources[@]}"; do
   obj="$out/$(basename "${src%.cpp}").o"
   stale=0
-  for dep in "$src" providers/chat.hpp providers/resolution.hpp providers/detail/*.hpp; do [[ $dep -nt $obj ]] && stale=1; done
+  for dep in "$src" providers/*.hpp providers/detail/*.hpp; do [[ $dep -nt $obj ]] && stale=1; done
   if [[ ! -f "$obj" || $stale == 1 ]]; then
     "$cxx" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$src" -o "$obj"
   fi

@@ -37,7 +37,7 @@ bool is_email(std::string_view s) {
   });
 }
 
-std::string one_of(std::initializer_list<std::string_view> allowed) {
+std::string one_of(std::span<const std::string_view> allowed) {
   std::string out = "must be one of ";
   bool first = true;
   for (auto a : allowed) {
@@ -48,7 +48,7 @@ std::string one_of(std::initializer_list<std::string_view> allowed) {
   return out;
 }
 
-bool contains(std::initializer_list<std::string_view> allowed, std::string_view v) {
+bool contains(std::span<const std::string_view> allowed, std::string_view v) {
   return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
 }
 
@@ -175,6 +175,16 @@ std::optional<std::string> input_reader::optional_string(std::string_view key,
 
 std::string input_reader::required_enum(std::string_view key,
                                         std::initializer_list<std::string_view> allowed) {
+  return required_one_of(key, {allowed.begin(), allowed.size()});
+}
+
+std::optional<std::string> input_reader::optional_enum(
+    std::string_view key, std::initializer_list<std::string_view> allowed) {
+  return optional_one_of(key, {allowed.begin(), allowed.size()});
+}
+
+std::string input_reader::required_one_of(std::string_view key,
+                                          std::span<const std::string_view> allowed) {
   const auto* v = field(key, false);
   if (error_) return {};
   if (v == nullptr) {
@@ -189,8 +199,8 @@ std::string input_reader::required_enum(std::string_view key,
   return std::string(s->data(), s->size());
 }
 
-std::optional<std::string> input_reader::optional_enum(
-    std::string_view key, std::initializer_list<std::string_view> allowed) {
+std::optional<std::string> input_reader::optional_one_of(
+    std::string_view key, std::span<const std::string_view> allowed) {
   const auto* v = field(key, true);
   if (v == nullptr) return std::nullopt;
   const auto* s = v->if_string();

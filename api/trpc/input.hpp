@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,10 @@ class input_reader {
   std::string required_enum(std::string_view key, std::initializer_list<std::string_view> allowed);
   std::optional<std::string> optional_enum(std::string_view key,
                                            std::initializer_list<std::string_view> allowed);
+  /// The same over a list known at run time (the registry's provider ids).
+  std::string required_one_of(std::string_view key, std::span<const std::string_view> allowed);
+  std::optional<std::string> optional_one_of(std::string_view key,
+                                             std::span<const std::string_view> allowed);
   /// Canonical 8-4-4-4-12 hex, returned lower-cased.
   std::string required_uuid(std::string_view key);
   /// Sanity only: one '@' with text on both sides, no whitespace or control characters, at most

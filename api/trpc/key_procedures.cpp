@@ -7,6 +7,7 @@
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/input.hpp"
 #include "identity/token.hpp"
+#include "providers/registry.hpp"
 #include "providers/resolution.hpp"
 #include "security/key_vault.hpp"
 #include "storage/api_keys_repository.hpp"
@@ -70,7 +71,7 @@ awaitable<procedure_result> api_keys_list(key_services& s, const procedure_conte
 awaitable<procedure_result> api_keys_create(key_services& s, const procedure_context& ctx,
                                             const std::optional<json::value>& input) {
   input_reader in(input);
-  auto provider = in.required_enum("provider", {"openai", "anthropic", "google", "kimi", "github"});
+  auto provider = in.required_one_of("provider", providers::key_provider_ids());
   auto name = in.required_string("name", 1, 100);
   auto secret = in.required_secret("key", 8, 4096);
   bool personal = in.optional_bool("isPersonal").value_or(false);
@@ -171,7 +172,7 @@ awaitable<procedure_result> defaults_get(key_services& s, const procedure_contex
 awaitable<procedure_result> defaults_update(key_services& s, const procedure_context& ctx,
                                             const std::optional<json::value>& input) {
   input_reader in(input);
-  auto primary = in.optional_enum("primary", {"openai", "anthropic", "google", "kimi"});
+  auto primary = in.optional_one_of("primary", providers::chat_provider_ids());
   const json::value* fallback_raw = in.optional_value("fallback");
   defaults::defaults_change change;
   change.primary = std::move(primary);
@@ -179,7 +180,7 @@ awaitable<procedure_result> defaults_update(key_services& s, const procedure_con
   if (fallback_raw && !fallback_raw->is_null()) {
     if (!fallback_raw->is_string() ||
         !providers::is_chat_provider(std::string_view{fallback_raw->as_string()}))
-      in.fail("fallback", "must be one of openai, anthropic, google, kimi, or null");
+      in.fail("fallback", "must be one of " + providers::chat_provider_list() + ", or null");
     else
       change.fallback = std::string{fallback_raw->as_string()};
   }
@@ -215,7 +216,7 @@ awaitable<procedure_result> defaults_update(key_services& s, const procedure_con
 awaitable<procedure_result> providers_resolve(key_services& s, const procedure_context& ctx,
                                               const std::optional<json::value>& input) {
   input_reader in(input, true);
-  auto provider = in.optional_enum("provider", {"openai", "anthropic", "google", "kimi", "github"});
+  auto provider = in.optional_one_of("provider", providers::key_provider_ids());
   auto model = in.optional_string("model", 200);
   bool strict = in.optional_bool("strict").value_or(false);
   NYXGATE_FINISH_INPUT(in);

@@ -1,6 +1,6 @@
 #pragma once
-// simdjson behind a few lookups, for the providers' translation code only (chat_wire.cpp,
-// chat_answers.cpp): keep this header out of anything widely included.
+// simdjson behind a few lookups, for the providers' translation code only (the adapters,
+// chat_request.cpp, chat_answers.cpp): keep this header out of anything widely included.
 
 #include <array>
 #include <cstddef>

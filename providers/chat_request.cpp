@@ -1,21 +1,15 @@
-// The client's request and the provider's request: parse_chat_request and
-// build_upstream_request (SPEC §4), plus the OpenAI-shaped renderers.
+// The client's request (parse_chat_request, SPEC §4) and what the provider that serves it
+// makes of it: the adapter's field handling and upstream request, through the registry.
 #include <algorithm>
 #include <array>
-#include <charconv>
 
-#include <boost/json.hpp>
-
+#include "providers/adapter.hpp"
 #include "providers/chat.hpp"
-#include "providers/chat_json.hpp"
 #include "providers/detail/json_doc.hpp"
+#include "providers/registry.hpp"
 #include "providers/resolution.hpp"
 
 namespace nyxgate::providers {
-
-using namespace std::string_view_literals;
-
-namespace json = boost::json;
 
 namespace {
 
@@ -81,36 +75,13 @@ constexpr std::array<chat_param, field::logprobs - field::first_provider_param> 
 static_assert(field::first_refused + 8 == top_level_fields.size());
 static_assert(top_level_fields[field::logprobs] == "logprobs");
 
-/// The wire name of a forwarded parameter (`chat_param` order).
-constexpr std::array<std::string_view, 16> param_keys{"frequency_penalty",
-                                                      "logit_bias",
-                                                      "metadata",
-                                                      "prediction",
-                                                      "presence_penalty",
-                                                      "prompt_cache_key",
-                                                      "prompt_cache_retention",
-                                                      "reasoning_effort",
-                                                      "response_format",
-                                                      "safety_identifier",
-                                                      "seed",
-                                                      "service_tier",
-                                                      "store",
-                                                      "user",
-                                                      "verbosity",
-                                                      "name"};
-static_assert(param_keys.size() == static_cast<std::size_t>(chat_param::message_name) + 1);
-
-std::string_view key_of(chat_param p) {
-  return param_keys[static_cast<std::size_t>(p)];
-}
-
 request_error unknown_parameter(std::string where) {
   return request_error{"unknown parameter " + where, where, "unknown_parameter"};
 }
 
 request_error unsupported(std::string where) {
   return request_error{
-      where + " is not supported by any provider (openai, anthropic, google, kimi) through nyxgate",
+      where + " is not supported by any provider (" + chat_provider_list() + ") through nyxgate",
       where, "unsupported_parameter"};
 }
 
@@ -307,166 +278,6 @@ std::optional<std::int64_t> integer_of(detail::node v) {
   }
 }
 
-std::string trimmed_base(std::string_view base) {
-  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-  return std::string{base};
-}
-
-/// System and developer messages, joined: Anthropic and Google take them apart from the turns.
-std::string system_text(const chat_request& req) {
-  std::string out;
-  for (const auto& m : req.messages) {
-    if (m.role != "system" && m.role != "developer") continue;
-    if (!out.empty()) out += "\n\n";
-    out += m.content;
-  }
-  return out;
-}
-
-/// The conversation as alternating turns: consecutive messages of one side are merged.
-std::vector<std::pair<bool, std::string>> turns(const chat_request& req) {
-  std::vector<std::pair<bool, std::string>> out;  // (is_assistant, text)
-  for (const auto& m : req.messages) {
-    if (m.role == "system" || m.role == "developer") continue;
-    bool assistant = m.role == "assistant";
-    if (!out.empty() && out.back().first == assistant) {
-      out.back().second += "\n\n";
-      out.back().second += m.content;
-    } else {
-      out.emplace_back(assistant, m.content);
-    }
-  }
-  return out;
-}
-
-/// An integer in decimal, without a temporary string (answers and chunks carry several).
-std::string& append_int(std::string& out, std::int64_t v) {
-  char buf[24];
-  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-  return out.append(buf, static_cast<std::size_t>(end - buf));
-}
-
-void append_number(std::string& out, double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
-  out.append(buf, ec == std::errc{} ? static_cast<std::size_t>(end - buf) : 0);
-}
-
-/// Written straight into one string (the body goes out on every call: building a JSON DOM
-/// first cost two dozen allocations).
-std::string openai_body(std::string_view provider, const chat_request& req, std::string_view model,
-                        std::int64_t max_tokens) {
-  std::size_t size = 256 + model.size();
-  for (const auto& m : req.messages) size += m.content.size() + m.name.size() + 48;
-  for (const auto& p : req.provider_params) size += p.json.size() + 32;
-  std::string out;
-  out.reserve(size);
-  out += R"({"model":)";
-  append_json_string(out, model);
-  out += R"(,"messages":[)";
-  bool first = true;
-  for (const auto& m : req.messages) {
-    // Kimi knows no "developer" role.
-    std::string_view role = provider == "kimi" && m.role == "developer" ? std::string_view{"system"}
-                                                                        : std::string_view{m.role};
-    out += first ? R"({"role":)" : R"(,{"role":)";
-    first = false;
-    append_json_string(out, role);
-    out += R"(,"content":)";
-    append_json_string(out, m.content);
-    if (!m.name.empty()) {
-      out += R"(,"name":)";
-      append_json_string(out, m.name);
-    }
-    out += '}';
-  }
-  out += ']';
-  if (req.temperature) {
-    out += R"(,"temperature":)";
-    append_number(out, *req.temperature);
-  }
-  if (req.top_p) {
-    out += R"(,"top_p":)";
-    append_number(out, *req.top_p);
-  }
-  if (!req.stop.empty()) {
-    out += R"(,"stop":[)";
-    for (std::size_t i = 0; i < req.stop.size(); ++i) {
-      if (i > 0) out += ',';
-      append_json_string(out, req.stop[i]);
-    }
-    out += ']';
-  }
-  // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
-  out += provider == "openai" ? R"(,"max_completion_tokens":)" : R"(,"max_tokens":)";
-  append_int(out, max_tokens);
-  for (const auto& p : req.provider_params) {
-    if (p.id == chat_param::message_name || handling(p.id, provider) != param_handling::forwarded)
-      continue;
-    out += ",\"";
-    out += key_of(p.id);
-    out += "\":";
-    out += p.json;
-  }
-  // Usage is recorded for every call, so a stream always asks for it.
-  if (req.stream) out += R"(,"stream":true,"stream_options":{"include_usage":true})";
-  out += '}';
-  return out;
-}
-
-std::string anthropic_body(const chat_request& req, std::string_view model,
-                           std::int64_t max_tokens) {
-  json::object body;
-  body["model"] = model;
-  body["max_tokens"] = max_tokens;
-  auto system = system_text(req);
-  if (!system.empty()) body["system"] = system;
-  json::array messages;
-  for (auto& [assistant, text] : turns(req))
-    messages.push_back(json::object{{"role", assistant ? "assistant" : "user"}, {"content", text}});
-  body["messages"] = std::move(messages);
-  // Anthropic's temperature range is 0..1 where OpenAI's is 0..2.
-  if (req.temperature) body["temperature"] = std::min(*req.temperature, 1.0);
-  if (req.top_p) body["top_p"] = *req.top_p;
-  if (!req.stop.empty()) {
-    json::array stop;
-    for (const auto& s : req.stop) stop.emplace_back(s);
-    body["stop_sequences"] = std::move(stop);
-  }
-  if (req.stream) body["stream"] = true;
-  if (const auto* user = req.param(chat_param::user))
-    body["metadata"] = json::object{{"user_id", json::parse(user->json)}};
-  return json::serialize(body);
-}
-
-std::string google_body(const chat_request& req, std::int64_t max_tokens) {
-  json::object body;
-  json::array contents;
-  for (auto& [assistant, text] : turns(req))
-    contents.push_back(json::object{{"role", assistant ? "model" : "user"},
-                                    {"parts", json::array{json::object{{"text", text}}}}});
-  body["contents"] = std::move(contents);
-  auto system = system_text(req);
-  if (!system.empty())
-    body["systemInstruction"] =
-        json::object{{"parts", json::array{json::object{{"text", system}}}}};
-  json::object config;
-  if (req.temperature) config["temperature"] = *req.temperature;
-  if (req.top_p) config["topP"] = *req.top_p;
-  config["maxOutputTokens"] = max_tokens;
-  if (!req.stop.empty()) {
-    json::array stop;
-    for (const auto& s : req.stop) stop.emplace_back(s);
-    config["stopSequences"] = std::move(stop);
-  }
-  for (auto [id, name] : {std::pair{chat_param::frequency_penalty, "frequencyPenalty"},
-                          std::pair{chat_param::presence_penalty, "presencePenalty"},
-                          std::pair{chat_param::seed, "seed"}})
-    if (const auto* p = req.param(id)) config[name] = json::parse(p->json);
-  body["generationConfig"] = std::move(config);
-  return json::serialize(body);
-}
-
 }  // namespace
 
 std::variant<chat_request, request_error> parse_chat_request(std::string_view body) {
@@ -590,27 +401,7 @@ const provider_param* chat_request::param(chat_param id) const {
 }
 
 param_handling handling(chat_param p, std::string_view provider) {
-  bool openai = provider == "openai";
-  bool openai_like = openai || provider == "kimi";
-  switch (p) {
-    case chat_param::frequency_penalty:
-    case chat_param::presence_penalty:
-      return openai_like            ? param_handling::forwarded
-             : provider == "google" ? param_handling::translated
-                                    : param_handling::refused;
-    case chat_param::seed:
-      return openai                 ? param_handling::forwarded
-             : provider == "google" ? param_handling::translated
-                                    : param_handling::refused;
-    case chat_param::user:
-      return openai_like               ? param_handling::forwarded
-             : provider == "anthropic" ? param_handling::translated
-                                       : param_handling::refused;
-    case chat_param::message_name:
-      return openai_like ? param_handling::forwarded : param_handling::refused;
-    default:
-      return openai ? param_handling::forwarded : param_handling::refused;
-  }
+  return chat_of(provider).handling(p);
 }
 
 std::optional<request_error> refused_parameter(std::string_view provider, const chat_request& req) {
@@ -638,144 +429,7 @@ void append_path_segment(std::string& url, std::string_view segment) {
 upstream_request build_upstream_request(std::string_view provider, std::string_view base_url,
                                         std::string_view api_key, const chat_request& req,
                                         std::string_view model, std::int64_t max_tokens) {
-  upstream_request out;
-  auto base = trimmed_base(base_url);
-  std::string accept = req.stream ? "text/event-stream" : "application/json";
-  if (provider == "anthropic") {
-    out.url = base + "/v1/messages";
-    out.headers = {{"x-api-key", std::string{api_key}},
-                   {"anthropic-version", "2023-06-01"},
-                   {"content-type", "application/json"},
-                   {"accept", accept}};
-    out.body = anthropic_body(req, model, max_tokens);
-  } else if (provider == "google") {
-    // The model is the one part of a URL that comes from outside: encoded, and followed by
-    // the method in the same segment, so it can never be a segment of its own.
-    out.url = base + "/v1beta/models/";
-    append_path_segment(out.url, model);
-    out.url += req.stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-    out.headers = {{"x-goog-api-key", std::string{api_key}},
-                   {"content-type", "application/json"},
-                   {"accept", accept}};
-    out.body = google_body(req, max_tokens);
-  } else {
-    out.url = base + "/v1/chat/completions";
-    std::string bearer = "Bearer ";
-    bearer += api_key;
-    out.headers.reserve(3);
-    out.headers.emplace_back("authorization", std::move(bearer));
-    out.headers.emplace_back("content-type", "application/json");
-    out.headers.emplace_back("accept", std::move(accept));
-    out.body = openai_body(provider, req, model, max_tokens);
-  }
-  return out;
-}
-
-std::string render_completion(const chat_completion& c, std::string_view id, std::string_view model,
-                              std::int64_t created) {
-  std::string out;
-  out.reserve(c.content.size() + id.size() + model.size() + 256);
-  out.append(R"({"id":)"sv);
-  append_json_string(out, id);
-  append_int(out.append(R"(,"object":"chat.completion","created":)"sv), created);
-  out.append(R"(,"model":)"sv);
-  append_json_string(out, model);
-  out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)"sv);
-  append_json_string(out, c.content);
-  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)"sv);
-  append_json_string(out, c.finish_reason.empty() ? std::string_view{"stop"} : c.finish_reason);
-  append_int(out.append(R"(}],"usage":{"prompt_tokens":)"sv), c.usage.prompt_tokens);
-  append_int(out.append(R"(,"completion_tokens":)"sv), c.usage.completion_tokens);
-  append_int(out.append(R"(,"total_tokens":)"sv),
-             c.usage.prompt_tokens + c.usage.completion_tokens);
-  out.append("}}"sv);
-  return out;
-}
-
-std::string render_chunk(std::string_view id, std::string_view model, std::int64_t created,
-                         std::string_view content, bool role_start,
-                         std::string_view finish_reason) {
-  std::string out;
-  render_chunk_to(out, id, model, created, content, role_start, finish_reason);
-  return out;
-}
-
-std::string render_chunk_head(std::string_view id, std::string_view model, std::int64_t created) {
-  std::string out;
-  out.reserve(id.size() + model.size() + 80);
-  out.append(R"({"id":)"sv);
-  append_json_string(out, id);
-  append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
-  out.append(R"(,"model":)"sv);
-  append_json_string(out, model);
-  return out;
-}
-
-void render_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
-                            bool role_start, std::string_view finish_reason) {
-  out.clear();
-  out.reserve(head.size() + content.size() + 96);
-  out.append(head);
-  out.append(R"(,"choices":[{"index":0,"delta":{)"sv);
-  bool comma = false;
-  if (role_start) {
-    out.append(R"("role":"assistant")"sv);
-    comma = true;
-  }
-  if (!content.empty() || role_start) {
-    if (comma) out += ',';
-    out.append(R"("content":)"sv);
-    append_json_string(out, content);
-  }
-  out.append(R"(},"logprobs":null,"finish_reason":)"sv);
-  if (finish_reason.empty())
-    out.append("null"sv);
-  else
-    append_json_string(out, finish_reason);
-  out.append("}]}"sv);
-}
-
-void render_chunk_to(std::string& out, std::string_view id, std::string_view model,
-                     std::int64_t created, std::string_view content, bool role_start,
-                     std::string_view finish_reason) {
-  render_chunk_with_head(out, render_chunk_head(id, model, created), content, role_start,
-                         finish_reason);
-}
-
-std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
-                               const token_usage& usage) {
-  std::string out;
-  out.append(R"({"id":)"sv);
-  append_json_string(out, id);
-  append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
-  out.append(R"(,"model":)"sv);
-  append_json_string(out, model);
-  append_int(out.append(R"(,"choices":[],"usage":{"prompt_tokens":)"sv), usage.prompt_tokens);
-  append_int(out.append(R"(,"completion_tokens":)"sv), usage.completion_tokens);
-  append_int(out.append(R"(,"total_tokens":)"sv), usage.prompt_tokens + usage.completion_tokens);
-  out.append("}}"sv);
-  return out;
-}
-
-std::string render_error(std::string_view message, std::string_view type, std::string_view code,
-                         std::string_view param) {
-  std::string out;
-  out.append(R"({"error":{"message":)");
-  append_json_string(out, message);
-  out.append(R"(,"type":)");
-  append_json_string(out, type);
-  out.append(R"(,"code":)");
-  if (code.empty())
-    out.append("null");
-  else
-    append_json_string(out, code);
-  out.append(R"(,"param":)");
-  if (param.empty())
-    out.append("null");
-  else
-    append_json_string(out, param);
-  out.append("}}");
-  return out;
+  return chat_of(provider).build_request(base_url, api_key, req, model, max_tokens);
 }
 
 }  // namespace nyxgate::providers

@@ -1,0 +1,41 @@
+#pragma once
+// The OpenAI chat API, as OpenAI and the providers that copy it (Kimi) speak it; each of them
+// is this adapter with its own dialect (providers/openai.cpp, providers/kimi.cpp).
+
+#include <string_view>
+
+#include "providers/adapter.hpp"
+
+namespace nyxgate::providers::detail {
+
+/// Where an OpenAI-compatible provider departs from OpenAI.
+struct openai_dialect {
+  std::string_view id;
+  /// The field that caps the answer's length.
+  std::string_view max_tokens_field;
+  /// The provider knows no "developer" role: such messages go as "system".
+  bool developer_as_system = false;
+  param_handling (*handling)(chat_param) = nullptr;
+};
+
+class openai_compatible final : public provider_adapter {
+ public:
+  explicit constexpr openai_compatible(openai_dialect d) : dialect_(d) {}
+
+  param_handling handling(chat_param p) const override { return dialect_.handling(p); }
+  upstream_request build_request(std::string_view base_url, std::string_view api_key,
+                                 const chat_request& req, std::string_view model,
+                                 std::int64_t max_tokens) const override;
+  std::variant<chat_completion, std::string> parse_completion(
+      const std::string& body) const override;
+  stream_step on_event(stream_state& s, const sse_event& e) const override;
+
+  probe_request request(std::string_view base_url, std::string_view secret) const override;
+
+ private:
+  std::string body(const chat_request& req, std::string_view model, std::int64_t max_tokens) const;
+
+  openai_dialect dialect_;
+};
+
+}  // namespace nyxgate::providers::detail

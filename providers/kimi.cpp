@@ -1,0 +1,28 @@
+// Kimi (Moonshot): OpenAI's chat API with its own field support.
+#include "providers/detail/openai_compatible.hpp"
+
+namespace nyxgate::providers {
+
+namespace {
+
+param_handling kimi_handling(chat_param p) {
+  switch (p) {
+    case chat_param::frequency_penalty:
+    case chat_param::presence_penalty:
+    case chat_param::user:
+    case chat_param::message_name:
+      return param_handling::forwarded;
+    default:
+      return param_handling::refused;
+  }
+}
+
+}  // namespace
+
+const provider_adapter& kimi_adapter() {
+  // Kimi knows no "developer" role and no max_completion_tokens.
+  static const detail::openai_compatible adapter{{"kimi", "max_tokens", true, &kimi_handling}};
+  return adapter;
+}
+
+}  // namespace nyxgate::providers

@@ -1,0 +1,180 @@
+// OpenAI's chat API (SPEC §4): the adapter every OpenAI-compatible provider shares, and
+// OpenAI's own dialect and registry pieces.
+#include "providers/detail/openai_compatible.hpp"
+
+#include "providers/chat_json.hpp"
+#include "providers/detail/json_doc.hpp"
+#include "providers/detail/openai_chunk.hpp"
+#include "providers/detail/wire.hpp"
+
+namespace nyxgate::providers {
+
+namespace detail {
+
+/// Written straight into one string (the body goes out on every call: building a JSON DOM
+/// first cost two dozen allocations).
+std::string openai_compatible::body(const chat_request& req, std::string_view model,
+                                    std::int64_t max_tokens) const {
+  std::size_t size = 256 + model.size();
+  for (const auto& m : req.messages) size += m.content.size() + m.name.size() + 48;
+  for (const auto& p : req.provider_params) size += p.json.size() + 32;
+  std::string out;
+  out.reserve(size);
+  out += R"({"model":)";
+  append_json_string(out, model);
+  out += R"(,"messages":[)";
+  bool first = true;
+  for (const auto& m : req.messages) {
+    std::string_view role = dialect_.developer_as_system && m.role == "developer"
+                                ? std::string_view{"system"}
+                                : std::string_view{m.role};
+    out += first ? R"({"role":)" : R"(,{"role":)";
+    first = false;
+    append_json_string(out, role);
+    out += R"(,"content":)";
+    append_json_string(out, m.content);
+    if (!m.name.empty()) {
+      out += R"(,"name":)";
+      append_json_string(out, m.name);
+    }
+    out += '}';
+  }
+  out += ']';
+  if (req.temperature) {
+    out += R"(,"temperature":)";
+    append_number(out, *req.temperature);
+  }
+  if (req.top_p) {
+    out += R"(,"top_p":)";
+    append_number(out, *req.top_p);
+  }
+  if (!req.stop.empty()) {
+    out += R"(,"stop":[)";
+    for (std::size_t i = 0; i < req.stop.size(); ++i) {
+      if (i > 0) out += ',';
+      append_json_string(out, req.stop[i]);
+    }
+    out += ']';
+  }
+  out += R"(,")";
+  out += dialect_.max_tokens_field;
+  out += R"(":)";
+  append_int(out, max_tokens);
+  for (const auto& p : req.provider_params) {
+    if (p.id == chat_param::message_name || handling(p.id) != param_handling::forwarded) continue;
+    out += ",\"";
+    out += param_key(p.id);
+    out += "\":";
+    out += p.json;
+  }
+  // Usage is recorded for every call, so a stream always asks for it.
+  if (req.stream) out += R"(,"stream":true,"stream_options":{"include_usage":true})";
+  out += '}';
+  return out;
+}
+
+upstream_request openai_compatible::build_request(std::string_view base_url,
+                                                  std::string_view api_key, const chat_request& req,
+                                                  std::string_view model,
+                                                  std::int64_t max_tokens) const {
+  upstream_request out;
+  out.url = trimmed_base(base_url) + "/v1/chat/completions";
+  std::string bearer = "Bearer ";
+  bearer += api_key;
+  out.headers.reserve(3);
+  out.headers.emplace_back("authorization", std::move(bearer));
+  out.headers.emplace_back("content-type", "application/json");
+  out.headers.emplace_back("accept", req.stream ? "text/event-stream" : "application/json");
+  out.body = body(req, model, max_tokens);
+  return out;
+}
+
+std::variant<chat_completion, std::string> openai_compatible::parse_completion(
+    const std::string& text) const {
+  chat_completion c;
+  if (auto fast = scan_openai_chunk(text, openai_shape::completion)) {
+    if (!fast->has_choice) return std::string{"the answer has no choices"};
+    c.content = std::move(fast->content);
+    c.finish_reason = std::move(fast->finish_reason);
+    if (fast->usage) {
+      c.usage.prompt_tokens = fast->usage->prompt_tokens;
+      c.usage.completion_tokens = fast->usage->completion_tokens;
+    }
+    c.upstream_id = std::move(fast->id);
+  } else {
+    // What the one-pass reader gives up on: the DOM's reading of the same fields.
+    parsed_json doc(text);
+    if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
+    auto [choices, usage, id] = pick<3>(doc.value, {"choices", "usage", "id"});
+    auto choice = first(choices);
+    if (!choice) return std::string{"the answer has no choices"};
+    auto [message, finish] = pick<2>(choice, {"message", "finish_reason"});
+    c.content = str(at(message, "content"));
+    c.finish_reason = str(finish);
+    auto [prompt, completion] = pick<2>(usage, {"prompt_tokens", "completion_tokens"});
+    c.usage.prompt_tokens = num(prompt);
+    c.usage.completion_tokens = num(completion);
+    c.upstream_id = str(id);
+  }
+  return c;
+}
+
+/// The one-pass reader for the usual chunk, the DOM for the rest.
+stream_step openai_compatible::on_event(stream_state& s, const sse_event& e) const {
+  stream_step step;
+  if (e.data == "[DONE]") {
+    step.done = true;
+    return step;
+  }
+  auto chunk = scan_openai_chunk(e.data);
+  if (!chunk) chunk = read_openai_chunk_dom(e.data);
+  if (!chunk) {
+    step.error = transport_failure("unreadable stream event");
+    return step;
+  }
+  if (chunk->has_error) {
+    parsed_json doc(e.data);
+    step.error = stream_error(doc.value);
+    return step;
+  }
+  step.role_start = s.start();
+  auto take_usage = [&](const std::optional<chunk_usage>& u) {
+    if (!u) return;
+    s.usage.prompt_tokens = u->prompt_tokens;
+    s.usage.completion_tokens = u->completion_tokens;
+    step.usage = s.usage;
+  };
+  if (chunk->has_choice) {
+    step.content = std::move(chunk->content);
+    step.finish_reason = std::move(chunk->finish_reason);
+    take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
+  }
+  take_usage(chunk->usage);
+  return step;
+}
+
+probe_request openai_compatible::request(std::string_view base_url, std::string_view secret) const {
+  probe_request r;
+  r.url = trimmed_base(base_url) + "/v1/models";
+  r.headers = {{"authorization", "Bearer " + std::string{secret}}};
+  return r;
+}
+
+}  // namespace detail
+
+namespace {
+
+param_handling openai_handling(chat_param) {
+  return param_handling::forwarded;
+}
+
+}  // namespace
+
+const provider_adapter& openai_adapter() {
+  // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
+  static const detail::openai_compatible adapter{
+      {"openai", "max_completion_tokens", false, &openai_handling}};
+  return adapter;
+}
+
+}  // namespace nyxgate::providers
