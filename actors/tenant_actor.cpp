@@ -300,13 +300,8 @@ void resolve(tenant_pointer self, const resolve_query& q,
 
 }  // namespace
 
-chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
-                           const std::string& error) {
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q) {
   auto out = std::make_shared<chain_answer>();
-  if (!snap) {
-    out->error = error.empty() ? "keys unavailable" : error;
-    return out;
-  }
   out->snapshot = snap;
   out->max_tokens = snap->defaults.max_tokens;
   std::optional<std::string> user;
@@ -398,7 +393,11 @@ tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_i
         auto promise = self->make_response_promise<chain_answer_ptr>();
         with_snapshot(
             self, [promise, q](const tenant_snapshot_ptr& snap, const std::string& error) mutable {
-              promise.deliver(chain_for(snap, q, error));
+              if (snap)
+                promise.deliver(chain_for(snap, q));
+              else
+                promise.deliver(make_error(tenant_errc::keys_unavailable,
+                                           error.empty() ? "keys unavailable" : error));
             });
         return promise;
       },
@@ -454,10 +453,6 @@ tenant_directory::tenant_directory(caf::actor_system& sys, storage::database& db
 
 tenant_directory::~tenant_directory() {
   stop_all();
-}
-
-tenant_actor tenant_directory::get(const std::string& tenant_id) {
-  return lookup(tenant_id).actor;
 }
 
 tenant_directory::entry tenant_directory::lookup(const std::string& tenant_id) {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "api/openai/chat_handler.hpp"
+#include "api/openai/errors.hpp"
 #include "runtime/io_runtime.hpp"
 #include "storage/async.hpp"
 #include "storage/migrations.hpp"
@@ -25,7 +26,8 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-asio::awaitable<void> run_trpc(trpc_router& trpc, net::http_request request, net::respond_fn respond) {
+asio::awaitable<void> run_trpc(trpc_router& trpc, net::http_request request,
+                               net::respond_fn respond) {
   net::http_response response;
   try {
     response = co_await trpc.handle(request);
@@ -38,7 +40,8 @@ asio::awaitable<void> run_trpc(trpc_router& trpc, net::http_request request, net
   respond(std::move(response));
 }
 
-asio::awaitable<void> run_readyz(storage::database& db, net::http_request, net::respond_fn respond) {
+asio::awaitable<void> run_readyz(storage::database& db, net::http_request,
+                                 net::respond_fn respond) {
   auto reply =
       co_await storage::async_execute(db, storage::single(storage::schema_version_query()));
   net::http_response out;
@@ -61,16 +64,9 @@ asio::awaitable<void> run_readyz(storage::database& db, net::http_request, net::
 router::router(asio::io_context& io, storage::database& db, trpc_router& trpc, data_plane* data)
     : io_(io), db_(db), trpc_(trpc), data_(data) {}
 
-net::http_response router::error_response(unsigned status, std::string_view type, std::string_view code,
-                                     std::string_view message) {
-  net::http_response out;
-  out.status = status;
-  out.body = json::serialize(
-      json::object{{"error", json::object{{"message", telemetry::to_valid_utf8(message)},
-                                          {"type", type},
-                                          {"code", code},
-                                          {"param", nullptr}}}});
-  return out;
+net::http_response router::error_response(unsigned status, std::string_view type,
+                                          std::string_view code, std::string_view message) {
+  return api::error_response(status, type, code, telemetry::to_valid_utf8(message));
 }
 
 namespace {
