@@ -3,8 +3,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "providers/chat.hpp"
 
 namespace nyxgate::actors {
 
@@ -18,32 +22,83 @@ struct served_by {
   std::int64_t overhead_us = 0;
 };
 
-/// Where a streamed call's answer goes: an SSE response or one id of a WebSocket. The request
-/// actor calls it in order (commit, chunk..., then done or broken); implementations are
-/// thread-safe and never block. Failures before the commit go out as ordinary error answers.
-class stream_sink {
+/// One try of one chain element, as a failed call lists it.
+struct attempt_record {
+  std::string provider;
+  std::string scope;
+  unsigned status = 0;  ///< the provider's HTTP status; 0 when nothing came back
+  std::string reason;
+};
+
+/// Why a call failed. api/ renders each as its wire code (SPEC §3).
+enum class call_error : std::uint8_t {
+  upstream_failed,       ///< every attempt of the chain failed
+  upstream_timeout,      ///< the call's deadline passed first
+  upstream_rejected,     ///< the provider refused the request itself: no failover
+  keys_unavailable,      ///< the tenant's keys could not be loaded
+  no_provider_key,       ///< no usable key for the model
+  invalid_request,       ///< the model or a parameter the chain cannot take (`code` says which)
+  server_shutting_down,  ///< the shutdown grace ran out before the commit
+  stream_interrupted,    ///< the stream broke after the commit
+};
+
+/// A call that ends without its answer. Before the commit it is the whole answer (status,
+/// served headers); after it, the end of a stream that already sent content.
+struct call_failure {
+  call_error error = call_error::upstream_failed;
+  unsigned status = 502;
+  std::string message;
+  std::string param;  ///< the request field the error names, if any
+  std::string code;   ///< invalid_request: the request error's own code (unknown_model, ...)
+  std::string type;   ///< upstream_rejected: the provider's error type, if it gave one
+  std::vector<attempt_record> attempts;  ///< upstream_failed, upstream_timeout
+  served_by who;
+};
+
+/// One piece of a stream: the first starts the assistant's role, the last carries the finish
+/// reason. Views into the request actor's event; valid during the `content` call only.
+struct content_delta {
+  std::string_view content;
+  bool role_start = false;
+  std::string_view finish_reason;
+};
+
+/// A call that ended with its answer.
+struct call_result {
+  std::string_view finish_reason;  ///< stop | length | content_filter | tool_calls
+  providers::token_usage usage;
+  const providers::chat_completion* completion = nullptr;  ///< the whole answer (no stream)
+};
+
+/// Why the client's side stops a call before its end.
+enum class call_stop : std::uint8_t {
+  client_gone,      ///< the client left or cancelled: nobody reads the answer
+  server_stopping,  ///< the shutdown grace is over; the client is still there for a last word
+};
+
+/// Where a call's events go: api/ renders them as a JSON answer, Server-Sent Events or
+/// WebSocket messages. The request actor calls it for every call, in order: `committed`,
+/// `content`... (streams only), then `done`; or `failed` at any point. Implementations are
+/// thread-safe and never block.
+class call_sink {
  public:
-  virtual ~stream_sink() = default;
-  /// The call committed: its first content is on the way.
-  virtual void commit(const served_by& who) = 0;
-  /// One `chat.completion.chunk` (JSON text). False once the reader is gone.
-  virtual bool chunk(std::string chunk_json) = 0;
-  /// Several chunks in order (what one upstream read produced); a sink may write them at once.
-  virtual bool chunks(std::vector<std::string>& chunk_jsons) {
-    for (auto& c : chunk_jsons)
-      if (!chunk(std::move(c))) return false;
-    return true;
-  }
-  /// The end. `usage_chunk_json` is the final usage chunk when the client asked for it
-  /// (stream_options.include_usage), else empty.
-  virtual void done(const std::string& finish_reason, std::int64_t prompt_tokens,
-                    std::int64_t completion_tokens, std::string usage_chunk_json) = 0;
-  /// The stream broke after the commit: no failover is possible any more.
-  virtual void broken(const std::string& code, const std::string& message) = 0;
-  /// Bytes queued and not yet written: the caller pauses its producer above a bound.
+  virtual ~call_sink() = default;
+  /// The call committed to a chain element: no failover any more.
+  virtual void committed(const served_by& who) = 0;
+  /// What one upstream read produced, in order (one write for them all). False once the
+  /// reader is gone.
+  virtual bool content(std::span<const content_delta> deltas) = 0;
+  /// The answer is complete.
+  virtual void done(const call_result& result) = 0;
+  /// The call failed (before or after the commit).
+  virtual void failed(const call_failure& failure) = 0;
+  /// Bytes queued and not yet written: the request actor pauses the upstream above a bound.
   virtual std::size_t queued_bytes() const = 0;
-  /// Called (from any thread) each time the queue has been written out.
+  /// `fn` runs (from any thread) each time the queue has been written out.
   virtual void on_drained(std::function<void()> fn) = 0;
+  /// `fn` runs once (from any thread) when the call must stop before its end; at once when
+  /// that happened already.
+  virtual void on_stop(std::function<void(call_stop)> fn) = 0;
 };
 
 }  // namespace nyxgate::actors

@@ -33,9 +33,10 @@ using tenant_actor = caf::typed_actor<
 
 /// One per completion call: walks the chain (retries, backoff, failover), commits the answer
 /// to the client and records usage. Ends with the call.
-using request_actor = caf::typed_actor<caf::reacts_to<upstream_atom, upstream_event_ptr>,
-                                       caf::reacts_to<retry_atom, std::uint32_t>,
-                                       caf::reacts_to<gone_atom>, caf::reacts_to<drained_atom>>;
+using request_actor =
+    caf::typed_actor<caf::reacts_to<upstream_atom, upstream_event_ptr>,
+                     caf::reacts_to<retry_atom, std::uint32_t>,
+                     caf::reacts_to<gone_atom, call_stop>, caf::reacts_to<drained_atom>>;
 
 /// A request actor's hold on one attempt's exchange. The provider actor hands the exchange
 /// over here, on its own thread, as soon as it is open (a message back would cost a mailbox

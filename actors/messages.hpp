@@ -6,8 +6,12 @@
 #include <string>
 #include <vector>
 
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
 #include <caf/type_id.hpp>
 
+#include "actors/call_sink.hpp"
 #include "providers/chat.hpp"
 #include "providers/key_status.hpp"
 #include "providers/resolution.hpp"
@@ -89,8 +93,17 @@ struct chain_answer {
   tenant_snapshot_ptr snapshot;
   providers::chain chain;
   std::int64_t max_tokens = 16384;  ///< the tenant's default for requests without one
-  std::string error;                ///< the tenant's keys could not be loaded
 };
+
+/// Why a tenant actor answers a request with an error (category `tenant`).
+enum class tenant_errc : std::uint8_t {
+  keys_unavailable = 1,  ///< the tenant's keys could not be loaded
+};
+
+/// The error a tenant actor answers with; `what` says what failed (for logs).
+inline caf::error make_error(tenant_errc code, std::string what) {
+  return {static_cast<std::uint8_t>(code), caf::atom("tenant"), caf::make_message(std::move(what))};
+}
 using chain_answer_ptr = std::shared_ptr<const chain_answer>;
 
 /// Models callable by a user: "provider/model" ids.
@@ -124,6 +137,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::upstream_event_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::resolve_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::done_sink)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::tenant_snapshot_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nyxgate::actors::call_stop)
 
 /// Follows storage's block (storage/type_ids.hpp): a system registers both.
 CAF_BEGIN_TYPE_ID_BLOCK(nyxgate, caf::id_block::nyxgate_storage::end)

@@ -4,14 +4,12 @@
 #include <atomic>
 #include <random>
 
-#include <boost/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/provider_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "api/openai/sse_sink.hpp"
 #include "net/client/https_client.hpp"
 #include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
@@ -49,7 +47,7 @@ void attempt_link::release(bool cancel) {
 namespace {
 
 using steady = std::chrono::steady_clock;
-namespace json = boost::json;
+using storage::usage_status;
 
 double jitter() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -59,20 +57,6 @@ double jitter() {
 std::int64_t micros(steady::duration d) {
   return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
 }
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// One try of one chain element, as the 502 answer and the logs list it.
-struct attempt_record {
-  std::string provider;
-  std::string scope;
-  unsigned status = 0;
-  std::string reason;
-};
 
 /// Counts a call as live from its spawn until its actor's state is gone (cheaper than an
 /// attached functor: no allocation, no lock).
@@ -109,13 +93,11 @@ struct request_state {
   std::shared_ptr<std::atomic<bool>> paused = std::make_shared<std::atomic<bool>>(false);
   /// Content bytes the current attempt reported and this actor has not handled yet.
   std::shared_ptr<std::atomic<std::int64_t>> in_flight;
-  std::string completion_id;
-  std::int64_t created = 0;
-  std::string chunk_head;  ///< render_chunk_head of the committed stream
   std::string finish_reason;
   providers::token_usage usage;
-  std::vector<std::string> chunks;  ///< the first `chunk_count` are rendered, not yet handed over
-  std::size_t chunk_count = 0;
+  /// Content of the upstream event being handled, not yet handed to the sink (its capacity
+  /// is reused from event to event).
+  std::vector<content_delta> deltas;
   std::int64_t delivered_bytes = 0;  ///< content handed to the client
 
   static inline const char* name = "request";
@@ -158,11 +140,7 @@ actors::served_by served(const request_state& st) {
   return who;
 }
 
-void served_headers(const request_state& st, net::http_response& out) {
-  api::add_served_headers(served(st), out);
-}
-
-void record_usage(request_state& st, std::string_view status) {
+void record_usage(request_state& st, usage_status status) {
   if (!st.services->usage) return;
   // The call's last use of its ids: they move into the row.
   storage::usage_event e;
@@ -178,7 +156,7 @@ void record_usage(request_state& st, std::string_view status) {
     e.key_scope = std::string{el.scope()};
     e.fallback = el.via_fallback;
   }
-  e.status = std::string{status};
+  e.status = status;
   e.prompt_tokens = st.usage.prompt_tokens;
   e.completion_tokens = st.usage.completion_tokens;
   e.latency_ms = micros(steady::now() - st.call.received_at) / 1000;
@@ -186,71 +164,54 @@ void record_usage(request_state& st, std::string_view status) {
 }
 
 /// Ends the actor once nothing more can happen: the answer went out (or the client left).
-void end_call(request_pointer self, std::string_view usage_status) {
+void end_call(request_pointer self, usage_status status) {
   auto& st = self->state;
   // A finished exchange reads its last bytes and goes back to the pool; anything else closes.
-  st.release_attempt(usage_status != "ok");
+  st.release_attempt(status != usage_status::ok);
   st.attempt_open = false;
-  record_usage(st, usage_status);
+  record_usage(st, status);
   st.finished = true;
   self->quit();
 }
 
-json::array attempts_json(const request_state& st) {
-  json::array out;
-  for (const auto& a : st.attempts)
-    out.push_back(json::object{
-        {"provider", a.provider}, {"scope", a.scope}, {"status", a.status}, {"reason", a.reason}});
-  return out;
+/// The call ends without its answer: the sink says why (before the commit, as the answer).
+void answer_failure(request_pointer self, call_failure f,
+                    usage_status status = usage_status::error) {
+  auto& st = self->state;
+  f.who = served(st);
+  f.attempts = std::move(st.attempts);
+  st.call.sink->failed(f);
+  end_call(self, status);
 }
 
-/// An error answer before anything was committed.
-void answer_error(request_pointer self, unsigned status, std::string_view type,
-                  std::string_view code, std::string_view message, bool with_attempts,
-                  std::string_view usage_status = "error", std::string_view param = {}) {
-  auto& st = self->state;
-  net::http_response out;
-  out.status = status;
-  out.route = telemetry::route_kind::data_plane;
-  if (with_attempts) {
-    json::object error{{"message", message},
-                       {"type", type},
-                       {"code", code},
-                       {"param", nullptr},
-                       {"attempts", attempts_json(st)}};
-    out.body = json::serialize(json::object{{"error", std::move(error)}});
-  } else {
-    out.body = providers::render_error(message, type, code, param);
-  }
-  served_headers(st, out);
-  st.call.respond(std::move(out));
-  end_call(self, usage_status);
+call_failure failure(call_error error, unsigned status, std::string message) {
+  call_failure f;
+  f.error = error;
+  f.status = status;
+  f.message = std::move(message);
+  return f;
+}
+
+call_failure deadline_passed(std::string message) {
+  return failure(call_error::upstream_timeout, 504, std::move(message));
 }
 
 // -- streaming to the client ---------------------------------------------------------------
 
-/// Chunks wait in `chunks` until the upstream event that produced them is handled, then go
+/// Content waits in `deltas` until the upstream event that produced it is handled, then goes
 /// to the sink together (one write for a read's worth of deltas, not one each).
-void emit_chunk(request_pointer self, std::string_view content, bool role_start,
-                std::string_view finish_reason) {
-  auto& st = self->state;
-  // The strings of the previous batch are rendered over: their buffers are reused.
-  if (st.chunk_count == st.chunks.size()) st.chunks.emplace_back();
-  // Committed: no failover any more, so id, model and time stay what the first chunk said.
-  if (st.chunk_head.empty())
-    st.chunk_head = providers::render_chunk_head(st.completion_id, st.current().model, st.created);
-  providers::render_chunk_with_head(st.chunks[st.chunk_count++], st.chunk_head, content, role_start,
-                                    finish_reason);
+void add_delta(request_state& st, std::string_view content, bool role_start,
+               std::string_view finish_reason) {
+  st.deltas.push_back(content_delta{content, role_start, finish_reason});
   st.delivered_bytes += static_cast<std::int64_t>(content.size());
 }
 
-void flush_chunks(request_pointer self) {
+void flush_content(request_pointer self) {
   auto& st = self->state;
-  if (st.chunk_count == 0) return;
-  st.chunks.resize(st.chunk_count);
-  st.chunk_count = 0;
-  bool open = st.call.sink->chunks(st.chunks);
-  if (!open) return;  // the disconnect signal follows
+  if (st.deltas.empty()) return;
+  bool open = st.call.sink->content(st.deltas);
+  st.deltas.clear();
+  if (!open) return;  // the stop follows
   if (st.call.sink->queued_bytes() <= st.services->options.max_queued_bytes) return;
   if (auto up = st.upstream(); up && !st.paused->exchange(true)) up->pause();
 }
@@ -263,22 +224,17 @@ void commit_stream(request_pointer self) {
   st.call.sink->on_drained([handle, paused = st.paused] {
     if (paused->load()) caf::anon_send(handle, drained_atom_v);
   });
-  st.call.sink->commit(served(st));
-  emit_chunk(self, "", true, "");
+  st.call.sink->committed(served(st));
+  add_delta(st, "", true, "");
 }
 
 void complete_stream(request_pointer self) {
   auto& st = self->state;
-  const auto& model = st.current().model;
-  auto finish = st.finish_reason.empty() ? std::string{"stop"} : st.finish_reason;
-  emit_chunk(self, "", false, finish);
-  flush_chunks(self);
-  std::string usage_chunk;
-  if (st.request().include_usage)
-    usage_chunk = providers::render_usage_chunk(st.completion_id, model, st.created, st.usage);
-  st.call.sink->done(finish, st.usage.prompt_tokens, st.usage.completion_tokens,
-                     std::move(usage_chunk));
-  end_call(self, "ok");
+  if (st.finish_reason.empty()) st.finish_reason = "stop";
+  add_delta(st, "", false, st.finish_reason);
+  flush_content(self);
+  st.call.sink->done(call_result{st.finish_reason, st.usage, nullptr});
+  end_call(self, usage_status::ok);
 }
 
 /// Tokens in `bytes` of text at about four bytes a token (OpenAI's rule of thumb), rounded up.
@@ -306,9 +262,11 @@ void break_stream(request_pointer self, std::string_view reason) {
   telemetry::log_warn("stream broke after commit", {{"request_id", st.call.request_id},
                                                     {"provider", st.current().provider},
                                                     {"reason", reason}});
-  flush_chunks(self);
-  st.call.sink->broken("stream_interrupted", "the upstream stream broke: " + std::string{reason});
-  end_call(self, "truncated");
+  flush_content(self);
+  answer_failure(self,
+                 failure(call_error::stream_interrupted, 502,
+                         "the upstream stream broke: " + std::string{reason}),
+                 usage_status::truncated);
 }
 
 // -- walking the chain ---------------------------------------------------------------------
@@ -321,10 +279,9 @@ void exhausted(request_pointer self) {
     st.element = st.chain->chain.elements.size() - 1;
   // SPEC §3: the deadline passed first (the last attempt ran into it): 504, not 502.
   if (steady::now() >= st.deadline)
-    return answer_error(self, 504, "upstream_error", "upstream_timeout",
-                        "no provider answered within the call's deadline", true);
-  answer_error(self, 502, "upstream_error", "upstream_failed",
-               "every provider attempt failed; see error.attempts", true);
+    return answer_failure(self, deadline_passed("no provider answered within the call's deadline"));
+  answer_failure(self, failure(call_error::upstream_failed, 502,
+                               "every provider attempt failed; see error.attempts"));
 }
 
 void next_element(request_pointer self) {
@@ -352,9 +309,10 @@ void on_failure(request_pointer self, const providers::failure& f) {
   switch (d.step) {
     case providers::next_step::answer_client: {
       auto status = f.status >= 400 && f.status < 500 ? f.status : 400u;
-      return answer_error(
-          self, status, f.type.empty() ? "invalid_request_error" : f.type, "upstream_rejected",
-          f.message.empty() ? "the provider rejected the request" : f.message, false);
+      auto rejected = failure(call_error::upstream_rejected, status,
+                              f.message.empty() ? "the provider rejected the request" : f.message);
+      rejected.type = f.type;
+      return answer_failure(self, std::move(rejected));
     }
     case providers::next_step::retry_same:
       if (steady::now() + std::chrono::milliseconds(d.delay_ms) < st.deadline) {
@@ -378,8 +336,7 @@ void start_attempt(request_pointer self) {
   if (!provider || remaining.count() <= 0) {
     st.attempts.push_back(attempt_record{el.provider, std::string{el.scope()}, 0,
                                          provider ? "deadline" : "provider not configured"});
-    return provider ? answer_error(self, 504, "upstream_error", "upstream_timeout",
-                                   "the call's deadline passed", true)
+    return provider ? answer_failure(self, deadline_passed("the call's deadline passed"))
                     : next_element(self);
   }
   ++st.tries;
@@ -398,7 +355,7 @@ void start_attempt(request_pointer self) {
   spec->home = st.call.home;
   st.link = std::make_shared<attempt_link>();
   spec->link = st.link;
-  if (st.call.sink) {
+  if (st.request().stream) {
     // Before each upstream read: hold it while the client is behind (its queue plus what is
     // on its way to this actor). The drained callback resumes.
     st.in_flight = std::make_shared<std::atomic<std::int64_t>>(0);
@@ -434,10 +391,10 @@ void on_steps(request_pointer self, upstream_event& ev) {
     if (!step.finish_reason.empty()) st.finish_reason = step.finish_reason;
     bool content = !step.content.empty();
     if (!st.committed && (content || step.done || !step.finish_reason.empty())) commit_stream(self);
-    if (content) emit_chunk(self, step.content, false, "");
+    if (content) add_delta(st, step.content, false, "");
     if (step.done) return complete_stream(self);
   }
-  flush_chunks(self);
+  flush_content(self);
 }
 
 /// The call's deadline is checked when something happens, not by a timer per call (a timer
@@ -453,8 +410,7 @@ bool past_deadline(request_pointer self) {
   if (st.has_element())
     st.attempts.push_back(
         attempt_record{st.current().provider, std::string{st.current().scope()}, 0, "timeout"});
-  answer_error(self, 504, "upstream_error", "upstream_timeout",
-               "no provider answered within the call's deadline", true);
+  answer_failure(self, deadline_passed("no provider answered within the call's deadline"));
   return true;
 }
 
@@ -471,7 +427,7 @@ void on_upstream(request_pointer self, upstream_event& ev) {
       on_steps(self, ev);
       // Held for what was on its way here, with nothing left to write: no drained callback
       // will come, so resume now.
-      if (!st.finished && st.call.sink && st.call.sink->queued_bytes() == 0)
+      if (!st.finished && st.call.sink->queued_bytes() == 0)
         if (auto up = st.upstream(); up && st.paused->exchange(false)) up->resume();
       return;
     }
@@ -489,13 +445,9 @@ void on_upstream(request_pointer self, upstream_event& ev) {
       st.release_attempt(false);
       st.committed = true;
       st.usage = ev.completion.usage;
-      net::http_response out;
-      out.route = telemetry::route_kind::data_plane;
-      out.body = providers::render_completion(ev.completion, st.completion_id, st.current().model,
-                                              st.created);
-      served_headers(st, out);
-      st.call.respond(std::move(out));
-      return end_call(self, "ok");
+      st.call.sink->committed(served(st));
+      st.call.sink->done(call_result{ev.completion.finish_reason, st.usage, &ev.completion});
+      return end_call(self, usage_status::ok);
     }
   }
 }
@@ -520,20 +472,18 @@ request_actor::behavior_type request_fun(request_pointer self,
   st.live.count->fetch_add(1);
   st.services = std::move(services);
   st.call = std::move(call);
-  st.completion_id = "chatcmpl-" + st.call.request_id;
-  st.created = unix_now();
   st.deadline = st.call.received_at + st.services->options.call_timeout;
   auto tenant = st.services->tenants->lookup(st.call.tenant_id);
   st.tenant = tenant.actor;
   auto handle = caf::actor_cast<request_actor>(self);
-  st.call.disconnected->subscribe([handle] { caf::anon_send(handle, gone_atom_v); });
+  st.call.sink->on_stop([handle](call_stop why) { caf::anon_send(handle, gone_atom_v, why); });
   resolve_query q{st.call.user_id, "", st.request().model};
   // The tenant actor's published snapshot answers without a message round trip. Only a chain
   // the call can start on at once is taken here: every other outcome (an error answer ends
   // the actor, which it may not do before its behavior exists) asks the actor below.
   if (auto snap = tenant.published->load()) {
     auto answer = chain_for(snap, q);
-    if (answer->error.empty() && !answer->chain.error && !answer->chain.elements.empty() &&
+    if (!answer->chain.error && !answer->chain.elements.empty() &&
         st.services->providers->find(answer->chain.elements.front().provider) &&
         !refused_parameter(answer->chain, st.request()) &&
         steady::now() + std::chrono::milliseconds(1) < st.deadline) {
@@ -550,26 +500,28 @@ request_actor::behavior_type request_fun(request_pointer self,
             auto& st = self->state;
             if (st.finished) return;
             st.chain = std::move(answer);
-            if (!st.chain->error.empty())
-              return answer_error(self, 503, "server_error", "keys_unavailable",
-                                  "provider keys are unavailable right now; retry shortly", false);
-            if (st.chain->chain.error)
-              return answer_error(self, 400, "invalid_request_error", st.chain->chain.error->code,
-                                  st.chain->chain.error->message, false);
+            if (const auto& e = st.chain->chain.error) {
+              auto bad = failure(call_error::invalid_request, 400, e->message);
+              bad.code = e->code;
+              return answer_failure(self, std::move(bad));
+            }
             if (st.chain->chain.elements.empty())
-              return answer_error(self, 400, "invalid_request_error", "no_provider_key",
-                                  "no usable provider key for this model: add a personal key or "
-                                  "ask an admin for a tenant key",
-                                  false);
-            if (auto e = refused_parameter(st.chain->chain, st.request()))
-              return answer_error(self, 400, "invalid_request_error", e->code, e->message, false,
-                                  "error", e->param);
+              return answer_failure(self, failure(call_error::no_provider_key, 400,
+                                                  "no usable provider key for this model: add a "
+                                                  "personal key or ask an admin for a tenant key"));
+            if (auto e = refused_parameter(st.chain->chain, st.request())) {
+              auto bad = failure(call_error::invalid_request, 400, std::move(e->message));
+              bad.code = std::move(e->code);
+              bad.param = std::move(e->param);
+              return answer_failure(self, std::move(bad));
+            }
             start_attempt(self);
           },
           [self](caf::error&) {
+            // tenant_errc::keys_unavailable, or the tenant actor is gone.
             if (self->state.finished) return;
-            answer_error(self, 503, "server_error", "keys_unavailable",
-                         "provider keys are unavailable right now; retry shortly", false);
+            answer_failure(self, failure(call_error::keys_unavailable, 503,
+                                         "provider keys are unavailable right now; retry shortly"));
           });
   return request_behavior(self);
 }
@@ -582,18 +534,20 @@ request_actor::behavior_type request_behavior(request_pointer self) {
         if (st.finished || attempt != st.attempt) return;
         start_attempt(self);
       },
-      [self](gone_atom) {
+      [self](gone_atom, call_stop why) {
         auto& st = self->state;
         if (st.finished) return;
-        if (st.call.disconnected->cause() == net::disconnect_cause::server_stopping) {
+        if (why == call_stop::server_stopping) {
           // The shutdown grace is over; the client is still there for a last word.
           if (st.committed) return break_stream(self, "the server is shutting down");
-          return answer_error(self, 503, "server_error", "server_shutting_down",
-                              "the server is shutting down; retry shortly", false, "cancelled");
+          return answer_failure(self,
+                                failure(call_error::server_shutting_down, 503,
+                                        "the server is shutting down; retry shortly"),
+                                usage_status::cancelled);
         }
         telemetry::metrics().calls_cancelled.inc();
         st.client_gone = true;
-        end_call(self, "cancelled");
+        end_call(self, usage_status::cancelled);
       },
       [self](drained_atom) {
         auto& st = self->state;

@@ -10,7 +10,6 @@
 
 #include "actors/call_sink.hpp"
 #include "actors/interfaces.hpp"
-#include "net/http/types.hpp"
 #include "providers/chat.hpp"
 #include "providers/failover.hpp"
 
@@ -23,7 +22,7 @@ class usage_recorder;
 
 namespace nyxgate::actors {
 
-class tenant_directory;
+class tenant_source;
 class provider_directory;
 
 struct gateway_options {
@@ -36,7 +35,7 @@ struct gateway_options {
 
 /// What every request actor shares: fixed after start.
 struct gateway_services {
-  tenant_directory* tenants = nullptr;
+  tenant_source* tenants = nullptr;
   const provider_directory* providers = nullptr;
   std::shared_ptr<storage::usage_recorder> usage;  ///< may be null (tests)
   gateway_options options;
@@ -45,24 +44,20 @@ struct gateway_services {
       std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
-/// One completion call as the HTTP handler hands it over.
+/// One completion call as the API hands it over.
 struct chat_call {
   std::string tenant_id;
   std::string user_id;
   std::string request_id;
   std::shared_ptr<const providers::chat_request> request;
   std::chrono::steady_clock::time_point received_at;
-  /// Answers that are not a stream (JSON, and every failure before a stream's commit).
-  net::respond_fn respond;
-  /// Where a streamed answer goes (set when `request->stream`).
-  std::shared_ptr<actors::stream_sink> sink;
-  /// Fired when the client goes away (HTTP) or cancels the id (WebSocket).
-  std::shared_ptr<net::disconnect_signal> disconnected;
+  /// Where the call's events go (JSON, SSE or WebSocket), and how it learns of a stop.
+  std::shared_ptr<call_sink> sink;
   /// The I/O shard of the client's connection; upstream exchanges run there.
   boost::asio::io_context* home = nullptr;
 };
 
-/// Spawns the call's request actor; it answers through `call.respond` and then ends.
+/// Spawns the call's request actor; it reports to `call.sink` and then ends.
 void spawn_request_actor(caf::actor_system& sys, std::shared_ptr<const gateway_services> services,
                          chat_call call);
 

@@ -228,18 +228,13 @@ void resolve(tenant_pointer self, const resolve_query& q,
 
 }  // namespace
 
-chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
-                           const std::string& error) {
-  return chain_for(snap, q, error, now_s());
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q) {
+  return chain_for(snap, q, now_s());
 }
 
 chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
-                           const std::string& error, std::int64_t now) {
+                           std::int64_t now) {
   auto out = std::make_shared<chain_answer>();
-  if (!snap) {
-    out->error = error.empty() ? "keys unavailable" : error;
-    return out;
-  }
   out->snapshot = snap;
   out->max_tokens = snap->defaults.max_tokens;
   out->chain =
@@ -316,7 +311,11 @@ tenant_actor::behavior_type tenant_fun(tenant_pointer self, std::string tenant_i
         auto promise = self->make_response_promise<chain_answer_ptr>();
         with_snapshot(self, [self, promise, q](const tenant_snapshot_ptr& snap,
                                                const std::string& error) mutable {
-          promise.deliver(chain_for(snap, q, error, self->state.io.now_s()));
+          if (snap)
+            promise.deliver(chain_for(snap, q, self->state.io.now_s()));
+          else
+            promise.deliver(
+                make_error(tenant_errc::keys_unavailable, error.empty() ? "keys unavailable" : error));
         });
         return promise;
       },
@@ -412,10 +411,6 @@ tenant_directory::tenant_directory(caf::actor_system& sys, storage::database& db
 
 tenant_directory::~tenant_directory() {
   stop_all();
-}
-
-tenant_actor tenant_directory::get(const std::string& tenant_id) {
-  return lookup(tenant_id).actor;
 }
 
 tenant_directory::entry tenant_directory::lookup(const std::string& tenant_id) {

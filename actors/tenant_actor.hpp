@@ -65,12 +65,11 @@ class published_snapshot {
   std::atomic<tenant_snapshot_ptr> current_;
 };
 
-/// A call's chain from a snapshot (SPEC §3); `error` when there is no snapshot.
-chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
-                           const std::string& error = {});
+/// A call's chain from a loaded snapshot (SPEC §3).
+chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q);
 /// The same at `now_s` (unix seconds) rather than the wall clock's.
 chain_answer_ptr chain_for(const tenant_snapshot_ptr& snap, const resolve_query& q,
-                           const std::string& error, std::int64_t now_s);
+                           std::int64_t now_s);
 
 /// What a tenant actor reads and writes outside itself: the database in production, a script
 /// in tests that step the actor deterministically. The callbacks may run on any thread.
@@ -97,19 +96,28 @@ tenant_actor spawn_tenant_actor(caf::actor_system& sys, std::string tenant_id,
                                 std::shared_ptr<published_snapshot> published = nullptr);
 echo_actor spawn_echo_actor(caf::actor_system& sys);
 
+/// A tenant's actor and what it published.
+struct tenant_entry {
+  tenant_actor actor;
+  std::shared_ptr<const published_snapshot> published;
+};
+
+/// Where a call finds its tenant: the tenant directory (a fake in actor tests).
+class tenant_source {
+ public:
+  virtual ~tenant_source() = default;
+  virtual tenant_entry lookup(const std::string& tenant_id) = 0;
+  tenant_actor get(const std::string& tenant_id) { return lookup(tenant_id).actor; }
+};
+
 /// Finds or spawns the tenant actor of a tenant; safe from any thread.
-class tenant_directory {
+class tenant_directory final : public tenant_source {
  public:
   tenant_directory(caf::actor_system& sys, storage::database& db, std::shared_ptr<vault_ref> vault);
-  ~tenant_directory();
+  ~tenant_directory() override;
 
-  tenant_actor get(const std::string& tenant_id);
-  /// The actor and what it published.
-  struct entry {
-    tenant_actor actor;
-    std::shared_ptr<const published_snapshot> published;
-  };
-  entry lookup(const std::string& tenant_id);
+  using entry = tenant_entry;
+  entry lookup(const std::string& tenant_id) override;
   /// The actor if it is already running (a change notice for an unloaded tenant needs nothing).
   std::optional<tenant_actor> find(const std::string& tenant_id);
   /// Every running actor (reload after a missed notification window).

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "api/openai/chat_handler.hpp"
+#include "api/openai/errors.hpp"
 #include "runtime/io_runtime.hpp"
 #include "storage/async.hpp"
 #include "storage/migrations.hpp"
@@ -63,14 +64,7 @@ router::router(asio::io_context& io, storage::database& db, trpc_router& trpc, d
 
 net::http_response router::error_response(unsigned status, std::string_view type,
                                           std::string_view code, std::string_view message) {
-  net::http_response out;
-  out.status = status;
-  out.body = json::serialize(
-      json::object{{"error", json::object{{"message", telemetry::to_valid_utf8(message)},
-                                          {"type", type},
-                                          {"code", code},
-                                          {"param", nullptr}}}});
-  return out;
+  return api::error_response(status, type, code, telemetry::to_valid_utf8(message));
 }
 
 namespace {

@@ -253,12 +253,11 @@ std::string render_chunk_head(std::string_view id, std::string_view model, std::
 /// `render_chunk_to` from the stream's `render_chunk_head`.
 void render_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
                             bool role_start, std::string_view finish_reason);
+/// `render_chunk_with_head` appended to `out` (a batch of events renders into one string).
+void append_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
+                            bool role_start, std::string_view finish_reason);
 /// The final usage chunk (`choices: []`, `usage: {...}`) for stream_options.include_usage.
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
                                const token_usage& usage);
-
-/// OpenAI's error body {"error":{"message","type","code","param"}}.
-std::string render_error(std::string_view message, std::string_view type, std::string_view code,
-                         std::string_view param = {});
 
 }  // namespace nyxgate::providers

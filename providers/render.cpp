@@ -55,6 +55,11 @@ void render_chunk_with_head(std::string& out, std::string_view head, std::string
                             bool role_start, std::string_view finish_reason) {
   out.clear();
   out.reserve(head.size() + content.size() + 96);
+  append_chunk_with_head(out, head, content, role_start, finish_reason);
+}
+
+void append_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
+                            bool role_start, std::string_view finish_reason) {
   out.append(head);
   out.append(R"(,"choices":[{"index":0,"delta":{)"sv);
   bool comma = false;
@@ -94,27 +99,6 @@ std::string render_usage_chunk(std::string_view id, std::string_view model, std:
   append_int(out.append(R"(,"completion_tokens":)"sv), usage.completion_tokens);
   append_int(out.append(R"(,"total_tokens":)"sv), usage.prompt_tokens + usage.completion_tokens);
   out.append("}}"sv);
-  return out;
-}
-
-std::string render_error(std::string_view message, std::string_view type, std::string_view code,
-                         std::string_view param) {
-  std::string out;
-  out.append(R"({"error":{"message":)");
-  append_json_string(out, message);
-  out.append(R"(,"type":)");
-  append_json_string(out, type);
-  out.append(R"(,"code":)");
-  if (code.empty())
-    out.append("null");
-  else
-    append_json_string(out, code);
-  out.append(R"(,"param":)");
-  if (param.empty())
-    out.append("null");
-  else
-    append_json_string(out, param);
-  out.append("}}");
   return out;
 }
 

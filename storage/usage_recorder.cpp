@@ -24,13 +24,27 @@ namespace nyxgate::storage {
 
 namespace asio = boost::asio;
 
+std::string_view to_string(usage_status s) {
+  switch (s) {
+    case usage_status::ok:
+      return "ok";
+    case usage_status::error:
+      return "error";
+    case usage_status::truncated:
+      return "truncated";
+    case usage_status::cancelled:
+      return "cancelled";
+  }
+  return {};
+}
+
 bool valid_usage_event(const usage_event& e) {
   auto uuid_or_empty = [](const std::string& s) { return s.empty() || is_uuid(s); };
   auto one_of = [](const std::string& s, std::initializer_list<std::string_view> allowed) {
     return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
   };
   return is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
-         !e.request_id.empty() && one_of(e.status, {"ok", "error", "truncated", "cancelled"}) &&
+         !e.request_id.empty() && !to_string(e.status).empty() &&
          one_of(e.key_scope, {"", "personal", "tenant"}) && e.prompt_tokens >= 0 &&
          e.completion_tokens >= 0 && e.latency_ms >= 0;
 }
@@ -174,7 +188,7 @@ statement copy_statement(const std::vector<usage_event>& rows) {
         .uuid_or_null(e.key_id)
         .text_or_null(e.key_scope)
         .boolean(e.fallback)
-        .text(e.status)
+        .text(to_string(e.status))
         .number(e.prompt_tokens)
         .number(e.completion_tokens)
         .number(e.latency_ms)

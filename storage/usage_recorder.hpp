@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace boost::asio {
 class io_context;
@@ -12,6 +13,17 @@ class io_context;
 namespace nyxgate::storage {
 
 class database;
+
+/// How a completion call ended, as `usage_events.status` keeps it.
+enum class usage_status : std::uint8_t {
+  ok,         ///< answered in full
+  error,      ///< failed before its answer
+  truncated,  ///< a stream broke after content went out
+  cancelled,  ///< the client left, or the server stopped the call
+};
+
+/// The column's text for `s`; empty for a value outside the enum.
+std::string_view to_string(usage_status s);
 
 /// One completion call, as the `usage_events` table keeps it (SPEC §2).
 struct usage_event {
@@ -23,7 +35,7 @@ struct usage_event {
   std::string key_id;     ///< "" when no key served
   std::string key_scope;  ///< personal | tenant | ""
   bool fallback = false;
-  std::string status;  ///< ok | error | truncated | cancelled
+  usage_status status = usage_status::ok;
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t latency_ms = 0;

@@ -12,11 +12,12 @@
 
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "identity/authenticator.hpp"
-#include "runtime/io_runtime.hpp"
-#include "api/openai/sse_sink.hpp"
+#include "api/openai/errors.hpp"
+#include "api/openai/http_sink.hpp"
 #include "api/tenant_calls.hpp"
+#include "identity/authenticator.hpp"
 #include "providers/chat.hpp"
+#include "runtime/io_runtime.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace nyxgate::api {
@@ -27,11 +28,9 @@ namespace json = boost::json;
 namespace {
 
 net::http_response error_answer(unsigned status, std::string_view type, std::string_view code,
-                           std::string_view message, std::string_view param = {}) {
-  net::http_response out;
-  out.status = status;
+                                std::string_view message, std::string_view param = {}) {
+  auto out = error_response(status, type, code, message, param);
   out.route = telemetry::route_kind::data_plane;
-  out.body = providers::render_error(message, type, code, param);
   return out;
 }
 
@@ -86,9 +85,9 @@ void start_chat(caf::actor_system& sys, std::shared_ptr<const actors::gateway_se
   call.request = std::make_shared<const providers::chat_request>(
       std::get<providers::chat_request>(std::move(parsed)));
   call.received_at = request.received_at;
-  if (call.request->stream) call.sink = std::make_shared<sse_sink>(respond);
-  call.respond = std::move(respond);
-  call.disconnected = request.disconnected;
+  call.sink = std::make_shared<http_sink>(
+      std::move(respond), std::move(request.disconnected),
+      http_sink::options{call.request_id, call.request->stream, call.request->include_usage});
   call.home = runtime::current_context();
   actors::spawn_request_actor(sys, std::move(services), std::move(call));
 }
@@ -125,8 +124,8 @@ asio::awaitable<void> run_models(identity::authenticator& auth,
 }
 
 asio::awaitable<void> run_websocket(identity::authenticator& auth,
-                                    std::shared_ptr<const ws_chat_context> ws, net::http_request request,
-                                    net::respond_fn respond) {
+                                    std::shared_ptr<const ws_chat_context> ws,
+                                    net::http_request request, net::respond_fn respond) {
   auto upgrade = request.header("upgrade");
   if (upgrade.size() != 9 || !std::equal(upgrade.begin(), upgrade.end(), "websocket",
                                          [](char a, char b) { return std::tolower(a) == b; })) {

@@ -2,8 +2,8 @@
 
 #include <memory>
 
-#include "net/http/types.hpp"
 #include "api/openai/ws_chat.hpp"
+#include "net/http/types.hpp"
 
 namespace boost::asio {
 class io_context;

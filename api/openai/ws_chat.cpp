@@ -14,12 +14,14 @@
 #include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
 
+#include "actors/call_sink.hpp"
 #include "actors/request_actor.hpp"
+#include "api/openai/errors.hpp"
+#include "api/openai/http_sink.hpp"
 #include "identity/authenticator.hpp"
 #include "identity/token.hpp"
-#include "runtime/io_runtime.hpp"
-#include "actors/call_sink.hpp"
 #include "providers/chat.hpp"
+#include "runtime/io_runtime.hpp"
 #include "telemetry/json_escape.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -35,31 +37,34 @@ namespace {
 constexpr std::size_t max_backlog = 32;
 constexpr std::size_t max_id_bytes = 128;
 
-std::string error_event(std::string_view id, std::string_view code, std::string_view message,
-                        std::optional<unsigned> status = std::nullopt) {
-  json::object error{{"code", code}, {"message", message}};
-  if (status) error["status"] = *status;
-  json::object ev{{"type", "error"}};
-  if (!id.empty()) ev["id"] = id;
-  ev["error"] = std::move(error);
-  return json::serialize(ev);
+/// An error of the socket's own (no HTTP status): the server's side, or the message's.
+std::string error_event(std::string_view id, std::string_view code, std::string_view message) {
+  bool server = code == "auth_unavailable" || code == "shutting_down";
+  return render_ws_error(
+      id, error_fields{message, server ? "server_error" : "invalid_request_error", code});
 }
 
 class ws_chat;
 
-/// One chat stream of a socket: the request actor's view of it.
-class ws_stream_sink final : public actors::stream_sink {
+/// One chat stream of a socket: the request actor's view of it. The request actor calls
+/// `committed`, `content`, `done` and `failed` one at a time.
+class ws_stream_sink final : public actors::call_sink {
  public:
   ws_stream_sink(std::shared_ptr<net::ws_connection> conn, std::string id, std::string request_id,
                  std::weak_ptr<ws_chat> owner)
       : conn_(std::move(conn)),
         id_(std::move(id)),
         request_id_(std::move(request_id)),
-        owner_(std::move(owner)) {
+        owner_(std::move(owner)),
+        created_(std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()) {
     telemetry::append_json_escaped(id_json_, id_);
   }
 
-  void commit(const actors::served_by& who) override {
+  void committed(const actors::served_by& who) override {
+    committed_ = true;
+    chunk_head_ = providers::render_chunk_head("chatcmpl-" + request_id_, who.model, created_);
     json::object meta{{"type", "meta"},
                       {"id", id_},
                       {"requestId", request_id_},
@@ -72,59 +77,44 @@ class ws_stream_sink final : public actors::stream_sink {
     send(json::serialize(meta));
   }
 
-  bool chunk(std::string chunk_json) override {
-    std::string ev;
-    ev.reserve(chunk_json.size() + id_json_.size() + 40);
-    ev.append(R"({"type":"delta","id":")").append(id_json_).append(R"(","chunk":)");
-    ev.append(chunk_json).push_back('}');
-    return send(std::move(ev));
+  /// One `delta` message per chunk: the protocol's unit.
+  bool content(std::span<const actors::content_delta> deltas) override {
+    for (const auto& d : deltas) {
+      std::string ev;
+      ev.reserve(chunk_head_.size() + d.content.size() + id_json_.size() + 136);
+      ev.append(R"({"type":"delta","id":")").append(id_json_).append(R"(","chunk":)");
+      providers::append_chunk_with_head(ev, chunk_head_, d.content, d.role_start, d.finish_reason);
+      ev.push_back('}');
+      if (!send(std::move(ev))) return false;
+    }
+    return true;
   }
 
-  void done(const std::string& finish_reason, std::int64_t prompt_tokens,
-            std::int64_t completion_tokens, std::string) override {
-    json::object usage{{"prompt_tokens", prompt_tokens},
-                       {"completion_tokens", completion_tokens},
-                       {"total_tokens", prompt_tokens + completion_tokens}};
+  void done(const actors::call_result& result) override {
+    auto prompt = result.usage.prompt_tokens, completion = result.usage.completion_tokens;
+    json::object usage{{"prompt_tokens", prompt},
+                       {"completion_tokens", completion},
+                       {"total_tokens", prompt + completion}};
     send(json::serialize(json::object{{"type", "done"},
                                       {"id", id_},
                                       {"usage", std::move(usage)},
-                                      {"finishReason", finish_reason}}));
+                                      {"finishReason", result.finish_reason}}));
     end();
   }
 
-  void broken(const std::string& code, const std::string& message) override {
-    send(error_event(id_, code, message));
+  /// Before the commit the error carries the HTTP status the call would have answered with.
+  void failed(const actors::call_failure& failure) override {
+    send(render_ws_error(id_, failure_fields(failure, !committed_)));
     end();
   }
 
-  /// A failure before the commit, in the HTTP answer's OpenAI error shape.
-  void failed(const net::http_response& answer) {
-    std::string code = "upstream_error";
-    std::string message = "the call failed";
-    json::value attempts;
-    json::value param;  ///< the request field a 400 names
-    boost::system::error_code ec;
-    auto body = json::parse(answer.body, ec);
-    if (!ec && body.is_object()) {
-      if (const auto* e = body.as_object().if_contains("error"); e && e->is_object()) {
-        const auto& err = e->as_object();
-        if (const auto* c = err.if_contains("code"); c && c->is_string())
-          code = std::string{c->as_string()};
-        else if (const auto* t = err.if_contains("type"); t && t->is_string())
-          code = std::string{t->as_string()};
-        if (const auto* m = err.if_contains("message"); m && m->is_string())
-          message = std::string{m->as_string()};
-        if (const auto* a = err.if_contains("attempts")) attempts = *a;
-        if (const auto* p = err.if_contains("param"); p && p->is_string()) param = *p;
-      }
-    }
-    json::object error{{"code", code}, {"message", message}, {"status", answer.status}};
-    if (!attempts.is_null()) error["attempts"] = std::move(attempts);
-    if (!param.is_null()) error["param"] = std::move(param);
-    send(
-        json::serialize(json::object{{"type", "error"}, {"id", id_}, {"error", std::move(error)}}));
-    end();
+  void on_stop(std::function<void(actors::call_stop)> fn) override {
+    forward_stop(*cancel_, std::move(fn));
   }
+
+  /// Fired when the client cancels the id or the socket closes (`client_gone`), or when the
+  /// server stops (`server_stopping`).
+  const std::shared_ptr<net::disconnect_signal>& cancel_signal() const { return cancel_; }
 
   /// The client cancelled, or the socket closed: nothing more goes out for this id.
   void silence() { silenced_.store(true); }
@@ -157,6 +147,10 @@ class ws_stream_sink final : public actors::stream_sink {
   std::string id_json_;  ///< id_, JSON-escaped
   std::string request_id_;
   std::weak_ptr<ws_chat> owner_;
+  std::shared_ptr<net::disconnect_signal> cancel_ = std::make_shared<net::disconnect_signal>();
+  std::int64_t created_ = 0;
+  bool committed_ = false;  ///< the request actor's
+  std::string chunk_head_;  ///< the request actor's
   std::atomic<bool> silenced_{false};
   std::mutex mutex_;
   std::function<void()> drained_;
@@ -423,7 +417,7 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
     call.request = std::make_shared<const providers::chat_request>(std::move(request));
     call.received_at = std::chrono::steady_clock::now();
     auto sink = std::make_shared<ws_stream_sink>(conn_, id, call.request_id, weak_from_this());
-    auto cancel = std::make_shared<net::disconnect_signal>();
+    auto cancel = sink->cancel_signal();
     {
       std::lock_guard lock(mutex_);
       if (closed_) return;
@@ -438,9 +432,7 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
       streams_.emplace(id, entry{sink, cancel});
       telemetry::metrics().ws_streams.add();
     }
-    call.sink = sink;
-    call.respond = [sink](net::http_response answer) { sink->failed(answer); };
-    call.disconnected = std::move(cancel);
+    call.sink = std::move(sink);
     call.home = runtime::current_context();
     actors::spawn_request_actor(*ctx_->sys, ctx_->services, std::move(call));
   }
@@ -471,7 +463,7 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
   std::shared_ptr<const ws_chat_context> ctx_;
   std::optional<identity::principal> who_;       ///< strand only
   std::optional<identity::token_digest> token_;  ///< who_'s token; strand only
-  std::shared_ptr<net::ws_connection> conn_;          ///< set on open, dropped on close
+  std::shared_ptr<net::ws_connection> conn_;     ///< set on open, dropped on close
   bool auth_pending_ = false;        ///< an auth or re-check is out: messages wait; strand only
   std::deque<std::string> backlog_;  ///< strand only
 
@@ -489,8 +481,8 @@ void ws_stream_sink::end() {
 }  // namespace
 
 std::shared_ptr<net::ws_endpoint> make_ws_chat(std::shared_ptr<const ws_chat_context> context,
-                                          std::optional<identity::principal> who,
-                                          std::optional<identity::token_digest> token) {
+                                               std::optional<identity::principal> who,
+                                               std::optional<identity::token_digest> token) {
   return std::make_shared<ws_chat>(std::move(context), std::move(who), std::move(token));
 }
 

@@ -43,7 +43,7 @@ struct ws_chat_context {
 /// must be `auth`. Every `chat.create` checks the token again (from the cache, as a request
 /// does): once it is revoked or its member removed, the socket is closed with 1008.
 std::shared_ptr<net::ws_endpoint> make_ws_chat(std::shared_ptr<const ws_chat_context> context,
-                                          std::optional<identity::principal> who,
-                                          std::optional<identity::token_digest> token);
+                                               std::optional<identity::principal> who,
+                                               std::optional<identity::token_digest> token);
 
 }  // namespace nyxgate::api

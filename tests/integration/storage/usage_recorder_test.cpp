@@ -51,7 +51,7 @@ storage::usage_event event(const std::string& tenant, int i) {
   e.model = "gpt-4o-mini";
   e.key_id = identity::new_uuid();
   e.key_scope = "tenant";
-  e.status = "ok";
+  e.status = storage::usage_status::ok;
   e.prompt_tokens = i;
   e.completion_tokens = 2;
   e.latency_ms = 7;
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(invalid_rows_are_dropped_without_poisoning_the_batch) {
   auto bad_key = event(tenant, 2);
   bad_key.key_id = "key-1'; DROP TABLE usage_events; --";
   auto bad_status = event(tenant, 3);
-  bad_status.status = "maybe";
+  bad_status.status = static_cast<storage::usage_status>(9);  // outside the enum
   auto negative = event(tenant, 4);
   negative.completion_tokens = -1;
   for (auto* e : {&bad_tenant, &bad_key, &bad_status, &negative}) {

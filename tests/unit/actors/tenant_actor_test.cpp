@@ -130,7 +130,7 @@ struct tenant_fixture {
     std::vector<std::string> ids;
     auto snap = published->load();
     if (!snap) return {"(none)"};
-    auto answer = actors::chain_for(snap, actors::resolve_query{}, {}, at);
+    auto answer = actors::chain_for(snap, actors::resolve_query{}, at);
     for (const auto& e : answer->chain.elements) ids.push_back(e.key->id);
     return ids;
   }
@@ -188,7 +188,7 @@ BOOST_FIXTURE_TEST_CASE(a_key_marked_invalid_leaves_the_published_chain_at_once,
   BOOST_TEST(chain() == ids{"old"});
   BOOST_TEST(resolve().key_id == "old");
   // A snapshot already handed to a call is left as it was.
-  BOOST_TEST(actors::chain_for(before, {}, {}, clock)->chain.elements.size() == 2u);
+  BOOST_TEST(actors::chain_for(before, {}, clock)->chain.elements.size() == 2u);
   BOOST_REQUIRE(writes.size() == 1u);
   BOOST_TEST(writes[0].key_id == "new");
   BOOST_TEST(writes[0].status == "invalid");
