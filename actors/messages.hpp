@@ -12,10 +12,6 @@
 #include "providers/resolution.hpp"
 #include "storage/db_types.hpp"
 
-namespace nyxgate::net {
-class outbound_stream;
-}
-
 namespace nyxgate::actors {
 
 /// Delivers a storage reply to a non-actor caller (an HTTP session's coroutine). If it is
@@ -136,7 +132,6 @@ struct upstream_event {
   std::string error;
 };
 using upstream_event_ptr = std::shared_ptr<upstream_event>;
-using outbound_stream_ptr = std::shared_ptr<net::outbound_stream>;
 
 }  // namespace nyxgate::actors
 

@@ -9,17 +9,18 @@
 #include "actors/provider_actor.hpp"
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "app/rotate.hpp"
-#include "app/runtime.hpp"
-#include "identity/authenticator.hpp"
 #include "api/openai/chat_handler.hpp"
-#include "net/http/server.hpp"
-#include "net/client/https_client.hpp"
+#include "api/router.hpp"
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/key_probe_procedures.hpp"
 #include "api/trpc/key_procedures.hpp"
-#include "api/router.hpp"
 #include "api/trpc/router.hpp"
+#include "app/rotate.hpp"
+#include "app/runtime.hpp"
+#include "app/upstream_pool.hpp"
+#include "identity/authenticator.hpp"
+#include "net/client/https_client.hpp"
+#include "net/http/server.hpp"
 #include "security/key_vault.hpp"
 #include "storage/detail/pg_connection.hpp"
 #include "storage/identity_repository.hpp"
@@ -142,7 +143,8 @@ identity::authenticator::options auth_options(const config::settings& s) {
   return o;
 }
 
-/// The gateway's fixed parts: per chat provider a connection pool and an actor per I/O shard.
+/// The gateway's fixed parts: per chat provider a circuit, and per I/O shard an actor with that
+/// shard's connection pool.
 std::shared_ptr<actors::gateway_services> make_gateway(
     const config::settings& s, runtime& rt, actors::tenant_directory& tenants,
     actors::provider_directory& providers, std::shared_ptr<storage::usage_recorder> usage) {
@@ -152,11 +154,15 @@ std::shared_ptr<actors::gateway_services> make_gateway(
       {"anthropic", &s.providers.anthropic},
       {"google", &s.providers.google},
       {"kimi", &s.providers.kimi}};
+  auto client = net::https_client::create(rt.io(), tls);
   for (const auto& [name, p] : upstreams) {
-    // One client (it pools per shard) and one actor per shard.
-    actors::provider_endpoint endpoint{name, p->base_url, net::https_client::create(rt.io(), tls)};
-    for (auto* shard : rt.io_shards())
-      providers.add(name, actors::spawn_provider_actor(rt.actors(), endpoint), shard);
+    auto circuit = std::make_shared<actors::circuit_breaker>(
+        s.circuit.failure_threshold, std::chrono::seconds(s.circuit.cooldown_s));
+    for (auto* shard : rt.io_shards()) {
+      actors::provider_endpoint endpoint{name, p->base_url,
+                                         make_upstream_pool(client->for_shard(*shard)), circuit};
+      providers.add(name, actors::spawn_provider_actor(rt.actors(), std::move(endpoint)), shard);
+    }
   }
   auto g = std::make_shared<actors::gateway_services>();
   g->tenants = &tenants;

@@ -282,12 +282,12 @@ struct connection : std::enable_shared_from_this<connection> {
   }
 };
 
-/// Idle keep-alive connections per upstream ("https://host:port"): at most a few each, the
-/// most recently used first, dropped after `idle_expiry` (checked on every take and put).
+/// Idle keep-alive connections per upstream ("https://host:port") of one io_context: at most a
+/// few each, the most recently used first, dropped after `idle_expiry` (checked on every take
+/// and put). Used only on its io_context's thread (connections are bound to it): no lock.
 class connection_pool {
  public:
   std::shared_ptr<connection> take(const std::string& key) {
-    std::lock_guard lock{mutex_};
     evict_expired(clock::now());
     auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
@@ -298,7 +298,6 @@ class connection_pool {
   }
 
   void put(const std::string& key, std::shared_ptr<connection> conn) {
-    std::lock_guard lock{mutex_};
     auto now = clock::now();
     evict_expired(now);
     auto& list = idle_[key];
@@ -307,7 +306,6 @@ class connection_pool {
   }
 
   std::size_t size() const {
-    std::lock_guard lock{mutex_};
     auto now = clock::now();
     std::size_t n = 0;
     for (const auto& [key, list] : idle_)
@@ -330,7 +328,6 @@ class connection_pool {
     }
   }
 
-  mutable std::mutex mutex_;
   std::map<std::string, std::deque<idle_connection>> idle_;
 };
 
@@ -394,8 +391,6 @@ std::shared_ptr<const parsed_url> cached_url(const std::string& url, const void*
     if (e.context == context && e.url == url) return e.parsed;
   auto parsed = parse_url(url, error);
   if (!parsed) return nullptr;
-  // Connections are bound to their io_context: each pools its own.
-  parsed->pool_key += '#' + std::to_string(reinterpret_cast<std::uintptr_t>(context));
   auto shared = std::make_shared<const parsed_url>(std::move(*parsed));
   if (cache.size() >= 16) cache.erase(cache.begin());
   cache.push_back({context, url, shared});
@@ -446,8 +441,9 @@ std::string describe_tls_failure(error_code ec, SSL* ssl) {
 }
 
 /// One request/response exchange: resolve, connect, handshake, write, read, all under one
-/// deadline; kept alive by its pending operation.
-class exchange : public std::enable_shared_from_this<exchange> {
+/// deadline; kept alive by its pending operation (and a streamed one by its caller's handle,
+/// since a paused exchange has no pending operation). Dropping the handle does not cancel it.
+class exchange final : public outbound_stream, public std::enable_shared_from_this<exchange> {
  public:
   exchange(asio::io_context& io, std::shared_ptr<ssl::context> tls_context, bool verify,
            std::shared_ptr<connection_pool> pool, outbound_request req,
@@ -471,7 +467,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
 
   // -- control from any thread (streamed exchanges) -------------------------------------
 
-  void cancel() {
+  void cancel() override {
     asio::post(executor_, [self = shared_from_this()] {
       if (self->ended_) return;
       if (self->resolver_) self->resolver_->cancel();
@@ -490,11 +486,11 @@ class exchange : public std::enable_shared_from_this<exchange> {
     });
   }
 
-  void pause() {
+  void pause() override {
     asio::post(executor_, [self = shared_from_this()] { self->paused_ = true; });
   }
 
-  void resume() {
+  void resume() override {
     asio::post(executor_, [self = shared_from_this()] {
       self->paused_ = false;
       // The time held counts against the client, not the upstream: the idle clock restarts.
@@ -789,6 +785,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
         telemetry::log_level::debug, "outbound stream",
         {{"host", url_->host}, {"path", url_->path}, {"duration_ms", ms}, {"error", error}});
     auto on_end = std::move(handlers_.on_end);
+    auto keep = std::move(handlers_.keep);
     handlers_ = {};
     if (on_end) on_end(error);
   }
@@ -938,17 +935,36 @@ class exchange : public std::enable_shared_from_this<exchange> {
   bool read_wanted_ = false;
 };
 
-/// The caller's handle; it keeps the exchange alive (a paused exchange has no pending
-/// operation of its own). Dropping it does not cancel the exchange.
-class stream_handle final : public outbound_stream {
+/// Exchanges on one io_context with its own pool (see shard_client).
+class shard_impl final : public shard_client {
  public:
-  explicit stream_handle(std::shared_ptr<exchange> x) : x_(std::move(x)) {}
-  void cancel() override { x_->cancel(); }
-  void pause() override { x_->pause(); }
-  void resume() override { x_->resume(); }
+  shard_impl(asio::io_context& io, std::shared_ptr<ssl::context> tls_context, bool verify)
+      : io_(io),
+        tls_context_(std::move(tls_context)),
+        verify_(verify),
+        pool_(std::make_shared<connection_pool>()) {}
+
+  void send(outbound_request req, std::function<void(outbound_response)> done) {
+    std::make_shared<exchange>(io_, tls_context_, verify_, pool_, std::move(req), std::move(done))
+        ->run();
+  }
+
+  std::shared_ptr<outbound_stream> open_stream(outbound_request req,
+                                               std::chrono::milliseconds idle_timeout,
+                                               stream_handlers handlers) override {
+    auto x = std::make_shared<exchange>(io_, tls_context_, verify_, pool_, std::move(req),
+                                        idle_timeout, std::move(handlers));
+    x->run();
+    return x;
+  }
+
+  std::size_t pooled_connections() const override { return pool_->size(); }
 
  private:
-  std::shared_ptr<exchange> x_;
+  asio::io_context& io_;
+  std::shared_ptr<ssl::context> tls_context_;
+  bool verify_;
+  std::shared_ptr<connection_pool> pool_;
 };
 
 class client_impl final : public https_client {
@@ -956,8 +972,7 @@ class client_impl final : public https_client {
   client_impl(asio::io_context& io, tls_options tls)
       : io_(io),
         verify_(tls.verify),
-        tls_context_(std::make_shared<ssl::context>(ssl::context::tls_client)),
-        pool_(std::make_shared<connection_pool>()) {
+        tls_context_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
     SSL_CTX_set_min_proto_version(tls_context_->native_handle(), TLS1_2_VERSION);
     error_code ec;
     tls_context_->set_default_verify_paths(ec);  // a missing system store is not fatal
@@ -970,31 +985,42 @@ class client_impl final : public https_client {
   }
 
   void send(outbound_request req, std::function<void(outbound_response)> done) override {
-    auto& io = context_for(req);
-    std::make_shared<exchange>(io, tls_context_, verify_, pool_, std::move(req), std::move(done))
-        ->run();
+    shard(req).send(std::move(req), std::move(done));
   }
 
   std::shared_ptr<outbound_stream> open_stream(outbound_request req,
                                                std::chrono::milliseconds idle_timeout,
                                                stream_handlers handlers) override {
-    auto& io = context_for(req);
-    auto x = std::make_shared<exchange>(io, tls_context_, verify_, pool_, std::move(req),
-                                        idle_timeout, std::move(handlers));
-    x->run();
-    return std::make_shared<stream_handle>(std::move(x));
+    return shard(req).open_stream(std::move(req), idle_timeout, std::move(handlers));
   }
-  std::size_t pooled_connections() const override { return pool_->size(); }
+
+  std::size_t pooled_connections() const override {
+    std::lock_guard lock{mutex_};
+    std::size_t n = 0;
+    for (const auto& [io, shard] : shards_) n += shard->pooled_connections();
+    return n;
+  }
+
+  std::shared_ptr<shard_client> for_shard(asio::io_context& io) override {
+    return std::make_shared<shard_impl>(io, tls_context_, verify_);
+  }
 
  private:
-  asio::io_context& context_for(const outbound_request& req) {
-    return req.context ? *req.context : runtime::local_context(io_);
+  /// The exchanges of `req.context` (else the calling thread's): the map is shared by every
+  /// thread, each pool only by its own io_context's exchanges.
+  shard_impl& shard(const outbound_request& req) {
+    auto& io = req.context ? *req.context : runtime::local_context(io_);
+    std::lock_guard lock{mutex_};
+    auto& slot = shards_[&io];
+    if (!slot) slot = std::make_unique<shard_impl>(io, tls_context_, verify_);
+    return *slot;
   }
 
   asio::io_context& io_;
   bool verify_;
   std::shared_ptr<ssl::context> tls_context_;
-  std::shared_ptr<connection_pool> pool_;
+  mutable std::mutex mutex_;
+  std::map<const asio::io_context*, std::unique_ptr<shard_impl>> shards_;
 };
 
 }  // namespace
