@@ -35,6 +35,7 @@
 #include "net/http/readers.hpp"
 #include "net/http/types.hpp"
 #include "runtime/io_runtime.hpp"
+#include "runtime/lazy_deadline.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::net {
@@ -216,39 +217,21 @@ struct connection : std::enable_shared_from_this<connection> {
   std::optional<tls_socket> tls_io;  ///< after the handshake: TLS on the socket (see tls_socket)
   beast::flat_buffer buffer;
 
-  // A lazy deadline for the exchange using the connection (connect and handshake use the
-  // stream's own expiry). Setting one writes a field: the watchdog's wait stays pending across
-  // exchanges and compares the clock with the deadline of the moment when it fires. A timer
-  // operation per read or write cost more than the rest of an exchange's bookkeeping.
-  shard_timer watchdog;
+  // The deadline of the exchange using the connection (connect and handshake use the
+  // stream's own expiry), kept lazily: set on every read and write.
+  runtime::lazy_deadline<shard_executor> watchdog;
   clock::time_point due = clock::time_point::max();  ///< max: nothing to watch
-  clock::time_point wait_at;
-  bool wait_pending = false;
-  bool timed_out = false;  ///< the watchdog closed the connection
-  std::uint64_t wait_gen = 0;
+  bool timed_out = false;                            ///< the watchdog closed the connection
 
   /// The current operations must end by `at`, or the connection is closed.
   void watch(clock::time_point at) {
     due = at;
-    wait_until(at);
+    watchdog.wait_until<&connection::on_watchdog, runtime::hold::weak>(at, *this);
   }
 
   void unwatch() { due = clock::time_point::max(); }
 
-  void wait_until(clock::time_point at) {
-    if (wait_pending && wait_at <= at) return;
-    wait_pending = true;
-    wait_at = at;
-    auto gen = ++wait_gen;
-    watchdog.expires_at(at);
-    watchdog.async_wait([weak = weak_from_this(), gen](error_code ec) {
-      if (auto self = weak.lock()) self->on_watchdog(ec, gen);
-    });
-  }
-
-  void on_watchdog(error_code ec, std::uint64_t gen) {
-    if (gen != wait_gen) return;  // replaced by a nearer wait
-    wait_pending = false;
+  void on_watchdog(error_code ec) {
     if (ec || due == clock::time_point::max()) return;  // idle: the next watch restarts it
     auto now = clock::now();
     if (now >= due) {
@@ -256,7 +239,8 @@ struct connection : std::enable_shared_from_this<connection> {
       unwatch();
       return close();
     }
-    wait_until(std::min(due, now + watchdog_tick));
+    watchdog.wait_until<&connection::on_watchdog, runtime::hold::weak>(
+        std::min(due, now + watchdog_tick), *this);
   }
 
   upstream_tcp& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }

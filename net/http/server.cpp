@@ -29,6 +29,7 @@
 #include "net/http/server_core.hpp"
 #include "net/ws/session.hpp"
 #include "runtime/io_runtime.hpp"
+#include "runtime/lazy_deadline.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 #include "telemetry/utf8.hpp"
@@ -44,12 +45,11 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-/// The socket and timer name the shard's executor type: `tcp::socket` and `steady_timer`
+/// The socket and deadline timer name the shard's executor type: `tcp::socket` and `steady_timer`
 /// type-erase theirs (`any_io_executor`), and every operation copies, moves and destroys that
 /// wrapper several times.
 using shard_executor = asio::io_context::executor_type;
 using shard_socket = asio::basic_stream_socket<tcp, shard_executor>;
-using shard_timer = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, shard_executor>;
 
 /// After a final answer we stop sending and read (and drop) what the client still sends for a
 /// moment, so its unread request bytes do not turn our close into a RST that eats the answer.
@@ -815,18 +815,10 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   /// The wait fires no later than `at`.
   void wait_until(clock::time_point at) {
-    if (timer_pending_ && timer_at_ <= at) return;
-    timer_pending_ = true;
-    timer_at_ = at;
-    auto gen = ++timer_gen_;
-    deadline_.expires_at(at);
-    deadline_.async_wait(
-        [self = shared_from_this(), gen](error_code ec) { self->on_timer(ec, gen); });
+    deadline_.wait_until<&session::on_timer, runtime::hold::strong>(at, *this);
   }
 
-  void on_timer(error_code ec, std::uint64_t gen) {
-    if (gen != timer_gen_) return;  // replaced by a nearer wait
-    timer_pending_ = false;
+  void on_timer(error_code ec) {
     if (ec || phase_ == phase::closed) return;
     auto now = clock::now();
     const auto& limits = core_->limits;
@@ -861,7 +853,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   shard_socket socket_;
-  shard_timer deadline_;
+  runtime::lazy_deadline<shard_executor> deadline_;
   std::shared_ptr<server_core> core_;
   beast::flat_buffer buffer_;
   std::optional<detail::request_reader> parser_;
@@ -887,10 +879,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   timeout_kind timed_out_ = timeout_kind::none;
   timeout_kind due_kind_ = timeout_kind::none;
   clock::time_point due_;
-  clock::time_point timer_at_;
-  bool timer_pending_ = false;
   bool answer_writing_ = false;
-  std::uint64_t timer_gen_ = 0;
   std::uint64_t seq_ = 0;
   bool first_ = true;
   bool watching_ = false;
