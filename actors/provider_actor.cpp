@@ -119,17 +119,17 @@ struct attempt_run final : upstream_reader {
   }
 
   void on_end(const std::string& error) override {
-    judge(error);
-    if (broken) return;
     upstream_event ev;
-    if (status == 0) {
-      ev.fail = providers::transport_failure(head_error.empty() ? error : head_error);
-      return report(upstream_event::kind::failed, std::move(ev));
-    }
     if (!ok()) {
-      ev.fail = providers::classify_failure(provider, status, body, retry_after);
+      const auto& cause = head_error.empty() ? error : head_error;
+      ev.fail = status == 0 ? providers::transport_failure(cause)
+                            : providers::classify_failure(provider, status, body, retry_after);
+      judge(ev.fail, status == 0 && cause == "cancelled");
       return report(upstream_event::kind::failed, std::move(ev));
     }
+    // The provider answered; how a 2xx body ends is the stream's business.
+    circuit->succeeded(probe);
+    if (broken) return;
     if (spec->request->stream) {
       ev.error = error;
       return report(upstream_event::kind::ended, std::move(ev));
@@ -149,21 +149,12 @@ struct attempt_run final : upstream_reader {
     report(upstream_event::kind::failed, std::move(ev));
   }
 
-  /// The circuit's verdict on the attempt: retryable failures count against the provider,
-  /// any other answer for it; a cancelled attempt says nothing.
-  void judge(const std::string& error) {
-    const auto& cause = status == 0 && !head_error.empty() ? head_error : error;
-    if (cause == "cancelled") return circuit->undecided(probe);
-    bool failed = false;
-    if (status == 0) {
-      failed = providers::transport_failure(cause).kind == providers::failure_kind::retryable;
-    } else if (!ok()) {
-      failed = providers::classify_failure(provider, status, body, retry_after).kind ==
-               providers::failure_kind::retryable;
-    } else {
-      failed = !error.empty() && !broken;
-    }
-    if (failed)
+  /// The circuit's verdict on a failed attempt: retryable failures count against the provider,
+  /// any answer it gave (a key or client error) for it, and a cancelled attempt says nothing.
+  void judge(const providers::failure& fail, bool cancelled) {
+    if (cancelled)
+      circuit->undecided(probe);
+    else if (fail.kind == providers::failure_kind::retryable)
       circuit->failed(probe);
     else
       circuit->succeeded(probe);
