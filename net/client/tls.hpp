@@ -29,7 +29,7 @@ using clock = std::chrono::steady_clock;
 
 /// Streams and timers name the shard's executor type: `beast::tcp_stream` and
 /// `asio::steady_timer` type-erase theirs (`any_io_executor`), and every operation copies,
-/// moves and destroys that wrapper several times (about 4 % of a call's instructions).
+/// moves and destroys that wrapper several times.
 using shard_executor = asio::io_context::executor_type;
 using upstream_tcp = beast::basic_stream<tcp, shard_executor, beast::unlimited_rate_policy>;
 
