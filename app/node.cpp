@@ -19,6 +19,7 @@
 #include "app/runtime.hpp"
 #include "app/upstream_pool.hpp"
 #include "identity/authenticator.hpp"
+#include "identity/token.hpp"
 #include "net/client/https_client.hpp"
 #include "net/http/server.hpp"
 #include "security/key_vault.hpp"
@@ -245,8 +246,9 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   limits.ws_max_queued_bytes = static_cast<std::size_t>(s.websocket.max_queued_bytes);
   limits.ws_stuck_timeout = std::chrono::milliseconds(s.websocket.stuck_timeout_ms);
   try {
-    impl_->server = net::http_server::create(impl_->rt.io(), s.server.listen, limits,
-                                             impl_->routes.handler(), impl_->rt.io_shards());
+    impl_->server =
+        net::http_server::create(impl_->rt.io(), s.server.listen, limits, impl_->routes.handler(),
+                                 identity::new_request_id, impl_->rt.io_shards());
   } catch (...) {
     impl_->rt.stop();
     throw;

@@ -24,7 +24,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "identity/token.hpp"
 #include "net/http/readers.hpp"
 #include "net/http/server_core.hpp"
 #include "net/http/writer.hpp"
@@ -327,7 +326,7 @@ class session final : public server_connection,
     req.remote_address = remote_;
     req.received_at = started_;
     auto client_id = req.header("x-request-id");
-    request_id_ = valid_request_id(client_id) ? std::string{client_id} : identity::new_request_id();
+    request_id_ = valid_request_id(client_id) ? std::string{client_id} : core_->new_request_id();
     req.request_id = request_id_;
     disconnected_ = req.disconnected;
 
@@ -631,7 +630,7 @@ class session final : public server_connection,
   }
 
   void send_error(unsigned status, const std::string& message, std::string_view code) {
-    if (request_id_.empty()) request_id_ = identity::new_request_id();
+    if (request_id_.empty()) request_id_ = core_->new_request_id();
     keep_alive_ = false;
     http_response r;
     r.status = status;
@@ -825,7 +824,8 @@ class http_server_impl final : public http_server,
                                public std::enable_shared_from_this<http_server_impl> {
  public:
   http_server_impl(asio::io_context& ctx, tcp::endpoint endpoint, server_limits limits,
-                   http_handler handler, std::vector<asio::io_context*> session_contexts)
+                   http_handler handler, request_id_fn new_request_id,
+                   std::vector<asio::io_context*> session_contexts)
       : session_contexts_(std::move(session_contexts)),
         acceptor_(asio::make_strand(ctx)),
         retry_timer_(acceptor_.get_executor()),
@@ -833,6 +833,7 @@ class http_server_impl final : public http_server,
         core_(std::make_shared<server_core>()) {
     core_->limits = limits;
     core_->handler = std::move(handler);
+    core_->new_request_id = new_request_id;
     if (session_contexts_.empty()) session_contexts_.push_back(&ctx);
     error_code ec;
     acceptor_.open(endpoint.protocol(), ec);
@@ -978,9 +979,10 @@ tcp::endpoint parse_listen(const std::string& listen) {
 
 std::shared_ptr<http_server> http_server::create(asio::io_context& ctx, const std::string& listen,
                                                  server_limits limits, http_handler handler,
+                                                 request_id_fn new_request_id,
                                                  std::vector<asio::io_context*> session_contexts) {
   return std::make_shared<http_server_impl>(ctx, parse_listen(listen), limits, std::move(handler),
-                                            std::move(session_contexts));
+                                            new_request_id, std::move(session_contexts));
 }
 
 }  // namespace nyxgate::net
