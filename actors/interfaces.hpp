@@ -10,6 +10,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/upstream.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -39,16 +40,16 @@ using request_actor =
                      caf::reacts_to<gone_atom, call_stop>, caf::reacts_to<drained_atom>>;
 
 /// A request actor's hold on one attempt's exchange. The provider actor hands the exchange
-/// over here, on its own thread, as soon as it is open (a message back would cost a mailbox
-/// round trip per attempt); the request actor reads it to cancel, pause or resume.
+/// over here as soon as it is open (a message back would cost a mailbox round trip per
+/// attempt); the request actor reads it to cancel, pause or resume.
 class attempt_link {
  public:
   /// Provider side: the exchange is open. A link the call already let go of cancels it
   /// (false then).
-  bool open(outbound_stream_ptr stream);
+  bool open(upstream_exchange_ptr stream);
 
   /// Request side: the exchange if it is open and not let go of, else null.
-  outbound_stream_ptr stream() const;
+  upstream_exchange_ptr stream() const;
 
   /// Request side: the call is done with this attempt; `cancel` stops an exchange that is
   /// still running (a finished one has given its connection back already). An exchange
@@ -57,7 +58,7 @@ class attempt_link {
 
  private:
   mutable std::mutex mutex_;
-  outbound_stream_ptr stream_;
+  upstream_exchange_ptr stream_;
   bool released_ = false;
 };
 
@@ -79,15 +80,20 @@ struct attempt_spec {
   /// Where the provider actor hands the open exchange over; `opened` runs after (streams:
   /// resumes an exchange held before the request actor could see it).
   std::shared_ptr<attempt_link> link;
-  std::function<void(const outbound_stream_ptr&)> opened;
-  /// The I/O shard of the client's connection: the exchange runs there, next to the session
-  /// its answer goes to (null: the calling thread's shard).
+  std::function<void(const upstream_exchange_ptr&)> opened;
+  /// The I/O shard of the client's connection. The request actor sends the attempt to this
+  /// shard's provider actor, whose exchanges run there, next to the session the answer goes to.
   boost::asio::io_context* home = nullptr;
 };
 using attempt_ptr = std::shared_ptr<const attempt_spec>;
 
-/// One per provider: owns its upstream's base URL, HTTPS connection pool and wire
-/// translation; runs attempts and reports their events straight to the request actor.
+/// One per provider per I/O shard: owns its upstream's base URL, that shard's connection pool
+/// and the wire translation, and guards the provider's circuit (shared by the provider's
+/// actors on all shards). Runs attempts and reports their events straight to the request
+/// actor; an attempt the open circuit refuses fails at once with reason `circuit_open`.
+/// Threads: the pool is touched only by the exchanges, which always run on the actor's
+/// shard; the actor's own handler may run on another thread (a delayed retry is scheduled
+/// from CAF's clock thread onto any shard) and so never touches the pool itself.
 using provider_actor = caf::typed_actor<caf::reacts_to<attempt_atom, attempt_ptr>>;
 
 /// The baseline for benchmarks: an actor that answers at once, through the same sink path.

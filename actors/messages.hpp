@@ -17,10 +17,6 @@
 #include "providers/resolution.hpp"
 #include "storage/type_ids.hpp"
 
-namespace nyxgate::net {
-class outbound_stream;
-}
-
 namespace nyxgate::actors {
 
 /// A reply to a non-actor caller, delivered once; `if_dropped` goes out instead when the
@@ -127,7 +123,6 @@ struct upstream_event {
   std::string error;
 };
 using upstream_event_ptr = std::shared_ptr<upstream_event>;
-using outbound_stream_ptr = std::shared_ptr<net::outbound_stream>;
 
 }  // namespace nyxgate::actors
 

@@ -4,20 +4,47 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "net/client/https_client.hpp"
-
 namespace nyxgate::actors {
+
+bool attempt_link::open(upstream_exchange_ptr stream) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!released_) {
+      stream_ = std::move(stream);
+      return true;
+    }
+  }
+  stream->cancel();
+  return false;
+}
+
+upstream_exchange_ptr attempt_link::stream() const {
+  std::lock_guard lock(mutex_);
+  return stream_;
+}
+
+void attempt_link::release(bool cancel) {
+  upstream_exchange_ptr stream;
+  {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    stream = std::move(stream_);
+  }
+  if (cancel && stream) stream->cancel();
+}
 
 namespace {
 
 /// Error bodies are read only this far: enough to classify, never a memory sink.
 constexpr std::size_t max_error_body = 64 << 10;
 
-/// One attempt's translation state. Lives in the exchange's handlers, so it runs on the
-/// connection's I/O thread, one callback at a time.
-struct attempt_run {
+/// One attempt's translation state: the exchange's reader, so it runs on the connection's I/O
+/// thread, one callback at a time. It also tells the provider's circuit how the attempt went.
+struct attempt_run final : upstream_reader {
   attempt_ptr spec;
   std::string provider;
+  std::shared_ptr<circuit_breaker> circuit;
+  bool probe = false;  ///< the half-open circuit's probe
   std::size_t max_body = 0;
   unsigned status = 0;
   std::string retry_after;
@@ -27,8 +54,14 @@ struct attempt_run {
   providers::sse_parser parser;
   providers::stream_translator translator;
 
-  attempt_run(attempt_ptr s, std::string p, std::size_t max)
-      : spec(std::move(s)), provider(p), max_body(max), translator(std::move(p)) {}
+  attempt_run(attempt_ptr s, std::string p, std::shared_ptr<circuit_breaker> c, bool is_probe,
+              std::size_t max)
+      : spec(std::move(s)),
+        provider(p),
+        circuit(std::move(c)),
+        probe(is_probe),
+        max_body(max),
+        translator(std::move(p)) {}
 
   bool ok() const { return status >= 200 && status < 300; }
 
@@ -39,20 +72,22 @@ struct attempt_run {
                    std::make_shared<upstream_event>(std::move(ev)));
   }
 
-  void on_head(const net::outbound_response& head) {
+  void on_head(const upstream_head& head) override {
     status = head.status;
     if (status == 0) {
       head_error = head.error;
       return;
     }
-    retry_after = head.header("retry-after");
+    retry_after = head.retry_after;
   }
+
+  bool hold() override { return spec->hold && spec->hold(); }
 
   /// True when the piece carried content. A JSON body (or an error body) is read whole under
   /// the call's deadline, so each of its pieces counts; a stream's piece counts only when an
   /// event in it says something (text, a finish reason, the end, an error), never for SSE
   /// comments, empty role chunks, pings or usage alone.
-  bool on_data(std::string_view piece) {
+  bool on_data(std::string_view piece) override {
     if (broken) return false;
     if (!ok()) {
       if (body.size() < max_error_body) body.append(piece.substr(0, max_error_body - body.size()));
@@ -83,17 +118,18 @@ struct attempt_run {
     return content;
   }
 
-  void on_end(const std::string& error) {
-    if (broken) return;
+  void on_end(const std::string& error) override {
     upstream_event ev;
-    if (status == 0) {
-      ev.fail = providers::transport_failure(head_error.empty() ? error : head_error);
-      return report(upstream_event::kind::failed, std::move(ev));
-    }
     if (!ok()) {
-      ev.fail = providers::classify_failure(provider, status, body, retry_after);
+      const auto& cause = head_error.empty() ? error : head_error;
+      ev.fail = status == 0 ? providers::transport_failure(cause)
+                            : providers::classify_failure(provider, status, body, retry_after);
+      judge(ev.fail, status == 0 && cause == "cancelled");
       return report(upstream_event::kind::failed, std::move(ev));
     }
+    // The provider answered; how a 2xx body ends is the stream's business.
+    circuit->succeeded(probe);
+    if (broken) return;
     if (spec->request->stream) {
       ev.error = error;
       return report(upstream_event::kind::ended, std::move(ev));
@@ -112,7 +148,29 @@ struct attempt_run {
     ev.fail.status = status;
     report(upstream_event::kind::failed, std::move(ev));
   }
+
+  /// The circuit's verdict on a failed attempt: retryable failures count against the provider,
+  /// any answer it gave (a key or client error) for it, and a cancelled attempt says nothing.
+  void judge(const providers::failure& fail, bool cancelled) {
+    if (cancelled)
+      circuit->undecided(probe);
+    else if (fail.kind == providers::failure_kind::retryable)
+      circuit->failed(probe);
+    else
+      circuit->succeeded(probe);
+  }
 };
+
+/// An attempt the open circuit refuses: reported as failed at once, nothing sent.
+void refuse(const attempt_spec& spec) {
+  auto ev = std::make_shared<upstream_event>();
+  ev->attempt = spec.attempt;
+  ev->what = upstream_event::kind::failed;
+  // Nothing reached the provider and the key was not judged: the chain moves on at once.
+  ev->fail.kind = providers::failure_kind::local_error;
+  ev->fail.reason = "circuit_open";
+  caf::anon_send(spec.reply_to, upstream_atom_v, std::move(ev));
+}
 
 struct provider_state {
   provider_endpoint endpoint;
@@ -125,25 +183,22 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
   return {
       [self](attempt_atom, const attempt_ptr& spec) {
         const auto& ep = self->state.endpoint;
+        auto admission = ep.circuit->admit();
+        if (admission == circuit_breaker::admission::refuse) return refuse(*spec);
         auto up = providers::build_upstream_request(ep.provider, ep.base_url, spec->secret,
                                                     *spec->request, spec->model, spec->max_tokens);
-        net::outbound_request req;
-        req.method = "POST";
-        req.url = std::move(up.url);
-        req.headers = std::move(up.headers);
-        req.body = std::move(up.body);
-        req.timeout = spec->head_timeout;
-        req.deadline = spec->deadline;
-        req.max_response_bytes = ep.max_response_bytes;
-        req.context = spec->home;
-        auto run = std::make_shared<attempt_run>(spec, ep.provider, ep.max_response_bytes);
-        net::stream_handlers h;
-        h.on_head = [run](const net::outbound_response& head) { run->on_head(head); };
-        h.on_data = [run](std::string_view piece) { return run->on_data(piece); };
-        h.on_end = [run](const std::string& error) { run->on_end(error); };
-        h.hold = spec->hold;
-        outbound_stream_ptr stream =
-            ep.client->open_stream(std::move(req), spec->idle_timeout, std::move(h));
+        upstream_call call;
+        call.url = std::move(up.url);
+        call.headers = std::move(up.headers);
+        call.body = std::move(up.body);
+        call.timeout = spec->head_timeout;
+        call.deadline = spec->deadline;
+        call.idle_timeout = spec->idle_timeout;
+        call.max_response_bytes = ep.max_response_bytes;
+        auto run = std::make_shared<attempt_run>(spec, ep.provider, ep.circuit,
+                                                 admission == circuit_breaker::admission::probe,
+                                                 ep.max_response_bytes);
+        auto stream = ep.pool->open(std::move(call), std::move(run));
         if (spec->link->open(stream) && spec->opened) spec->opened(stream);
       },
   };
@@ -152,6 +207,8 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
 }  // namespace
 
 provider_actor spawn_provider_actor(caf::actor_system& sys, provider_endpoint endpoint) {
+  if (!endpoint.circuit)
+    endpoint.circuit = std::make_shared<circuit_breaker>(0, circuit_breaker::clock::duration{});
   return sys.spawn(provider_fun, std::move(endpoint));
 }
 

@@ -9,22 +9,23 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/circuit.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/upstream.hpp"
 
 namespace boost::asio {
 class io_context;
 }
 
-namespace nyxgate::net {
-class https_client;
-}
-
 namespace nyxgate::actors {
 
+/// What one provider actor runs on: its provider, its shard's connections and the provider's
+/// circuit (one for all of the provider's actors).
 struct provider_endpoint {
   std::string provider;  ///< openai | anthropic | google | kimi
   std::string base_url;
-  std::shared_ptr<net::https_client> client;  ///< this upstream's connection pool
+  upstream_pool_ptr pool;  ///< this actor's shard's connections; used from its exchanges only
+  std::shared_ptr<circuit_breaker> circuit;
   std::size_t max_response_bytes = 8 << 20;
 };
 

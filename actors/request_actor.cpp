@@ -10,39 +10,11 @@
 
 #include "actors/provider_actor.hpp"
 #include "actors/tenant_actor.hpp"
-#include "net/client/https_client.hpp"
 #include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace nyxgate::actors {
-
-bool attempt_link::open(outbound_stream_ptr stream) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!released_) {
-      stream_ = std::move(stream);
-      return true;
-    }
-  }
-  stream->cancel();
-  return false;
-}
-
-outbound_stream_ptr attempt_link::stream() const {
-  std::lock_guard lock(mutex_);
-  return stream_;
-}
-
-void attempt_link::release(bool cancel) {
-  outbound_stream_ptr stream;
-  {
-    std::lock_guard lock(mutex_);
-    released_ = true;
-    stream = std::move(stream_);
-  }
-  if (cancel && stream) stream->cancel();
-}
 
 namespace {
 
@@ -103,7 +75,7 @@ struct request_state {
   static inline const char* name = "request";
 
   /// The current attempt's exchange once open, else null.
-  outbound_stream_ptr upstream() const { return link ? link->stream() : nullptr; }
+  upstream_exchange_ptr upstream() const { return link ? link->stream() : nullptr; }
   /// Done with the current attempt: `cancel` stops an exchange that still runs.
   void release_attempt(bool cancel) {
     if (link) link->release(cancel);
@@ -369,7 +341,7 @@ void start_attempt(request_pointer self) {
     };
     // Held before this actor could see the exchange, with nothing queued: no drained
     // callback will come, so the opening resumes it.
-    spec->opened = [sink = st.call.sink, paused = st.paused](const outbound_stream_ptr& up) {
+    spec->opened = [sink = st.call.sink, paused = st.paused](const upstream_exchange_ptr& up) {
       if (sink->queued_bytes() == 0 && paused->exchange(false)) up->resume();
     };
   }

@@ -18,7 +18,9 @@
 #include "api/trpc/router.hpp"
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
+#include "app/upstream_pool.hpp"
 #include "identity/authenticator.hpp"
+#include "identity/token.hpp"
 #include "net/client/https_client.hpp"
 #include "net/http/server.hpp"
 #include "providers/registry.hpp"
@@ -141,19 +143,25 @@ identity::authenticator::options auth_options(const config::settings& s) {
   return o;
 }
 
-/// The gateway's fixed parts: per chat provider a connection pool and an actor per I/O shard.
+/// The gateway's fixed parts: per chat provider a circuit, and per I/O shard an actor with that
+/// shard's connection pool.
 std::shared_ptr<actors::gateway_services> make_gateway(
     const config::settings& s, runtime& rt, actors::tenant_directory& tenants,
     actors::provider_directory& providers, std::shared_ptr<storage::usage_recorder> usage) {
   net::tls_options tls{s.tls.ca_file, true};
+  // One client (it pools per shard), per provider one circuit and one actor per shard.
+  auto client = net::https_client::create(rt.io(), tls);
   for (const auto& provider : ::nyxgate::providers::chat_providers()) {
     const auto* p = s.providers.find(provider.id);
     if (!p) throw std::logic_error("no base URL setting for provider " + std::string{provider.id});
     std::string name{provider.id};
-    // One client (it pools per shard) and one actor per shard.
-    actors::provider_endpoint endpoint{name, p->base_url, net::https_client::create(rt.io(), tls)};
-    for (auto* shard : rt.io_shards())
-      providers.add(name, actors::spawn_provider_actor(rt.actors(), endpoint), shard);
+    auto circuit = std::make_shared<actors::circuit_breaker>(
+        s.circuit.failure_threshold, std::chrono::seconds(s.circuit.cooldown_s));
+    for (auto* shard : rt.io_shards()) {
+      actors::provider_endpoint endpoint{name, p->base_url,
+                                         make_upstream_pool(client->for_shard(*shard)), circuit};
+      providers.add(name, actors::spawn_provider_actor(rt.actors(), std::move(endpoint)), shard);
+    }
   }
   auto g = std::make_shared<actors::gateway_services>();
   g->tenants = &tenants;
@@ -236,8 +244,9 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   limits.ws_max_queued_bytes = static_cast<std::size_t>(s.websocket.max_queued_bytes);
   limits.ws_stuck_timeout = std::chrono::milliseconds(s.websocket.stuck_timeout_ms);
   try {
-    impl_->server = net::http_server::create(impl_->rt.io(), s.server.listen, limits,
-                                             impl_->routes.handler(), impl_->rt.io_shards());
+    impl_->server =
+        net::http_server::create(impl_->rt.io(), s.server.listen, limits, impl_->routes.handler(),
+                                 identity::new_request_id, impl_->rt.io_shards());
   } catch (...) {
     impl_->rt.stop();
     throw;

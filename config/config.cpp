@@ -322,6 +322,13 @@ const std::vector<key_descriptor>& keys() {
                "a provider stream without content this long counts as broken", &S::gateway,
                &gateway_settings::stream_idle_timeout_ms),
 
+      describe("circuit.failure_threshold", "<n>", between(0, 1000),
+               "consecutive retryable failures that open a provider's circuit; 0 never opens",
+               &S::circuit, &circuit_settings::failure_threshold),
+      describe("circuit.cooldown_s", "<s>", between(1, 86400),
+               "how long an open circuit fails attempts at once before one probe goes through",
+               &S::circuit, &circuit_settings::cooldown_s),
+
       describe("limits.max_body_bytes", "<bytes>", between(kib, gib), "largest request body",
                &S::limits, &limits_settings::max_body_bytes),
       describe("limits.max_header_bytes", "<bytes>", between(kib, mib),

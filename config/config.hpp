@@ -69,6 +69,11 @@ struct gateway_settings {
   std::int64_t stream_idle_timeout_ms = 60000;
 };
 
+struct circuit_settings {
+  int failure_threshold = 5;     // consecutive retryable failures that open a provider's circuit
+  std::int64_t cooldown_s = 30;  // open this long, then one probe attempt goes through
+};
+
 struct limits_settings {
   std::int64_t max_body_bytes = 1048576;
   std::int64_t max_header_bytes = 16384;
@@ -107,6 +112,7 @@ struct settings {
   tls_settings tls;
   providers_settings providers;
   gateway_settings gateway;
+  circuit_settings circuit;
   limits_settings limits;
   websocket_settings websocket;
   identity_settings identity;

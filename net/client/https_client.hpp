@@ -65,6 +65,9 @@ struct stream_handlers {
   /// Asked (on the I/O thread) before each body read: true holds the exchange as `pause()`
   /// would, until `resume()`. Lets a consumer stop the reads before it falls behind.
   std::function<bool()> hold;
+  /// Kept until `on_end` has run: the callbacks may then capture plain pointers into it, which
+  /// std::function stores without an allocation.
+  std::shared_ptr<void> keep;
 };
 
 /// Handle of a running streamed exchange.
@@ -79,8 +82,23 @@ class outbound_stream {
   virtual void resume() = 0;
 };
 
+/// A client's exchanges on one I/O shard: they run on that shard's thread, and so does every
+/// use of its keep-alive pool, which therefore has no lock. Made by `https_client::for_shard`.
+class shard_client {
+ public:
+  virtual ~shard_client() = default;
+  /// As `https_client::open_stream`, on this shard whatever `req.context` says; callable from
+  /// any thread (from another one, the exchange is posted to the shard).
+  virtual std::shared_ptr<outbound_stream> open_stream(outbound_request req,
+                                                       std::chrono::milliseconds idle_timeout,
+                                                       stream_handlers handlers) = 0;
+  /// Idle keep-alive connections pooled (for tests: read while no exchange runs).
+  virtual std::size_t pooled_connections() const = 0;
+};
+
 /// Outbound HTTP/1.1 client on Beast for calling providers: verified TLS, one deadline per
-/// exchange, a small keep-alive pool per (scheme, host, port). Never logs header values.
+/// exchange, a small keep-alive pool per (scheme, host, port) and io_context. Never logs
+/// header values.
 class https_client {
  public:
   /// Throws std::runtime_error if the CA file cannot be loaded. `io` (and every request's
@@ -99,8 +117,10 @@ class https_client {
   virtual std::shared_ptr<outbound_stream> open_stream(outbound_request req,
                                                        std::chrono::milliseconds idle_timeout,
                                                        stream_handlers handlers) = 0;
-  /// Idle keep-alive connections currently pooled (for tests).
+  /// Idle keep-alive connections currently pooled (for tests: read while no exchange runs).
   virtual std::size_t pooled_connections() const = 0;
+  /// Exchanges on `shard` with a pool of their own, sharing this client's TLS settings.
+  virtual std::shared_ptr<shard_client> for_shard(boost::asio::io_context& shard) = 0;
 };
 
 }  // namespace nyxgate::net

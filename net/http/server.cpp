@@ -24,11 +24,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "identity/token.hpp"
 #include "net/http/readers.hpp"
 #include "net/http/server_core.hpp"
+#include "net/http/writer.hpp"
 #include "net/ws/session.hpp"
 #include "runtime/io_runtime.hpp"
+#include "runtime/lazy_deadline.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
 #include "telemetry/utf8.hpp"
@@ -44,12 +45,11 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-/// The socket and timer name the shard's executor type: `tcp::socket` and `steady_timer`
+/// The socket and deadline timer name the shard's executor type: `tcp::socket` and `steady_timer`
 /// type-erase theirs (`any_io_executor`), and every operation copies, moves and destroys that
 /// wrapper several times.
 using shard_executor = asio::io_context::executor_type;
 using shard_socket = asio::basic_stream_socket<tcp, shard_executor>;
-using shard_timer = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, shard_executor>;
 
 /// After a final answer we stop sending and read (and drop) what the client still sends for a
 /// moment, so its unread request bytes do not turn our close into a RST that eats the answer.
@@ -66,8 +66,6 @@ constexpr std::size_t max_pipelined_bytes = 64 << 10;
 constexpr std::size_t max_kept_buffer = 16 << 10;
 constexpr char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-class session;
-
 /// The Beast request a WebSocket handshake needs, when `r` is a WebSocket upgrade.
 std::optional<http::request<http::string_body>> websocket_upgrade(const detail::request_reader& r) {
   if (!r.upgrade() || r.req.method != "GET") return std::nullopt;
@@ -77,48 +75,13 @@ std::optional<http::request<http::string_body>> websocket_upgrade(const detail::
   return out;
 }
 
-/// The queue of a streamed answer, shared by the handler's writer (any thread) and the session
-/// (its shard's thread). `scheduled` means the session will look at the queue again by itself (the
-/// head or a batch is being written, or a wake-up is posted), so a burst of writes costs one
-/// post, and everything queued meanwhile goes out in one gathered write.
-struct stream_state : std::enable_shared_from_this<stream_state> {
-  std::mutex mutex;
-  std::vector<std::string> queue;
-  std::shared_ptr<const std::function<void()>> drained;
-  std::atomic<std::size_t> queued{0};  ///< queued plus being written
-  bool scheduled = true;
-  bool finished = false;
-  bool gone = false;
-  std::weak_ptr<session> owner;
-
-  bool write(std::string piece);
-  void finish();
-  void wake();
-};
-
-/// The handler's face of a stream. Dropping it without `finish()` finishes the answer, so a
-/// forgetful handler ends the body cleanly instead of leaving the client hanging.
-class chunk_writer final : public response_writer {
- public:
-  explicit chunk_writer(std::shared_ptr<stream_state> state) : state_(std::move(state)) {}
-  ~chunk_writer() override { state_->finish(); }
-  bool write(std::string piece) override { return state_->write(std::move(piece)); }
-  void finish() override { state_->finish(); }
-  std::size_t queued_bytes() const override {
-    return state_->queued.load(std::memory_order_relaxed);
-  }
-  void on_drained(std::function<void()> fn) override {
-    auto shared = std::make_shared<const std::function<void()>>(std::move(fn));
-    std::lock_guard lock(state_->mutex);
-    state_->drained = std::move(shared);
-  }
-
- private:
-  std::shared_ptr<stream_state> state_;
-};
-
+using detail::chunk_writer;
+using detail::compose_head;
+using detail::error_body;
 using detail::server_connection;
 using detail::server_core;
+using detail::stream_owner;
+using detail::stream_state;
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -128,62 +91,17 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-std::string error_body(std::string_view message, std::string_view code) {
-  std::string out = R"({"error":{"message":")";
-  telemetry::append_json_escaped_untrusted(out, message);
-  out += R"(","type":"invalid_request_error","code":")";
-  out += code;
-  out += R"(","param":null}})";
-  return out;
-}
-
 /// Errors of Beast's HTTP parser (as opposed to socket errors).
 bool is_http_error(const error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
 
-/// Headers the session writes itself; a handler's copy of one is dropped.
-bool reserved_header(std::string_view name) {
-  return header_name_in(name, {"server", "content-type", "x-request-id", "content-length",
-                               "connection", "transfer-encoding"});
-}
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  using namespace std::string_view_literals;
-  out.append(name).append(": "sv).append(value).append("\r\n"sv);
-}
-
-/// An answer's status line and headers as they go on the wire, blank line included: the
-/// handler's headers (minus unsafe ones and those the session owns), then the session's own,
-/// then the body's framing (`Content-Length: n` or `Transfer-Encoding: chunked`; none if
-/// `framing_name` is empty). One string, so it can share one write with the body.
-std::string compose_head(unsigned version, const http_response& response,
-                         std::string_view request_id, bool close, std::string_view framing_name,
-                         std::string_view framing_value) {
-  std::string out;
-  out.reserve(256);
-  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += std::to_string(response.status);
-  out += ' ';
-  out += http::obsolete_reason(http::int_to_status(response.status));
-  out += "\r\n";
-  for (const auto& [k, v] : response.headers)
-    if (!has_line_break(k) && !has_line_break(v) && !reserved_header(k)) append_field(out, k, v);
-  out += response.head_lines;
-  append_field(out, "Server", "nyxgate");
-  append_field(out, "Content-Type", response.content_type);
-  append_field(out, "x-request-id", request_id);
-  if (!framing_name.empty()) append_field(out, framing_name, framing_value);
-  if (close && version == 11) append_field(out, "Connection", "close");
-  if (!close && version == 10) append_field(out, "Connection", "keep-alive");
-  out += "\r\n";
-  return out;
-}
-
 /// One client connection. Kept alive by its pending operation (a read, a wait, a write, or the
 /// watch on the socket while the handler works); every step runs on its shard's one thread, so
 /// it needs no strand.
-class session final : public server_connection, public std::enable_shared_from_this<session> {
+class session final : public server_connection,
+                      public stream_owner,
+                      public std::enable_shared_from_this<session> {
  public:
   session(shard_socket socket, std::shared_ptr<server_core> core)
       : socket_(std::move(socket)), deadline_(socket_.get_executor()), core_(std::move(core)) {
@@ -217,10 +135,10 @@ class session final : public server_connection, public std::enable_shared_from_t
     });
   }
 
-  /// Called by a writer whose queue was idle; `state` is checked on the session's thread.
-  void wake_stream(const std::shared_ptr<session>& self, std::shared_ptr<stream_state> state) {
-    asio::post(socket_.get_executor(),
-               [self, state = std::move(state)] { self->on_stream_wake(state); });
+  void wake_stream(std::shared_ptr<stream_owner> owner,
+                   std::shared_ptr<stream_state> state) override {
+    asio::post(socket_.get_executor(), [self = std::static_pointer_cast<session>(std::move(owner)),
+                                        state = std::move(state)] { self->on_stream_wake(state); });
   }
 
   /// The grace period is over. A request still handled or streamed gets a moment for its last
@@ -242,6 +160,8 @@ class session final : public server_connection, public std::enable_shared_from_t
   /// lingering: answered, send side shut, dropping what the client still sends.
   enum class phase { waiting, reading, handling, streaming, writing, lingering, closed };
   enum class timeout_kind { none, idle, header, body, linger, write, stream, last_word };
+  /// What is on its way to the socket: nothing, a complete answer, or a stream's batch.
+  enum class pending_write : std::uint8_t { none, answer, batch };
 
   // -- reading -----------------------------------------------------------------
 
@@ -406,7 +326,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     req.remote_address = remote_;
     req.received_at = started_;
     auto client_id = req.header("x-request-id");
-    request_id_ = valid_request_id(client_id) ? std::string{client_id} : identity::new_request_id();
+    request_id_ = valid_request_id(client_id) ? std::string{client_id} : core_->new_request_id();
     req.request_id = request_id_;
     disconnected_ = req.disconnected;
 
@@ -472,7 +392,7 @@ class session final : public server_connection, public std::enable_shared_from_t
     // request, the client's end) waits for it; with the answer out, `after_response` ended
     // the watch (however it ended) and goes on from here.
     if (phase_ == phase::writing) {
-      if (!stream_writing_ && !answer_writing_) return after_response();
+      if (write_ == pending_write::none) return after_response();
       return;
     }
     if (phase_ == phase::handling || phase_ == phase::streaming) do_watch();
@@ -520,7 +440,7 @@ class session final : public server_connection, public std::enable_shared_from_t
       return on_write(error_code{errno, boost::system::system_category()}, 0);
     auto done = static_cast<std::size_t>(sent > 0 ? sent : 0);
     arm(core_->limits.write_timeout, timeout_kind::write);
-    answer_writing_ = true;
+    write_ = pending_write::answer;
     asio::async_write(socket_, asio::buffer(out_) + done,
                       [self = shared_from_this(), done](error_code ec, std::size_t n) {
                         self->on_write(ec, done + n);
@@ -528,7 +448,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void on_write(error_code ec, std::size_t n) {
-    answer_writing_ = false;
+    write_ = pending_write::none;
     disarm();
     bytes_out_ = n;
     log_request();
@@ -622,7 +542,8 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   /// A writer's wake-up: the queue had been idle and has something again.
   void on_stream_wake(const std::shared_ptr<stream_state>& state) {
-    if (state != stream_state_ || phase_ != phase::streaming || stream_writing_) return;
+    if (state != stream_state_ || phase_ != phase::streaming || write_ != pending_write::none)
+      return;
     pump();
   }
 
@@ -661,7 +582,7 @@ class session final : public server_connection, public std::enable_shared_from_t
       if (chunked_) gather_.emplace_back("\r\n", 2);
     }
     if (ending_ && chunked_ && !head_only_) gather_.emplace_back("0\r\n\r\n", 5);
-    stream_writing_ = true;
+    write_ = pending_write::batch;
     if (gather_.empty()) {  // HEAD: nothing goes on the wire; posted, so no recursion
       return asio::post(socket_.get_executor(),
                         [self = shared_from_this()] { self->on_stream_write({}, 0); });
@@ -681,7 +602,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void on_stream_write(error_code ec, std::size_t n) {
-    stream_writing_ = false;
+    write_ = pending_write::none;
     bytes_out_ += n;
     head_text_.clear();
     writing_.clear();  // keeps its capacity for the next batch
@@ -709,7 +630,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   void send_error(unsigned status, const std::string& message, std::string_view code) {
-    if (request_id_.empty()) request_id_ = identity::new_request_id();
+    if (request_id_.empty()) request_id_ = core_->new_request_id();
     keep_alive_ = false;
     http_response r;
     r.status = status;
@@ -815,25 +736,18 @@ class session final : public server_connection, public std::enable_shared_from_t
 
   /// The wait fires no later than `at`.
   void wait_until(clock::time_point at) {
-    if (timer_pending_ && timer_at_ <= at) return;
-    timer_pending_ = true;
-    timer_at_ = at;
-    auto gen = ++timer_gen_;
-    deadline_.expires_at(at);
-    deadline_.async_wait(
-        [self = shared_from_this(), gen](error_code ec) { self->on_timer(ec, gen); });
+    deadline_.wait_until<&session::on_timer, runtime::hold::strong>(at, *this);
   }
 
-  void on_timer(error_code ec, std::uint64_t gen) {
-    if (gen != timer_gen_) return;  // replaced by a nearer wait
-    timer_pending_ = false;
+  void on_timer(error_code ec) {
     if (ec || phase_ == phase::closed) return;
     auto now = clock::now();
     const auto& limits = core_->limits;
     if (due_kind_ == timeout_kind::stream) {
       // A stream is bound by the client's reading only: a write that makes no progress
       // for the write timeout drops the client.
-      due_ = stream_writing_ ? last_progress_ + limits.write_timeout : now + limits.write_timeout;
+      due_ = write_ == pending_write::batch ? last_progress_ + limits.write_timeout
+                                            : now + limits.write_timeout;
     }
     // Nothing to watch (a handler at work; the watch read keeps the session): the next
     // deadline starts the wait again.
@@ -861,7 +775,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   }
 
   shard_socket socket_;
-  shard_timer deadline_;
+  runtime::lazy_deadline<shard_executor> deadline_;
   std::shared_ptr<server_core> core_;
   beast::flat_buffer buffer_;
   std::optional<detail::request_reader> parser_;
@@ -877,7 +791,6 @@ class session final : public server_connection, public std::enable_shared_from_t
   char chunk_line_[24] = {};
   std::size_t batch_bytes_ = 0;
   clock::time_point last_progress_;
-  bool stream_writing_ = false;
   bool wrote_since_drain_ = false;
   bool ending_ = false;
   bool chunked_ = true;
@@ -887,10 +800,7 @@ class session final : public server_connection, public std::enable_shared_from_t
   timeout_kind timed_out_ = timeout_kind::none;
   timeout_kind due_kind_ = timeout_kind::none;
   clock::time_point due_;
-  clock::time_point timer_at_;
-  bool timer_pending_ = false;
-  bool answer_writing_ = false;
-  std::uint64_t timer_gen_ = 0;
+  pending_write write_ = pending_write::none;
   std::uint64_t seq_ = 0;
   bool first_ = true;
   bool watching_ = false;
@@ -910,41 +820,12 @@ class session final : public server_connection, public std::enable_shared_from_t
   std::size_t linger_read_ = 0;
 };
 
-bool stream_state::write(std::string piece) {
-  bool wake_session = false;
-  {
-    std::lock_guard lock(mutex);
-    if (gone || finished) return false;
-    if (piece.empty()) return true;  // an empty chunk would end the body
-    queued.fetch_add(piece.size(), std::memory_order_relaxed);
-    queue.push_back(std::move(piece));
-    wake_session = !std::exchange(scheduled, true);
-  }
-  if (wake_session) wake();
-  return true;
-}
-
-void stream_state::finish() {
-  {
-    std::lock_guard lock(mutex);
-    if (gone || finished) return;
-    finished = true;
-    if (std::exchange(scheduled, true)) return;
-  }
-  wake();
-}
-
-void stream_state::wake() {
-  auto s = owner.lock();
-  if (!s) return;
-  s->wake_stream(s, shared_from_this());
-}
-
 class http_server_impl final : public http_server,
                                public std::enable_shared_from_this<http_server_impl> {
  public:
   http_server_impl(asio::io_context& ctx, tcp::endpoint endpoint, server_limits limits,
-                   http_handler handler, std::vector<asio::io_context*> session_contexts)
+                   http_handler handler, request_id_fn new_request_id,
+                   std::vector<asio::io_context*> session_contexts)
       : session_contexts_(std::move(session_contexts)),
         acceptor_(asio::make_strand(ctx)),
         retry_timer_(acceptor_.get_executor()),
@@ -952,6 +833,7 @@ class http_server_impl final : public http_server,
         core_(std::make_shared<server_core>()) {
     core_->limits = limits;
     core_->handler = std::move(handler);
+    core_->new_request_id = new_request_id;
     if (session_contexts_.empty()) session_contexts_.push_back(&ctx);
     error_code ec;
     acceptor_.open(endpoint.protocol(), ec);
@@ -1097,9 +979,10 @@ tcp::endpoint parse_listen(const std::string& listen) {
 
 std::shared_ptr<http_server> http_server::create(asio::io_context& ctx, const std::string& listen,
                                                  server_limits limits, http_handler handler,
+                                                 request_id_fn new_request_id,
                                                  std::vector<asio::io_context*> session_contexts) {
   return std::make_shared<http_server_impl>(ctx, parse_listen(listen), limits, std::move(handler),
-                                            std::move(session_contexts));
+                                            new_request_id, std::move(session_contexts));
 }
 
 }  // namespace nyxgate::net

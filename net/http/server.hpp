@@ -37,6 +37,9 @@ struct server_limits {
   std::chrono::milliseconds ws_stuck_timeout{10000};
 };
 
+/// Makes the id of a request that brought no valid `x-request-id`.
+using request_id_fn = std::string (*)();
+
 /// HTTP/1.1 server on Beast: keep-alive, limits and timeouts, request ids, one JSON log line
 /// per request. Hands each complete request to the handler; the answer comes back through
 /// `respond_fn` from any thread.
@@ -47,7 +50,8 @@ class http_server {
   /// I/O shards; empty: `ctx`).
   static std::shared_ptr<http_server> create(
       boost::asio::io_context& ctx, const std::string& listen, server_limits limits,
-      http_handler handler, std::vector<boost::asio::io_context*> session_contexts = {});
+      http_handler handler, request_id_fn new_request_id,
+      std::vector<boost::asio::io_context*> session_contexts = {});
   virtual ~http_server() = default;
 
   virtual unsigned short port() const = 0;

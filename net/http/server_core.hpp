@@ -25,6 +25,7 @@ class server_connection {
 struct server_core {
   server_limits limits;
   http_handler handler;
+  request_id_fn new_request_id = nullptr;
   std::atomic<std::size_t> open{0};
   std::atomic<bool> draining{false};
   std::mutex mutex;

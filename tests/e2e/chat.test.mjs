@@ -141,6 +141,8 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
         ...providerFlags(mock.url),
         '--gateway.retries=2',
         '--gateway.backoff_base_ms=20',
+        // Failures are scripted call after call here: no circuit may take a provider out.
+        '--circuit.failure_threshold=0',
         '--gateway.timeout_ms=8000',
       ],
     });
@@ -614,6 +616,7 @@ describe('an upstream that sends no content cannot hold a call past its deadline
         `--tls.ca_file=${mock.caFile}`,
         ...providerFlags(mock.url),
         '--gateway.retries=0',
+        '--circuit.failure_threshold=0',
         `--gateway.timeout_ms=${DEADLINE_MS}`,
         `--gateway.stream_idle_timeout_ms=${IDLE_MS}`,
       ],

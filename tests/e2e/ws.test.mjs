@@ -243,6 +243,8 @@ describe('GET /v1/ws through the ws client', () => {
         `--tls.ca_file=${mock.caFile}`,
         ...providerFlags(mock.url),
         '--gateway.timeout_ms=60000',
+        // Failures are scripted call after call here: no circuit may take a provider out.
+        '--circuit.failure_threshold=0',
         `--websocket.max_streams=${MAX_STREAMS}`,
         `--websocket.auth_timeout_ms=${AUTH_TIMEOUT_MS}`,
         `--websocket.stuck_timeout_ms=${STUCK_TIMEOUT_MS}`,

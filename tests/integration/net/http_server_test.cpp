@@ -18,6 +18,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "identity/token.hpp"
 #include "net/http/server.hpp"
 #include "runtime/io_runtime.hpp"
 #include "telemetry/log.hpp"
@@ -62,7 +63,7 @@ struct server_env {
     server = net::http_server::create(
         io.context(), "127.0.0.1:0", limits,
         [this](net::http_request req, net::respond_fn respond) { handle(req, respond); },
-        io.shards());
+        nyxgate::identity::new_request_id, io.shards());
     server->start();
     io.start();
   }
@@ -788,11 +789,13 @@ BOOST_AUTO_TEST_CASE(shutdown_cuts_off_a_request_that_outlives_the_grace) {
 BOOST_AUTO_TEST_CASE(a_taken_port_is_a_clear_error) {
   server_env env;
   auto taken = "127.0.0.1:" + std::to_string(env.server->port());
-  BOOST_CHECK_EXCEPTION(net::http_server::create(env.io.context(), taken, small_limits(), {}),
+  BOOST_CHECK_EXCEPTION(net::http_server::create(env.io.context(), taken, small_limits(), {},
+                                                 nyxgate::identity::new_request_id),
                         std::runtime_error, [&](const std::runtime_error& e) {
                           return std::string{e.what()}.find(taken) != std::string::npos;
                         });
-  BOOST_CHECK_THROW(net::http_server::create(env.io.context(), "nonsense", small_limits(), {}),
+  BOOST_CHECK_THROW(net::http_server::create(env.io.context(), "nonsense", small_limits(), {},
+                                             nyxgate::identity::new_request_id),
                     std::runtime_error);
 }
 

@@ -463,7 +463,7 @@ BOOST_AUTO_TEST_CASE(each_shard_pools_its_own_connections_and_the_exchange_runs_
       BOOST_TEST(answer.get_future().get().status == 200u);
     }
   }
-  // One connection per shard, each reused in the second round.
+  // One connection per shard, each reused by the second pass.
   BOOST_TEST(server.connections() == static_cast<int>(shards.size()));
   BOOST_TEST(env.client->pooled_connections() == shards.size());
 }

@@ -56,6 +56,8 @@ const std::vector<expected_key> all_keys{
     {"gateway.backoff_cap_ms", "NYXGATE_GATEWAY_BACKOFF_CAP_MS", "2000"},
     {"gateway.retry_after_cap_ms", "NYXGATE_GATEWAY_RETRY_AFTER_CAP_MS", "10000"},
     {"gateway.stream_idle_timeout_ms", "NYXGATE_GATEWAY_STREAM_IDLE_TIMEOUT_MS", "60000"},
+    {"circuit.failure_threshold", "NYXGATE_CIRCUIT_FAILURE_THRESHOLD", "5"},
+    {"circuit.cooldown_s", "NYXGATE_CIRCUIT_COOLDOWN_S", "30"},
     {"limits.max_body_bytes", "NYXGATE_LIMITS_MAX_BODY_BYTES", "1048576"},
     {"limits.max_header_bytes", "NYXGATE_LIMITS_MAX_HEADER_BYTES", "16384"},
     {"limits.max_url_bytes", "NYXGATE_LIMITS_MAX_URL_BYTES", "8192"},

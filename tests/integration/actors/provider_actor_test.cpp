@@ -1,0 +1,225 @@
+// The provider actor against an upstream pool the test drives by hand: the circuit opens after
+// N retryable failures across calls, an open circuit refuses at once without opening an
+// exchange (reason circuit_open), and after the cool-down one probe closes or re-opens it.
+#include <boost/test/unit_test.hpp>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/provider_actor.hpp"
+
+using namespace nyxgate;
+using namespace std::chrono_literals;
+using actors::upstream_event;
+
+namespace {
+
+/// An upstream pool that opens nothing: it records each exchange for the test to answer.
+struct fake_pool final : actors::upstream_pool {
+  struct opened {
+    actors::upstream_call call;
+    std::shared_ptr<actors::upstream_reader> reader;
+  };
+  struct handle final : actors::upstream_exchange {
+    void cancel() override {}
+    void pause() override {}
+    void resume() override {}
+  };
+
+  actors::upstream_exchange_ptr open(actors::upstream_call call,
+                                     std::shared_ptr<actors::upstream_reader> reader) override {
+    {
+      std::lock_guard lock(mutex);
+      exchanges.push_back({std::move(call), std::move(reader)});
+    }
+    changed.notify_all();
+    return std::make_shared<handle>();
+  }
+
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    return exchanges.size();
+  }
+
+  std::shared_ptr<actors::upstream_reader> wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    BOOST_REQUIRE(changed.wait_for(lock, 5s, [&] { return exchanges.size() >= n; }));
+    return exchanges[n - 1].reader;
+  }
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<opened> exchanges;
+};
+
+/// What the attempts reported, in order.
+struct event_log {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<upstream_event> events;
+
+  upstream_event next() {
+    std::unique_lock lock(mutex);
+    BOOST_REQUIRE(changed.wait_for(lock, 5s, [&] { return !events.empty(); }));
+    auto ev = std::move(events.front());
+    events.pop_front();
+    return ev;
+  }
+};
+
+actors::request_actor::behavior_type recorder(actors::request_actor::pointer, event_log* log) {
+  return {
+      [log](actors::upstream_atom, actors::upstream_event_ptr& ev) {
+        {
+          std::lock_guard lock(log->mutex);
+          log->events.push_back(*ev);
+        }
+        log->changed.notify_all();
+      },
+      [](actors::retry_atom, std::uint32_t) {},
+      [](actors::gone_atom, actors::call_stop) {},
+      [](actors::drained_atom) {},
+  };
+}
+
+const std::string completion_body =
+    R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini",)"
+    R"("choices":[{"index":0,"message":{"role":"assistant","content":"hi"},)"
+    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,)"
+    R"("total_tokens":2}})";
+
+struct provider_env {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<fake_pool> pool = std::make_shared<fake_pool>();
+  std::shared_ptr<actors::circuit_breaker> circuit;
+  event_log log;
+  actors::provider_actor provider;
+  actors::request_actor request;
+  std::uint32_t attempts = 0;
+
+  provider_env(int threshold, std::chrono::milliseconds cooldown)
+      : circuit(std::make_shared<actors::circuit_breaker>(threshold, cooldown)) {
+    cfg.add_message_types<caf::id_block::nyxgate>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+    provider = actors::spawn_provider_actor(
+        *sys, actors::provider_endpoint{"openai", "https://upstream.test", pool, circuit});
+    request = sys->spawn(recorder, &log);
+  }
+
+  ~provider_env() {
+    caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(request, caf::exit_reason::user_shutdown);
+    sys->await_all_actors_done();
+  }
+
+  /// Sends the next attempt; returns its number.
+  std::uint32_t attempt() {
+    auto spec = std::make_shared<actors::attempt_spec>();
+    spec->attempt = ++attempts;
+    spec->model = "gpt-4o-mini";
+    spec->secret = "sk-test";
+    auto req = std::make_shared<providers::chat_request>();
+    req->messages.push_back({"user", "hi", ""});
+    spec->request = std::move(req);
+    spec->max_tokens = 16;
+    spec->head_timeout = 5000ms;
+    spec->deadline = std::chrono::steady_clock::now() + 5s;
+    spec->reply_to = request;
+    spec->link = std::make_shared<actors::attempt_link>();
+    caf::anon_send(provider, actors::attempt_atom_v, actors::attempt_ptr{std::move(spec)});
+    return attempts;
+  }
+
+  /// Answers exchange `n` with `status` and `body`, as the transport would.
+  void answer(std::size_t n, unsigned status, const std::string& body) {
+    auto reader = pool->wait_for(n);
+    reader->on_head(actors::upstream_head{status, {}, {}});
+    reader->on_data(body);
+    reader->on_end("");
+  }
+};
+
+const std::string server_error = R"({"error":{"message":"boom","type":"server_error"}})";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(provider_actor_test)
+
+BOOST_AUTO_TEST_CASE(the_circuit_opens_after_n_failures_and_refuses_without_a_request) {
+  provider_env env(3, 3600s);
+  for (std::size_t i = 1; i <= 3; ++i) {
+    auto n = env.attempt();
+    env.answer(i, 500, server_error);
+    auto ev = env.log.next();
+    BOOST_TEST(ev.attempt == n);
+    BOOST_TEST((ev.what == upstream_event::kind::failed));
+    BOOST_TEST(ev.fail.status == 500u);
+    BOOST_TEST((ev.fail.kind == providers::failure_kind::retryable));
+  }
+  auto n = env.attempt();
+  auto ev = env.log.next();
+  BOOST_TEST(ev.attempt == n);
+  BOOST_TEST((ev.what == upstream_event::kind::failed));
+  BOOST_TEST(ev.fail.reason == "circuit_open");
+  BOOST_TEST(ev.fail.status == 0u);
+  // Nothing reached the provider, and the key was not judged: the chain moves on at once.
+  BOOST_TEST((ev.fail.kind == providers::failure_kind::local_error));
+  BOOST_TEST(env.pool->count() == 3u, "an open circuit opens no exchange");
+}
+
+BOOST_AUTO_TEST_CASE(answers_other_than_retryable_failures_keep_the_circuit_closed) {
+  provider_env env(2, 3600s);
+  env.attempt();
+  env.answer(1, 503, server_error);
+  env.log.next();
+  env.attempt();
+  env.answer(2, 401, R"({"error":{"message":"bad key","type":"invalid_request_error"}})");
+  env.log.next();
+  env.attempt();
+  env.answer(3, 503, server_error);
+  env.log.next();
+  env.attempt();
+  env.answer(4, 200, completion_body);
+  BOOST_TEST((env.log.next().what == upstream_event::kind::completed));
+  BOOST_TEST(!env.circuit->is_open());
+}
+
+BOOST_AUTO_TEST_CASE(after_the_cooldown_one_probe_closes_or_reopens_the_circuit) {
+  provider_env env(1, 200ms);
+  env.attempt();
+  env.answer(1, 502, server_error);
+  env.log.next();
+  env.attempt();
+  BOOST_TEST(env.log.next().fail.reason == "circuit_open");
+
+  // Half-open: the first attempt probes, a second one meanwhile is still refused.
+  std::this_thread::sleep_for(250ms);
+  env.attempt();
+  env.pool->wait_for(2);
+  env.attempt();
+  BOOST_TEST(env.log.next().fail.reason == "circuit_open");
+  env.answer(2, 503, server_error);
+  BOOST_TEST(env.log.next().fail.status == 503u);
+  // The probe failed: open again for a whole cool-down.
+  env.attempt();
+  BOOST_TEST(env.log.next().fail.reason == "circuit_open");
+  BOOST_TEST(env.pool->count() == 2u);
+
+  std::this_thread::sleep_for(250ms);
+  env.attempt();
+  env.answer(3, 200, completion_body);
+  BOOST_TEST((env.log.next().what == upstream_event::kind::completed));
+  // Closed: attempts go through again.
+  env.attempt();
+  env.answer(4, 200, completion_body);
+  BOOST_TEST((env.log.next().what == upstream_event::kind::completed));
+  BOOST_TEST(env.pool->count() == 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
