@@ -28,10 +28,9 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg, int threads,
     return cfg;
   }
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(threads));
-  // Work sharing: an idle worker waits on a condition variable and wakes at once. Work
-  // stealing's idle workers spin, then sleep 50 us at a time, and each call crosses between
-  // I/O threads and actors several times: on 2 cores sharing gave +40 % req/s at
-  // concurrency 1 (benchmarks/README.md).
+  // Work sharing: an idle worker waits on a condition variable and wakes at once; work
+  // stealing's idle workers spin, then sleep, and a call crosses between I/O threads and
+  // actors several times (benchmarks/README.md, "Choices the figures decided").
   cfg.set("scheduler.policy", caf::atom("sharing"));
   return cfg;
 }

@@ -108,9 +108,9 @@ bool looks_like_token(std::string_view s) {
 
 std::string sha256_hex(std::string_view data) {
   // OpenSSL's SHA-256 block function directly: a token is hashed on every authenticated
-  // request, and the EVP interface (provider dispatch, parameter lookups) took three times
-  // the hash itself. SHA256_Init/Update/Final are marked deprecated in OpenSSL 3 (in favour of
-  // EVP) but remain part of its API; one-shot SHA256() now goes through EVP_Q_digest.
+  // request, and the EVP interface (provider dispatch, parameter lookups) costs more than the
+  // hash itself. SHA256_Init/Update/Final are marked deprecated in OpenSSL 3 (in favour of
+  // EVP) but remain part of its API; one-shot SHA256() goes through EVP_Q_digest.
   SHA256_CTX ctx;
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 ||

@@ -123,7 +123,7 @@ class io_coordinator final : public caf::scheduler::abstract_coordinator {
   void resume(caf::resumable* job) {
     // CAF's spawn makes the spawning thread's "current logger" the system's; with one set,
     // every resume and launch asks it to swap the thread's logging actor id (a lock and a
-    // map look-up, about 1,500 instructions per call in all). CAF's own logging is off
+    // map look-up). CAF's own logging is off
     // (no logger settings, nothing is written), so the shards keep none.
     if (caf::logger::current_logger() != nullptr) caf::logger::set_current_actor_system(nullptr);
     switch (job->resume(&unit_, max_throughput())) {

@@ -13,7 +13,7 @@ statement notify_principal_change(std::string_view tenant_id) {
 }
 
 /// The member has no token in this tenant from this membership: an invite may give them one.
-/// (Tokens of an earlier membership were revoked when it was removed.)
+/// (Removing a membership revokes its tokens.)
 constexpr std::string_view never_signed_in =
     "NOT EXISTS (SELECT 1 FROM access_tokens t WHERE t.tenant_id = m.tenant_id "
     "AND t.user_id = m.user_id AND t.created_at >= m.created_at)";

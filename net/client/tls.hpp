@@ -37,9 +37,9 @@ using upstream_tcp = beast::basic_stream<tcp, shard_executor, beast::unlimited_r
 /// BIO, as nginx does) and the operation waits for readiness only when it must. Asio's stream
 /// goes through a memory BIO pair instead: each record is copied through it, every read first
 /// tries `SSL_read` on the empty pair before reading the socket, and every call clears the
-/// thread's error queue (OpenSSL 3 frees sixteen slots each time): a fifth of a call's
-/// instructions. The handshake stays Asio's (certificate and host name checks, error texts);
-/// `ssl::stream` keeps owning the SSL object. Models AsyncReadStream and AsyncWriteStream.
+/// thread's error queue (OpenSSL 3 frees sixteen slots each time). The handshake stays Asio's
+/// (certificate and host name checks, error texts); `ssl::stream` keeps owning the SSL object.
+/// Models AsyncReadStream and AsyncWriteStream.
 class tls_socket {
  public:
   using executor_type = shard_executor;

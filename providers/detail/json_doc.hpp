@@ -31,8 +31,8 @@ struct node {
   bool is_null() const { return is(dom::element_type::NULL_VALUE); }
 };
 
-/// A parsed JSON document (a stream event is parsed per event, so this is on the hot path;
-/// Boost.JSON took about three times simdjson's instructions). The parser's buffers are kept
+/// A parsed JSON document (a stream event is parsed per event, so this is on the hot path).
+/// The parser's buffers are kept
 /// per thread; a parse while another document of the same thread is still alive gets a parser
 /// of its own rather than overwriting that document. Nesting is limited to 64 levels.
 class parsed_json {
