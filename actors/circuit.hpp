@@ -48,7 +48,7 @@ class circuit_breaker {
     if (probe) probing_.store(false, std::memory_order_release);
   }
 
-  /// A retryable failure (5xx, 429, timeout, connection failure).
+  /// A failure that speaks of the provider (5xx, timeout, connection failure).
   void failed(bool probe, clock::time_point now = clock::now()) {
     if (threshold_ <= 0) return;
     if (probe) {

@@ -150,9 +150,11 @@ struct attempt_run final : upstream_reader {
   }
 
   /// The circuit's verdict on a failed attempt: retryable failures count against the provider,
-  /// any answer it gave (a key or client error) for it, and a cancelled attempt says nothing.
+  /// any answer it gave (a key or client error) for it. A cancelled attempt says nothing, and
+  /// neither does a 429: it is one key's rate limit, and one tenant's limit must not shut the
+  /// provider for every tenant.
   void judge(const providers::failure& fail, bool cancelled) {
-    if (cancelled)
+    if (cancelled || fail.status == 429)
       circuit->undecided(probe);
     else if (fail.kind == providers::failure_kind::retryable)
       circuit->failed(probe);

@@ -190,6 +190,25 @@ BOOST_AUTO_TEST_CASE(answers_other_than_retryable_failures_keep_the_circuit_clos
   BOOST_TEST(!env.circuit->is_open());
 }
 
+/// A 429 is one key's (one tenant's) rate limit, not the provider's health: a tenant that
+/// runs into its own limit must not open the circuit for every other tenant.
+BOOST_AUTO_TEST_CASE(rate_limits_of_a_key_leave_the_circuit_closed) {
+  provider_env env(2, 3600s);
+  const std::string rate_limited =
+      R"({"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}})";
+  for (std::size_t i = 1; i <= 3; ++i) {
+    env.attempt();
+    env.answer(i, 429, rate_limited);
+    auto ev = env.log.next();
+    BOOST_TEST(ev.fail.status == 429u);
+    BOOST_TEST((ev.fail.kind == providers::failure_kind::retryable));
+  }
+  BOOST_TEST(!env.circuit->is_open());
+  env.attempt();
+  env.answer(4, 200, completion_body);
+  BOOST_TEST((env.log.next().what == upstream_event::kind::completed));
+}
+
 BOOST_AUTO_TEST_CASE(after_the_cooldown_one_probe_closes_or_reopens_the_circuit) {
   provider_env env(1, 200ms);
   env.attempt();
