@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -30,9 +31,13 @@ struct server_core {
   std::atomic<bool> draining{false};
   std::mutex mutex;
   std::list<std::weak_ptr<server_connection>> connections;
+  std::uint64_t added = 0;  ///< guarded by `mutex`
 
+  /// Registers a live connection; every 256th also forgets the ones that have ended.
   void add(const std::shared_ptr<server_connection>& c) {
     std::lock_guard lock(mutex);
+    if (++added % 256 == 0)
+      connections.remove_if([](const std::weak_ptr<server_connection>& w) { return w.expired(); });
     connections.push_back(c);
   }
 };
