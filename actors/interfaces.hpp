@@ -12,10 +12,6 @@
 #include "actors/messages.hpp"
 #include "actors/upstream.hpp"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace nyxgate::actors {
 
 /// One per tenant: owns its decrypted key set and LLM defaults, answers resolutions from
@@ -81,9 +77,6 @@ struct attempt_spec {
   /// resumes an exchange held before the request actor could see it).
   std::shared_ptr<attempt_link> link;
   std::function<void(const upstream_exchange_ptr&)> opened;
-  /// The I/O shard of the client's connection. The request actor sends the attempt to this
-  /// shard's provider actor, whose exchanges run there, next to the session the answer goes to.
-  boost::asio::io_context* home = nullptr;
 };
 using attempt_ptr = std::shared_ptr<const attempt_spec>;
 

@@ -324,7 +324,6 @@ void start_attempt(request_pointer self) {
   spec->deadline = st.deadline;
   spec->idle_timeout = st.services->options.idle_timeout;
   spec->reply_to = caf::actor_cast<request_actor>(self);
-  spec->home = st.call.home;
   st.link = std::make_shared<attempt_link>();
   spec->link = st.link;
   if (st.request().stream) {
