@@ -290,6 +290,12 @@ storage::usage_recorder& node::usage() {
   return *impl_->usage;
 }
 
+std::vector<std::string> node::procedure_paths() const {
+  std::vector<std::string> out;
+  for (auto& [path, kind] : impl_->trpc.procedures()) out.push_back(path);
+  return out;
+}
+
 caf::actor_system& node::actor_system() {
   return impl_->rt.actors();
 }

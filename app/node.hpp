@@ -3,6 +3,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "net/http/types.hpp"
@@ -41,6 +43,8 @@ class node {
   actors::tenant_directory& tenants();
   caf::actor_system& actor_system();
   storage::usage_recorder& usage();
+  /// The tRPC procedures this node serves, sorted by path.
+  std::vector<std::string> procedure_paths() const;
 
   /// Stops accepting, drains in-flight requests up to the grace period, flushes pending
   /// writes, stops storage and the embedded database. Idempotent.

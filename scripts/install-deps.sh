@@ -18,6 +18,8 @@ packages=(
   dpkg-dev lintian curl postgresql-client-15
   # two nodes behind a load balancer (tests/e2e/scale_out.test.mjs)
   haproxy
+  # blog posts rendered as CommonMark (api/blog), and the public pages' HTML check
+  libcmark-dev tidy
 )
 
 installed() {

@@ -10,7 +10,8 @@ statement notify(std::string_view channel, std::string_view payload) {
 
 db_batch listen_all() {
   db_batch b;
-  for (auto channel : {tenant_change_channel, master_key_channel, principal_change_channel})
+  for (auto channel :
+       {tenant_change_channel, master_key_channel, principal_change_channel, blog_change_channel})
     b.statements.emplace_back("LISTEN " + std::string{channel});
   return b;
 }

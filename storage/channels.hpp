@@ -15,6 +15,11 @@ inline constexpr std::string_view master_key_channel = "nyxgate_master_key_chang
 /// tenant's cached principals.
 inline constexpr std::string_view principal_change_channel = "nyxgate_principal_changed";
 
+/// A project's public blog changed: a post published, a published post changed, the project's
+/// name or blog slug changed, the project deleted (payload: the project id). Every node drops
+/// the pages it rendered for that project.
+inline constexpr std::string_view blog_change_channel = "nyxgate_blog_changed";
+
 /// Sent when the transaction it is part of commits.
 statement notify(std::string_view channel, std::string_view payload);
 

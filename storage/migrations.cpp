@@ -120,11 +120,98 @@ CREATE TABLE invites (
 );
 )SQL";
 
-constexpr std::array<migration, 4> all_migrations{{
+/// Tenant-wide project data. Every key is led by `tenant_id`, and every reference is composite
+/// with it, so a row can only ever point at a row of its own tenant (and, for a post's sources,
+/// of its own project). Lists page newest first over `(created_at, id)`: each list has an index
+/// in that order. A note's author is a member of the note's tenant; a removed member's notes
+/// stay, authorless.
+constexpr std::string_view v5_projects = R"SQL(
+CREATE TABLE projects (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  slug text NOT NULL CHECK (slug ~ '^[a-z0-9-]{1,64}$'),
+  name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  description text NOT NULL DEFAULT '' CHECK (length(description) <= 2000),
+  github_repo text CHECK (github_repo ~ '^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$'),
+  blog_slug text UNIQUE CHECK (blog_slug ~ '^[a-z0-9-]{1,64}$'),
+  created_by uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, slug)
+);
+CREATE INDEX projects_newest ON projects (tenant_id, created_at DESC, id DESC);
+CREATE TABLE notes (
+  tenant_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  project_id uuid NOT NULL,
+  author_id uuid,
+  title text NOT NULL CHECK (length(title) BETWEEN 1 AND 300),
+  body text NOT NULL CHECK (octet_length(body) <= 262144),
+  visibility text NOT NULL DEFAULT 'tenant' CHECK (visibility IN ('tenant', 'private')),
+  github_sha text CHECK (github_sha ~ '^[0-9a-f]{40}$'),
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, project_id, id),
+  UNIQUE (tenant_id, project_id, github_sha),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE,
+  FOREIGN KEY (tenant_id, author_id) REFERENCES memberships (tenant_id, user_id)
+    ON DELETE SET NULL (author_id)
+);
+CREATE INDEX notes_newest ON notes (tenant_id, project_id, created_at DESC, id DESC);
+CREATE TABLE docs (
+  tenant_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  project_id uuid NOT NULL,
+  title text NOT NULL CHECK (length(title) BETWEEN 1 AND 300),
+  body text NOT NULL CHECK (octet_length(body) <= 1048576),
+  created_by uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, id),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX docs_newest ON docs (tenant_id, project_id, created_at DESC, id DESC);
+CREATE TABLE blog_posts (
+  tenant_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  project_id uuid NOT NULL,
+  slug text NOT NULL CHECK (slug ~ '^[a-z0-9-]{1,64}$'),
+  title text NOT NULL CHECK (length(title) BETWEEN 1 AND 300),
+  body text NOT NULL CHECK (octet_length(body) <= 262144),
+  published_at timestamptz,
+  created_by uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, project_id, id),
+  UNIQUE (tenant_id, project_id, slug),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX blog_posts_newest ON blog_posts (tenant_id, project_id, created_at DESC, id DESC);
+CREATE INDEX blog_posts_published ON blog_posts (tenant_id, project_id, published_at DESC)
+  WHERE published_at IS NOT NULL;
+CREATE TABLE blog_post_sources (
+  tenant_id uuid NOT NULL,
+  project_id uuid NOT NULL,
+  post_id uuid NOT NULL,
+  note_id uuid NOT NULL,
+  PRIMARY KEY (tenant_id, post_id, note_id),
+  FOREIGN KEY (tenant_id, project_id, post_id) REFERENCES blog_posts (tenant_id, project_id, id)
+    ON DELETE CASCADE,
+  FOREIGN KEY (tenant_id, project_id, note_id) REFERENCES notes (tenant_id, project_id, id)
+    ON DELETE CASCADE
+);
+CREATE INDEX blog_post_sources_by_note ON blog_post_sources (tenant_id, note_id);
+)SQL";
+
+constexpr std::array<migration, 5> all_migrations{{
     {1, "identity", v1_identity},
     {2, "usage", v2_usage},
     {3, "usage without id", v3_usage_without_id},
     {4, "member names and invites", v4_member_names_and_invites},
+    {5, "projects", v5_projects},
 }};
 
 /// Any constant works as long as every nyxgate node uses the same one.

@@ -1,5 +1,6 @@
 #include "api/trpc/router.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "telemetry/log.hpp"
@@ -15,6 +16,14 @@ void trpc_router::add(std::string path, trpc_kind kind, procedure_fn fn) {
 
 void trpc_router::add_public(std::string path, trpc_kind kind, procedure_fn fn) {
   procedures_.insert_or_assign(std::move(path), procedure{kind, std::move(fn), false});
+}
+
+std::vector<std::pair<std::string, trpc_kind>> trpc_router::procedures() const {
+  std::vector<std::pair<std::string, trpc_kind>> out;
+  out.reserve(procedures_.size());
+  for (const auto& [path, p] : procedures_) out.emplace_back(path, p.kind);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 namespace {

@@ -4,14 +4,16 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
+#include "api/trpc/codec.hpp"
 #include "identity/authenticator.hpp"
 #include "net/http/types.hpp"
-#include "api/trpc/codec.hpp"
 
 namespace nyxgate::api {
 
@@ -35,6 +37,9 @@ class trpc_router {
   void add_public(std::string path, trpc_kind kind, procedure_fn fn);
 
   boost::asio::awaitable<net::http_response> handle(const net::http_request& request);
+
+  /// Every registered path with its kind, sorted by path: the registry tests walk.
+  std::vector<std::pair<std::string, trpc_kind>> procedures() const;
 
  private:
   struct procedure {
