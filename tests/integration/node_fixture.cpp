@@ -11,7 +11,11 @@ namespace nyxgate::testing {
 
 node_fixture::node_fixture() : node_fixture(fresh_database(), {}) {}
 
-node_fixture::node_fixture(const std::string& conninfo, const std::string& master_key_file) {
+node_fixture::node_fixture(const settings_change& change)
+    : node_fixture(fresh_database(), {}, change) {}
+
+node_fixture::node_fixture(const std::string& conninfo, const std::string& master_key_file,
+                           const settings_change& change) {
   conninfo_ = conninfo;
   settings_.server.data_dir = temp_dir();
   settings_.security.master_key_file = master_key_file;
@@ -20,6 +24,7 @@ node_fixture::node_fixture(const std::string& conninfo, const std::string& maste
   settings_.server.listen = "127.0.0.1:0";
   settings_.server.threads = 2;
   settings_.server.shutdown_grace_ms = 2000;
+  if (change) change(settings_);
   node_ = std::make_unique<app::node>(settings_);
 }
 

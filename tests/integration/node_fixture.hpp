@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,10 +22,15 @@ struct http_reply {
 /// Requests go straight into its handler (the full route, minus the socket).
 class node_fixture {
  public:
+  using settings_change = std::function<void(config::settings&)>;
+
   node_fixture();
+  /// A node whose settings `change` adjusts before it starts (e.g. upstream base URLs).
+  explicit node_fixture(const settings_change& change);
   /// A second node on the same database (scale-out tests).
   /// Nodes of one deployment share the database and the master key file.
-  node_fixture(const std::string& conninfo, const std::string& master_key_file);
+  node_fixture(const std::string& conninfo, const std::string& master_key_file,
+               const settings_change& change = {});
   std::string master_key_file() const { return settings_.server.data_dir + "/master.key"; }
   ~node_fixture();
 
