@@ -75,16 +75,18 @@ struct tenant_world {
   std::string token_id;                   // the owner's second token
   std::string tenant_key, personal_key, github_key;
   std::string project, spare_project;  // the spare one is for projects.delete
-  std::string private_note, owner_note, member_note;
-  std::string private_note_created_at;
+  /// The owner's private notes: `private_note` cited by no post, `private_cited` by the
+  /// published post.
+  std::string private_note, private_cited, owner_note, member_note;
+  std::vector<std::string> private_created_at;
   std::string doc, draft, published;
 
   /// Every id of this tenant, to look for in another tenant's answers.
   std::vector<std::string> ids() const {
-    std::vector<std::string> all{tenant_id,  owner_id,      admin_id,     member_id,    invitee_id,
-                                 pending_id, token_id,      tenant_key,   personal_key, github_key,
-                                 project,    spare_project, private_note, owner_note,   member_note,
-                                 doc,        draft,         published};
+    std::vector<std::string> all{
+        tenant_id,  owner_id,     admin_id,   member_id, invitee_id,    pending_id,   token_id,
+        tenant_key, personal_key, github_key, project,   spare_project, private_note, private_cited,
+        owner_note, member_note,  doc,        draft,     published};
     std::erase(all, std::string{});
     return all;
   }
@@ -138,17 +140,16 @@ same_fn equal() {
   };
 }
 
-/// Drops array elements (anywhere) that are objects whose `id` is in `ids`; counts the drops.
+/// Drops array elements (anywhere) that are ids in `ids` or objects whose `id` is; counts the
+/// drops.
 json::value without_ids(const json::value& v, const std::set<std::string>& ids, int& dropped) {
   if (v.is_array()) {
     json::array out;
     for (const auto& e : v.as_array()) {
-      if (e.is_object()) {
-        const auto* id = e.as_object().if_contains("id");
-        if (id && id->is_string() && ids.count(std::string{id->as_string()})) {
-          ++dropped;
-          continue;
-        }
+      const auto* id = e.is_object() ? e.as_object().if_contains("id") : &e;
+      if (id && id->is_string() && ids.count(std::string{id->as_string()})) {
+        ++dropped;
+        continue;
       }
       out.push_back(without_ids(e, ids, dropped));
     }
@@ -175,8 +176,12 @@ same_fn equal_without(std::function<std::set<std::string>(const tenant_world&)> 
   };
 }
 
-same_fn equal_without_private_note() {
-  return equal_without([](const tenant_world& a) { return std::set{a.private_note}; });
+std::set<std::string> private_notes(const tenant_world& a) {
+  return {a.private_note, a.private_cited};
+}
+
+same_fn equal_without_private_notes() {
+  return equal_without(private_notes);
 }
 
 /// Caller-specific fields (the caller's own user and role) removed, the rest equal.
@@ -194,34 +199,32 @@ same_fn equal_except(std::vector<std::string> keys) {
   };
 }
 
-/// The author's private note counted out of a stats object: one note less in `notes` and in
-/// its month, fewer note words (the exact count is the procedure's own).
-std::string uncount_private_note(json::object& stats, const json::object& member,
-                                 const tenant_world& a) {
+/// The author's private notes counted out of a stats object: fewer notes in `notes` and in
+/// their months, fewer note words (the exact count is the procedure's own).
+std::string uncount_private_notes(json::object& stats, const json::object& member,
+                                  const tenant_world& a) {
   auto* notes = stats.if_contains("notes");
   if (!notes || !notes->is_int64()) return "stats without a notes count";
-  *notes = notes->as_int64() - 1;
-  bool month_found = false;
-  if (auto* months = stats.if_contains("notesPerMonth"); months && months->is_array()) {
-    auto& list = months->as_array();
-    for (auto it = list.begin(); it != list.end(); ++it) {
-      auto month = std::string{it->at("month").as_string()};
-      if (!a.private_note_created_at.starts_with(month)) continue;
-      month_found = true;
-      auto& count = it->as_object()["count"];
-      count = count.as_int64() - 1;
-      if (count.as_int64() == 0) list.erase(it);
-      break;
-    }
+  *notes = notes->as_int64() - static_cast<std::int64_t>(a.private_created_at.size());
+  auto* months = stats.if_contains("notesPerMonth");
+  if (!months || !months->is_array()) return "stats without notesPerMonth";
+  auto& list = months->as_array();
+  for (const auto& created_at : a.private_created_at) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const json::value& m) {
+      return created_at.starts_with(std::string{m.at("month").as_string()});
+    });
+    if (it == list.end()) return "a private note's month is not in the author's notesPerMonth";
+    auto& count = it->as_object()["count"];
+    count = count.as_int64() - 1;
+    if (count.as_int64() == 0) list.erase(it);
   }
-  if (!month_found) return "the private note's month is not in the author's notesPerMonth";
   auto* words = stats.if_contains("words");
   const auto* member_words = member.if_contains("words");
   if (words && member_words && words->is_object() && member_words->is_object()) {
     auto& author_notes = words->as_object()["notes"];
     const auto& member_notes = member_words->at("notes");
     if (author_notes.as_int64() <= member_notes.as_int64())
-      return "the author's private note adds no words to the author's stats";
+      return "the author's private notes add no words to the author's stats";
     author_notes = member_notes;
   }
   return "";
@@ -232,7 +235,7 @@ same_fn equal_stats() {
     if (!author.as_object().contains("result") || !member.as_object().contains("result"))
       return differ(author, member);
     auto s = data_of(author);
-    if (auto e = uncount_private_note(s.as_object(), data_of(member).as_object(), a); !e.empty())
+    if (auto e = uncount_private_notes(s.as_object(), data_of(member).as_object(), a); !e.empty())
       return e;
     return differ(s, data_of(member));
   };
@@ -243,11 +246,10 @@ same_fn equal_overview() {
     if (!author.as_object().contains("result") || !member.as_object().contains("result"))
       return differ(author, member);
     int dropped = 0;
-    auto o = without_ids(data_of(author), {a.private_note}, dropped);
-    if (dropped != 1)
-      return std::string{"the author's private note is not in the author's overview"};
+    auto o = without_ids(data_of(author), private_notes(a), dropped);
+    if (dropped == 0) return std::string{"no private note in the author's overview"};
     auto& stats = o.as_object()["stats"].as_object();
-    if (auto e = uncount_private_note(stats, data_of(member).at("stats").as_object(), a);
+    if (auto e = uncount_private_notes(stats, data_of(member).at("stats").as_object(), a);
         !e.empty())
       return e;
     return differ(o, data_of(member));
@@ -255,7 +257,7 @@ same_fn equal_overview() {
 }
 
 same_fn equal_health() {
-  return [](const json::value& author, const json::value& member, const tenant_world&) {
+  return [](const json::value& author, const json::value& member, const tenant_world& a) {
     if (!author.as_object().contains("result") || !member.as_object().contains("result"))
       return differ(author, member);
     auto h = data_of(author);
@@ -263,7 +265,17 @@ same_fn equal_health() {
     if (!counts || !counts->is_object() || !counts->as_object().contains("notes"))
       return "healthCheck without counts.notes: " + json::serialize(h);
     auto& notes = counts->as_object()["notes"];
-    notes = notes.as_int64() - 1;
+    auto seen = notes.as_int64();
+    auto without = seen - static_cast<std::int64_t>(a.private_created_at.size());
+    notes = without;
+    // A check's reason may cite the count ("3 notes").
+    for (auto& c : h.at("checks").as_array()) {
+      auto& reason = c.as_object()["reason"];
+      auto text = std::string{reason.as_string()};
+      auto cited = std::to_string(seen) + " notes";
+      if (auto at = text.find(cited); at != std::string::npos)
+        reason = text.replace(at, cited.size(), std::to_string(without) + " notes");
+    }
     return differ(h, data_of(member));
   };
 }
@@ -291,6 +303,12 @@ json::value none(const tenant_world&) {
   return nullptr;
 }
 
+/// The input `{key: <the tenant's id>}`.
+std::function<json::value(const tenant_world&)> with(std::string key,
+                                                     std::string tenant_world::*id) {
+  return [key, id](const tenant_world& w) { return obj({{key, w.*id}}); };
+}
+
 /// One entry per registered procedure. A new procedure adds its line here (docs/projects.md,
 /// "Visibility test").
 std::vector<entry> table() {
@@ -314,10 +332,7 @@ std::vector<entry> table() {
        .member_status = 403});
   add({.path = "members.invite",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"userId", w.pending_id}});
-           },
+       .input = with("userId", &tenant_world::pending_id),
        .ids = {{"userId"}},
        .member_status = 403,
        .takes_target_user = true});
@@ -332,10 +347,7 @@ std::vector<entry> table() {
        .takes_target_user = true});
   add({.path = "members.remove",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"userId", w.invitee_id}});
-           },
+       .input = with("userId", &tenant_world::invitee_id),
        .ids = {{"userId"}},
        .member_status = 403,
        .takes_target_user = true});
@@ -354,10 +366,7 @@ std::vector<entry> table() {
   // Own tokens only (admins revoke any): the author's token is a missing one to the member.
   add({.path = "tokens.revoke",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.token_id}});
-           },
+       .input = with("id", &tenant_world::token_id),
        .ids = {{"id"}},
        .member_status = 404});
   // Public: the code is the credential and the token is ignored. (a): a code of A, used
@@ -386,10 +395,7 @@ std::vector<entry> table() {
        .member_status = 403});
   add({.path = "apiKeys.delete",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.tenant_key}});
-           },
+       .input = with("id", &tenant_world::tenant_key),
        .ids = {{"id"}},
        .member_status = 403});
   add({.path = "apiKeys.replace",
@@ -403,10 +409,7 @@ std::vector<entry> table() {
   // Calls the provider (unreachable here); (a) and (c) answer before any call.
   add({.path = "apiKeys.test",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.tenant_key}});
-           },
+       .input = with("id", &tenant_world::tenant_key),
        .ids = {{"id"}},
        .member_status = 403});
   add({.path = "llmDefaults.get", .query = q, .input = none, .same = equal()});
@@ -425,10 +428,7 @@ std::vector<entry> table() {
   add({.path = "projects.list", .query = q, .input = none, .same = equal()});
   add({.path = "projects.get",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.project}});
-           },
+       .input = with("id", &tenant_world::project),
        .ids = {{"id"}},
        .same = equal()});
   add({.path = "projects.create",
@@ -449,20 +449,14 @@ std::vector<entry> table() {
        .member_status = 200});
   add({.path = "projects.delete",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.spare_project}});
-           },
+       .input = with("id", &tenant_world::spare_project),
        .ids = {{"id"}},
        .member_status = 403});
   add({.path = "projects.notes.list",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"projectId", w.project}});
-           },
+       .input = with("projectId", &tenant_world::project),
        .ids = {{"projectId"}},
-       .same = equal_without_private_note()});
+       .same = equal_without_private_notes()});
   add({.path = "projects.notes.create",
        .query = m,
        .input =
@@ -485,18 +479,12 @@ std::vector<entry> table() {
        .note_field = "id"});
   add({.path = "projects.docs.list",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"projectId", w.project}});
-           },
+       .input = with("projectId", &tenant_world::project),
        .ids = {{"projectId"}},
        .same = equal()});
   add({.path = "projects.docs.get",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.doc}});
-           },
+       .input = with("id", &tenant_world::doc),
        .ids = {{"id"}},
        .same = equal()});
   add({.path = "projects.docs.create",
@@ -517,22 +505,17 @@ std::vector<entry> table() {
            },
        .ids = {{"id"}},
        .member_status = 200});
+  // The published post cites the author's private note: its id is the author's alone.
   add({.path = "projects.blogPosts.list",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"projectId", w.project}});
-           },
+       .input = with("projectId", &tenant_world::project),
        .ids = {{"projectId"}},
-       .same = equal()});
+       .same = equal_without_private_notes()});
   add({.path = "projects.blogPosts.get",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.draft}});
-           },
+       .input = with("id", &tenant_world::published),
        .ids = {{"id"}},
-       .same = equal()});
+       .same = equal_without_private_notes()});
   add({.path = "projects.blogPosts.create",
        .query = m,
        .input =
@@ -547,35 +530,23 @@ std::vector<entry> table() {
        .note_field = "sourceNoteIds"});
   add({.path = "projects.blogPosts.unblogged",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"projectId", w.project}});
-           },
+       .input = with("projectId", &tenant_world::project),
        .ids = {{"projectId"}},
-       .same = equal_without_private_note()});
+       .same = equal_without_private_notes()});
   add({.path = "projects.blogPosts.publish",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.draft}});
-           },
+       .input = with("id", &tenant_world::draft),
        .ids = {{"id"}},
        .member_status = 403});
   // The GitHub check fails the same way for both callers (GitHub unreachable).
   add({.path = "projects.healthCheck",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.project}});
-           },
+       .input = with("id", &tenant_world::project),
        .ids = {{"id"}},
        .same = equal_health()});
   add({.path = "projects.stats",
        .query = q,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"id", w.project}});
-           },
+       .input = with("id", &tenant_world::project),
        .ids = {{"id"}},
        .same = equal_stats()});
   add({.path = "projects.overview",
@@ -589,10 +560,7 @@ std::vector<entry> table() {
   // GitHub is unreachable: the member gets the author's BAD_GATEWAY, not a NOT_FOUND.
   add({.path = "projects.importGitHubCommits",
        .query = m,
-       .input =
-           [](const tenant_world& w) {
-             return obj({{"projectId", w.project}});
-           },
+       .input = with("projectId", &tenant_world::project),
        .ids = {{"projectId"}},
        .member_status = 502});
   return t;
@@ -691,10 +659,12 @@ struct visibility_fixture : node_fixture {
                        {"body", title + " body with several words"},
                        {"visibility", visibility}}));
       };
-      // The private note comes first: the latest activity is the same for every caller.
+      // The private notes come first: the latest activity is the same for every caller.
       auto private_note = note(w.owner, slug + " owner private", "private");
+      auto private_cited = note(w.owner, slug + " owner private cited", "private");
       w.private_note = str(private_note, "id");
-      w.private_note_created_at = str(private_note, "createdAt");
+      w.private_cited = str(private_cited, "id");
+      w.private_created_at = {str(private_note, "createdAt"), str(private_cited, "createdAt")};
       w.owner_note = str(note(w.owner, slug + " owner note", "tenant"), "id");
       w.member_note = str(note(w.member, slug + " member note", "tenant"), "id");
     }
@@ -711,7 +681,8 @@ struct visibility_fixture : node_fixture {
       w.published = id_of("projects.blogPosts.create", w.owner,
                           obj({{"projectId", w.project},
                                {"title", slug + " published"},
-                               {"body", "published words"}}));
+                               {"body", "published words"},
+                               {"sourceNoteIds", json::array{w.private_cited}}}));
       if (has("projects.blogPosts.publish"))
         ok("projects.blogPosts.publish", false, w.owner, obj({{"id", w.published}}));
     }
@@ -821,7 +792,8 @@ BOOST_AUTO_TEST_CASE(another_tenant_gets_not_found_as_for_a_missing_id) {
 
 BOOST_AUTO_TEST_CASE(a_plain_member_sees_what_the_author_created_but_private_notes) {
   build_world();
-  auto private_markers = std::vector<std::string>{a.private_note, a.slug + " owner private"};
+  auto private_markers =
+      std::vector<std::string>{a.private_note, a.private_cited, a.slug + " owner private"};
   auto shows_private = [&](const std::string& raw) {
     for (const auto& m : private_markers)
       if (!m.empty() && raw.find(m) != std::string::npos) return true;
