@@ -12,9 +12,11 @@
 #include "actors/tenant_actor.hpp"
 #include "api/openai/chat_handler.hpp"
 #include "api/router.hpp"
+#include "api/trpc/github_import_procedures.hpp"
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/key_probe_procedures.hpp"
 #include "api/trpc/key_procedures.hpp"
+#include "api/trpc/project_insight_procedures.hpp"
 #include "api/trpc/router.hpp"
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
@@ -224,9 +226,12 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   probe.kimi = s.providers.kimi.base_url;
   probe.github = s.providers.github.base_url;
   probe.key_cooldown_s = s.gateway.key_cooldown_s;
-  api::add_key_probe_procedures(
-      impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault,
-      net::https_client::create(impl_->rt.io(), net::tls_options{s.tls.ca_file, true}), probe);
+  auto upstream = net::https_client::create(impl_->rt.io(), net::tls_options{s.tls.ca_file, true});
+  api::key_access keys{impl_->rt.db(), *impl_->tenants, impl_->vault};
+  api::add_key_probe_procedures(impl_->trpc, keys, upstream, probe);
+  api::github_access github{keys, upstream, s.providers.github.base_url};
+  api::add_project_insight_procedures(impl_->trpc, github);
+  api::add_github_import_procedures(impl_->trpc, github);
   impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
                                    impl_->auth, impl_->vault, master_key_path(s));
   impl_->auth.start();

@@ -3,16 +3,14 @@
 #include <boost/json.hpp>
 
 #include "actors/tenant_actor.hpp"
-#include "api/tenant_calls.hpp"
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/input.hpp"
+#include "api/trpc/key_access.hpp"
 #include "api/trpc/key_procedures.hpp"
 #include "net/client/https_client.hpp"
 #include "providers/probe.hpp"
-#include "security/key_vault.hpp"
 #include "storage/api_keys_repository.hpp"
 #include "storage/async.hpp"
-#include "storage/channels.hpp"
 
 namespace nyxgate::api {
 
@@ -23,36 +21,10 @@ namespace keys = storage::api_keys_repository;
 namespace {
 
 struct probe_services {
-  storage::database& db;
-  actors::tenant_directory& tenants;
-  std::shared_ptr<actors::vault_ref> vault;
+  key_access keys;
   std::shared_ptr<net::https_client> client;
   probe_settings settings;
 };
-
-struct loaded_key {
-  std::string provider;
-  bool personal = false;
-  std::string secret;
-};
-
-/// Loads and opens one key the caller may see; NOT_FOUND for anything else.
-awaitable<std::variant<loaded_key, trpc_error>> load_key(probe_services& s,
-                                                         const procedure_context& ctx,
-                                                         const std::string& id) {
-  auto reply = co_await storage::async_execute(
-      s.db, storage::single(keys::visible_sealed_key(ctx.who.tenant_id, id, ctx.who.user_id)));
-  if (!reply.ok()) co_return storage_failure(reply, "api key");
-  auto rows = keys::sealed_key_rows(reply.results.front());
-  if (rows.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
-  auto& key = rows.front();
-  auto opened = s.vault->get()->open(key.sealed, ctx.who.tenant_id + ":" + id);
-  if (auto* e = std::get_if<security::vault_errc>(&opened))
-    co_return trpc_error{trpc_code::internal_server_error,
-                         "the stored key cannot be decrypted: " + std::string{to_string(*e)}};
-  co_return loaded_key{std::move(key.key.provider), key.key.personal,
-                       std::get<std::string>(std::move(opened))};
-}
 
 std::string base_url_for(const probe_settings& s, const std::string& provider) {
   if (provider == "openai") return s.openai;
@@ -78,9 +50,9 @@ awaitable<procedure_result> api_keys_test(probe_services& s, const procedure_con
   input_reader in(input);
   auto id = in.required_uuid("id");
   NYXGATE_FINISH_INPUT(in);
-  auto loaded = co_await load_key(s, ctx, id);
+  auto loaded = co_await open_visible_key(s.keys, ctx, id);
   if (auto* e = std::get_if<trpc_error>(&loaded)) co_return std::move(*e);
-  auto key = std::get<loaded_key>(std::move(loaded));
+  auto key = std::get<opened_key>(std::move(loaded));
   if (!key.personal && !ctx.who.is_admin())
     co_return trpc_error{trpc_code::forbidden, "testing tenant keys needs the admin role"};
   auto started = std::chrono::steady_clock::now();
@@ -90,19 +62,12 @@ awaitable<procedure_result> api_keys_test(probe_services& s, const procedure_con
                      .count();
   auto verdict = providers::classify_probe(key.provider, answer.status, answer.body, answer.error);
   if (verdict.status) {
-    storage::db_batch b;
-    b.transaction = true;
-    b.statements.push_back(keys::set_status(ctx.who.tenant_id, id, *verdict.status, verdict.reason,
-                                            std::int64_t{s.settings.key_cooldown_s}));
-    b.statements.push_back(storage::notify(storage::tenant_change_channel, ctx.who.tenant_id));
-    auto reply = co_await storage::async_execute(s.db, std::move(b));
-    if (!reply.ok()) co_return storage_failure(reply, "api key");
-    auto failed = co_await ask_reload(s.tenants.get(ctx.who.tenant_id));
-    if (!failed.empty())
-      co_return trpc_error{trpc_code::service_unavailable, "tested, but refreshing keys failed"};
+    auto failed = co_await save_key_status(s.keys, ctx.who.tenant_id, id, *verdict.status,
+                                           verdict.reason, s.settings.key_cooldown_s);
+    if (failed) co_return std::move(*failed);
   }
   auto current = co_await storage::async_execute(
-      s.db, storage::single(keys::visible_key(ctx.who.tenant_id, id, ctx.who.user_id)));
+      s.keys.db, storage::single(keys::visible_key(ctx.who.tenant_id, id, ctx.who.user_id)));
   if (!current.ok()) co_return storage_failure(current, "api key");
   auto rows = keys::key_rows(current.results.front());
   if (rows.empty()) co_return trpc_error{trpc_code::not_found, "input.id: no such key"};
@@ -121,18 +86,10 @@ awaitable<procedure_result> github_viewer(probe_services& s, const procedure_con
                                           const std::optional<json::value>& input) {
   input_reader in(input, true);
   NYXGATE_FINISH_INPUT(in);
-  // resolveGitHubToken: the caller's personal github key, else the tenant's.
-  // A named query, not a temporary: GCC 12 mis-copies temporaries that live across a
-  // co_await (their short-string buffers keep pointing into the old frame).
-  actors::resolve_query q{ctx.who.user_id, "github", ""};
-  auto a = co_await ask_resolve(s.tenants.get(ctx.who.tenant_id), std::move(q));
-  if (!a.error.empty()) co_return trpc_error{trpc_code::service_unavailable, a.error};
-  if (!a.found)
-    co_return trpc_error{trpc_code::precondition_failed,
-                         "no_github_token: add a github key (personal or tenant) first"};
-  auto loaded = co_await load_key(s, ctx, a.key_id);
-  if (auto* e = std::get_if<trpc_error>(&loaded)) co_return std::move(*e);
-  auto answer = co_await probe(s, "github", std::get<loaded_key>(loaded).secret);
+  auto token = co_await open_github_token(s.keys, ctx);
+  if (auto* e = std::get_if<trpc_error>(&token)) co_return std::move(*e);
+  const auto& t = std::get<github_token>(token);
+  auto answer = co_await probe(s, "github", t.secret);
   if (answer.status == 0)
     co_return trpc_error{trpc_code::bad_gateway, "GitHub unreachable: " + answer.error};
   if (answer.status == 401 || answer.status == 403)
@@ -167,18 +124,16 @@ awaitable<procedure_result> github_viewer(probe_services& s, const procedure_con
                                      {"id", field("id")},
                                      {"name", field("name")},
                                      {"scopes", std::move(scopes)},
-                                     {"keyId", a.key_id},
-                                     {"keyScope", a.scope}});
+                                     {"keyId", t.key_id},
+                                     {"keyScope", t.scope}});
 }
 
 }  // namespace
 
-void add_key_probe_procedures(trpc_router& router, storage::database& db,
-                              actors::tenant_directory& tenants,
-                              std::shared_ptr<actors::vault_ref> vault,
+void add_key_probe_procedures(trpc_router& router, key_access keys,
                               std::shared_ptr<net::https_client> client, probe_settings settings) {
   auto s = std::make_shared<probe_services>(
-      probe_services{db, tenants, std::move(vault), std::move(client), std::move(settings)});
+      probe_services{std::move(keys), std::move(client), std::move(settings)});
   router.add("apiKeys.test", trpc_kind::mutation,
              [s](const procedure_context& c, const std::optional<json::value>& i) {
                return api_keys_test(*s, c, i);

@@ -3,19 +3,8 @@
 #include <memory>
 #include <string>
 
+#include "api/trpc/key_access.hpp"
 #include "api/trpc/router.hpp"
-
-namespace nyxgate::storage {
-class database;
-}
-namespace nyxgate::actors {
-class tenant_directory;
-struct vault_ref;
-}  // namespace nyxgate::actors
-
-namespace nyxgate::net {
-class https_client;
-}
 
 namespace nyxgate::api {
 
@@ -26,9 +15,7 @@ struct probe_settings {
 
 /// apiKeys.test (the provider's cheapest authenticated call; updates the key's health) and
 /// github.viewer (the GitHub user behind the resolved GitHub token).
-void add_key_probe_procedures(trpc_router& router, storage::database& db,
-                              actors::tenant_directory& tenants,
-                              std::shared_ptr<actors::vault_ref> vault,
+void add_key_probe_procedures(trpc_router& router, key_access keys,
                               std::shared_ptr<net::https_client> client, probe_settings settings);
 
 }  // namespace nyxgate::api
