@@ -114,6 +114,8 @@ struct entry {
   std::vector<id_field> ids{};
   /// (b) for queries.
   same_fn same{};
+  /// (b) for queries: the tRPC code of the author's own answer, "" for a result.
+  std::string author_error{};
   /// (b) for mutations: the HTTP status the plain member gets on the author's objects.
   unsigned member_status = 0;
   /// (b) for fields that take note ids: the author's private note answers, to the plain member
@@ -422,7 +424,11 @@ std::vector<entry> table() {
        .member_status = 403});
   add({.path = "providers.resolve", .query = q, .input = none, .same = equal()});
   // GitHub is unreachable: both callers get the same BAD_GATEWAY through the tenant's key.
-  add({.path = "github.viewer", .query = q, .input = none, .same = equal()});
+  add({.path = "github.viewer",
+       .query = q,
+       .input = none,
+       .same = equal(),
+       .author_error = "BAD_GATEWAY"});
 
   // projects (docs/projects.md)
   add({.path = "projects.list", .query = q, .input = none, .same = equal()});
@@ -809,6 +815,7 @@ BOOST_AUTO_TEST_CASE(a_plain_member_sees_what_the_author_created_but_private_not
       auto admin = call(*e, a.admin, input);
       BOOST_TEST(!shows_private(member.raw), "the member sees the private note: " << member.raw);
       BOOST_TEST(!shows_private(admin.raw), "the admin sees the private note: " << admin.raw);
+      BOOST_TEST(error_code(author) == e->author_error, "the author's answer: " << author.raw);
       BOOST_TEST(error_code(member) != "NOT_FOUND", member.raw);
       BOOST_TEST(e->same(author.body, member.body, a) == "");
     }
