@@ -51,10 +51,10 @@ struct two_tenants : node_fixture {
   }
   std::string project(const std::string& token, const std::string& slug,
                       const std::string& extra = {}) {
-    return str(ok(mutate("projects.create", token,
-                         R"({"slug":")" + slug + R"(","name":"Project )" + slug + "\"" + extra +
-                             "}")),
-               "id");
+    return str(
+        ok(mutate("projects.create", token,
+                  R"({"slug":")" + slug + R"(","name":"Project )" + slug + "\"" + extra + "}")),
+        "id");
   }
   std::string note(const std::string& token, const std::string& project_id,
                    const std::string& title, const std::string& visibility = "tenant") {
@@ -129,12 +129,13 @@ BOOST_AUTO_TEST_CASE(members_see_each_others_data_but_not_private_notes_even_adm
     BOOST_TEST(titles(ok(query("projects.notes.list", reader, R"({"projectId":")" + p + "\"}"))) ==
                    std::vector<std::string>{"public note"},
                boost::test_tools::per_element());
-    BOOST_TEST(titles(ok(query("projects.docs.list", reader, R"({"projectId":")" + p + "\"}")))
-                   .size() == 1u);
+    BOOST_TEST(
+        titles(ok(query("projects.docs.list", reader, R"({"projectId":")" + p + "\"}"))).size() ==
+        1u);
     BOOST_TEST(str(ok(query("projects.docs.get", reader, R"({"id":")" + doc + "\"}")), "body") ==
                "text");
-    auto update = mutate("projects.notes.update", reader,
-                         R"({"id":")" + secret + R"(","title":"mine now"})");
+    auto update =
+        mutate("projects.notes.update", reader, R"({"id":")" + secret + R"(","title":"mine now"})");
     BOOST_TEST(update.status == 404u);
     BOOST_TEST(message_of(update) == "input.id: no such note");
     auto cite = mutate("projects.blogPosts.create", reader,
@@ -151,7 +152,8 @@ BOOST_AUTO_TEST_CASE(members_see_each_others_data_but_not_private_notes_even_adm
                         R"({"projectId":")" + p + R"(","title":"T","body":"B","sourceNoteIds":[")" +
                             secret + "\"]}"));
   BOOST_TEST(post.at("sourceNoteIds").as_array().size() == 1u);
-  auto seen = ok(query("projects.blogPosts.get", colleague, R"({"id":")" + str(post, "id") + "\"}"));
+  auto seen =
+      ok(query("projects.blogPosts.get", colleague, R"({"id":")" + str(post, "id") + "\"}"));
   BOOST_TEST(seen.at("sourceNoteIds").as_array().empty());
 }
 
@@ -322,8 +324,8 @@ BOOST_AUTO_TEST_CASE(taken_slugs_are_conflicts_naming_the_field) {
   BOOST_TEST(message_of(again).starts_with("input.slug:"));
   // Project slugs are per tenant; blog slugs are one public namespace.
   project(owner_b, "taken");
-  auto blog = mutate("projects.create", owner_b,
-                     R"({"slug":"other","name":"n","blogSlug":"acme-blog"})");
+  auto blog =
+      mutate("projects.create", owner_b, R"({"slug":"other","name":"n","blogSlug":"acme-blog"})");
   BOOST_TEST(blog.status == 409u);
   BOOST_TEST(message_of(blog).starts_with("input.blogSlug:"));
   auto second = project(owner, "second");
@@ -335,13 +337,14 @@ BOOST_AUTO_TEST_CASE(taken_slugs_are_conflicts_naming_the_field) {
   BOOST_TEST(reblog.status == 409u);
   BOOST_TEST(message_of(reblog).starts_with("input.blogSlug:"));
   // Keeping its own slugs is no conflict.
-  ok(mutate("projects.update", owner, R"({"id":")" + p + R"(","slug":"taken","blogSlug":"acme-blog"})"));
+  ok(mutate("projects.update", owner,
+            R"({"id":")" + p + R"(","slug":"taken","blogSlug":"acme-blog"})"));
 
   // Post slugs: a default one made from the title steps aside, an explicit one conflicts.
   auto post = [&](const std::string& extra) {
-    return mutate("projects.blogPosts.create", owner,
-                  R"({"projectId":")" + p + R"(","title":"Hello, World!","body":"b")" + extra +
-                      "}");
+    return mutate(
+        "projects.blogPosts.create", owner,
+        R"({"projectId":")" + p + R"(","title":"Hello, World!","body":"b")" + extra + "}");
   };
   BOOST_TEST(str(ok(post("")), "slug") == "hello-world");
   BOOST_TEST(str(ok(post("")), "slug") == "hello-world-2");
@@ -355,8 +358,8 @@ BOOST_AUTO_TEST_CASE(taken_slugs_are_conflicts_naming_the_field) {
 BOOST_AUTO_TEST_CASE(pages_are_keyset_newest_first_and_stable_under_inserts) {
   auto p = project(owner, "paged");
   for (int i = 1; i <= 5; ++i) note(owner, p, "n" + std::to_string(i));
-  auto first = ok(query("projects.notes.list", member,
-                        R"({"projectId":")" + p + R"(","limit":2})"));
+  auto first =
+      ok(query("projects.notes.list", member, R"({"projectId":")" + p + R"(","limit":2})"));
   BOOST_TEST(titles(first) == (std::vector<std::string>{"n5", "n4"}),
              boost::test_tools::per_element());
   BOOST_REQUIRE(first.at("nextCursor").is_string());
@@ -395,8 +398,9 @@ BOOST_AUTO_TEST_CASE(pages_are_keyset_newest_first_and_stable_under_inserts) {
   for (int i = 0; i < 3; ++i) project(owner, "more-" + std::to_string(i));
   auto projects = ok(query("projects.list", owner, R"({"limit":3})"));
   BOOST_TEST(projects.at("items").as_array().size() == 3u);
-  auto rest = ok(query("projects.list", owner,
-                       R"({"limit":3,"cursor":)" + json::serialize(projects.at("nextCursor")) + "}"));
+  auto rest =
+      ok(query("projects.list", owner,
+               R"({"limit":3,"cursor":)" + json::serialize(projects.at("nextCursor")) + "}"));
   BOOST_TEST(rest.at("items").as_array().size() == 1u);
   BOOST_TEST(str(rest.at("items").at(0), "slug") == "paged");
 }
@@ -408,14 +412,15 @@ BOOST_AUTO_TEST_CASE(unblogged_lists_the_notes_no_post_cites) {
   auto b = note(member, p, "b");
   note(member, p, "c");
   auto foreign_note = note(member, other, "other project");
-  auto post = ok(mutate("projects.blogPosts.create", colleague,
-                        R"({"projectId":")" + p + R"(","title":"Post","body":"B","sourceNoteIds":[")" +
-                            a + R"(",")" + b + R"(",")" + a + "\"]}"));
+  auto post =
+      ok(mutate("projects.blogPosts.create", colleague,
+                R"({"projectId":")" + p + R"(","title":"Post","body":"B","sourceNoteIds":[")" + a +
+                    R"(",")" + b + R"(",")" + a + "\"]}"));
   BOOST_TEST(str(post, "status") == "draft");
   BOOST_TEST(post.at("publishedAt").is_null());
   BOOST_TEST(post.at("sourceNoteIds") == (json::array{json::string(a), json::string(b)}));
-  auto unblogged = ok(query("projects.blogPosts.unblogged", colleague,
-                            R"({"projectId":")" + p + "\"}"));
+  auto unblogged =
+      ok(query("projects.blogPosts.unblogged", colleague, R"({"projectId":")" + p + "\"}"));
   BOOST_TEST(titles(unblogged) == std::vector<std::string>{"c"}, boost::test_tools::per_element());
   auto cross = mutate("projects.blogPosts.create", colleague,
                       R"({"projectId":")" + p + R"(","title":"X","body":"B","sourceNoteIds":[")" +
@@ -436,18 +441,18 @@ BOOST_AUTO_TEST_CASE(deleting_a_project_deletes_its_data_and_nothing_else) {
                            R"({"projectId":")" + p + R"(","title":"d","body":"b"})")),
                  "id");
   auto post = str(ok(mutate("projects.blogPosts.create", owner,
-                            R"({"projectId":")" + p + R"(","title":"t","body":"b","sourceNoteIds":[")" +
-                                n + "\"]}")),
+                            R"({"projectId":")" + p +
+                                R"(","title":"t","body":"b","sourceNoteIds":[")" + n + "\"]}")),
                   "id");
   ok(mutate("projects.delete", owner, R"({"id":")" + p + "\"}"));
   BOOST_TEST(query("projects.docs.get", owner, R"({"id":")" + doc + "\"}").status == 404u);
   BOOST_TEST(query("projects.blogPosts.get", owner, R"({"id":")" + post + "\"}").status == 404u);
   BOOST_TEST(query("projects.notes.list", owner, R"({"projectId":")" + p + "\"}").status == 404u);
-  const std::string left = sql(conninfo(),
-                               "SELECT (SELECT count(*) FROM notes WHERE project_id = '" + p +
-                                   "') + (SELECT count(*) FROM docs WHERE project_id = '" + p +
-                                   "') + (SELECT count(*) FROM blog_posts WHERE project_id = '" +
-                                   p + "') + (SELECT count(*) FROM blog_post_sources)")[0][0];
+  const std::string left =
+      sql(conninfo(), "SELECT (SELECT count(*) FROM notes WHERE project_id = '" + p +
+                          "') + (SELECT count(*) FROM docs WHERE project_id = '" + p +
+                          "') + (SELECT count(*) FROM blog_posts WHERE project_id = '" + p +
+                          "') + (SELECT count(*) FROM blog_post_sources)")[0][0];
   BOOST_TEST(left == "0");
   BOOST_TEST(titles(ok(query("projects.notes.list", owner, R"({"projectId":")" + keep + "\"}"))) ==
                  std::vector<std::string>{"kept note"},
@@ -464,7 +469,8 @@ BOOST_AUTO_TEST_CASE(blog_writes_notify_every_node_in_their_transaction) {
   auto post = str(ok(mutate("projects.blogPosts.create", owner,
                             R"({"projectId":")" + p + R"(","title":"t","body":"b"})")),
                   "id");
-  ok(mutate("projects.notes.create", owner, R"({"projectId":")" + p + R"(","title":"quiet","body":"b"})"));
+  ok(mutate("projects.notes.create", owner,
+            R"({"projectId":")" + p + R"(","title":"quiet","body":"b"})"));
   ok(mutate("projects.blogPosts.publish", owner, R"({"id":")" + post + "\"}"));
   ok(mutate("projects.update", owner, R"({"id":")" + p + R"(","name":"Renamed"})"));
   ok(mutate("projects.update", owner, R"({"id":")" + p + R"(","githubRepo":"a/b"})"));
