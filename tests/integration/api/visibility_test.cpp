@@ -820,6 +820,22 @@ BOOST_AUTO_TEST_CASE(a_plain_member_sees_what_the_author_created_but_private_not
       BOOST_TEST(e->same(author.body, member.body, a) == "");
     }
   }
+  if (has("projects.healthCheck") && has("projects.notes.create")) {
+    // The author's latest private activity shows in the author's lastActivityAt alone.
+    auto last_activity = [&](const std::string& token) {
+      return str(ok("projects.healthCheck", true, token, obj({{"id", a.project}})),
+                 "lastActivityAt");
+    };
+    auto before = last_activity(a.member);
+    ok("projects.notes.create", false, a.owner,
+       obj({{"projectId", a.project},
+            {"title", a.slug + " owner private late"},
+            {"body", "late"},
+            {"visibility", "private"}}));
+    BOOST_TEST(last_activity(a.member) == before);
+    BOOST_TEST(last_activity(a.admin) == before);
+    BOOST_TEST(last_activity(a.owner) != before);
+  }
   for (const auto* e : runnable()) {
     if (e->query || e->is_public) continue;
     BOOST_TEST_CONTEXT(e->path) {
