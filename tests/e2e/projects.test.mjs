@@ -3,12 +3,12 @@
 // second member who sees the tenant's data but not another member's private notes, a second
 // tenant whose ids answer exactly as missing ids, and an infinite-query walk over nextCursor.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { initArgs, runNyxgate, startServer, stopChecked } from './lib/server.mjs';
 import { UUID_RE, rejectsWith, trpcClient } from './lib/trpc.mjs';
-import { readFile } from 'node:fs/promises';
 
 const PROJECT_FIELDS = ['blogSlug', 'createdAt', 'description', 'githubRepo', 'id', 'name', 'slug', 'updatedAt'];
 const NOTE_FIELDS = ['authorId', 'body', 'createdAt', 'githubSha', 'id', 'projectId', 'title', 'updatedAt', 'visibility'];
