@@ -16,7 +16,6 @@ namespace json = boost::json;
 using boost::asio::awaitable;
 using project_data::services;
 namespace repo = storage::projects_repository;
-namespace field = project_data;
 
 namespace {
 
@@ -75,7 +74,7 @@ awaitable<procedure_result> posts_list(services& s, const procedure_context& ctx
   auto project_id = in.required_uuid("projectId");
   auto page = read_page(in);
   NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await field::project_list(
+  auto rows = co_await project_data::project_list(
       s, ctx.who.tenant_id, project_id,
       repo::list_posts(ctx.who.tenant_id, ctx.who.user_id, project_id, page), "blog posts");
   if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
@@ -102,12 +101,12 @@ awaitable<procedure_result> posts_create(services& s, const procedure_context& c
   p.tenant_id = ctx.who.tenant_id;
   p.created_by = ctx.who.user_id;
   p.project_id = in.required_uuid("projectId");
-  p.title = in.required_string("title", 1, field::max_title);
-  p.body = field::required_body(in, "body", field::max_note_body);
-  p.slug = field::optional_slug(in, "slug");
+  p.title = in.required_string("title", 1, project_data::max_title);
+  p.body = project_data::required_body(in, "body", project_data::max_note_body);
+  p.slug = project_data::optional_slug(in, "slug");
   p.source_note_ids = read_source_note_ids(in);
   NYXGATE_FINISH_INPUT(in);
-  p.default_slug = field::slug_from_title(p.title);
+  p.default_slug = project_data::slug_from_title(p.title);
   auto reply = co_await storage::async_execute(s.db, storage::single(repo::create_post(p)));
   // A default slug taken between the choice and the insert: choose again once.
   if (reply.error == storage::db_errc::unique_violation && !p.slug)
@@ -123,7 +122,7 @@ awaitable<procedure_result> posts_create(services& s, const procedure_context& c
   auto project = co_await storage::async_execute(
       s.db, storage::single(repo::find_project(p.tenant_id, p.project_id)));
   if (!project.ok()) co_return storage_failure(project, "blog post");
-  if (project.results.front().empty()) co_return field::no_such_project("projectId");
+  if (project.results.front().empty()) co_return project_data::no_such_project("projectId");
   co_return trpc_error{trpc_code::not_found, "input.sourceNoteIds: no such note"};
 }
 
@@ -133,11 +132,12 @@ awaitable<procedure_result> posts_unblogged(services& s, const procedure_context
   auto project_id = in.required_uuid("projectId");
   auto page = read_page(in);
   NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await field::project_list(
+  auto rows = co_await project_data::project_list(
       s, ctx.who.tenant_id, project_id,
       repo::list_unblogged_notes(ctx.who.tenant_id, ctx.who.user_id, project_id, page), "notes");
   if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-  co_return page_reply(repo::note_rows(std::get<storage::db_result>(rows)), page, field::note_json);
+  co_return page_reply(repo::note_rows(std::get<storage::db_result>(rows)), page,
+                       project_data::note_json);
 }
 
 awaitable<procedure_result> posts_publish(services& s, const procedure_context& ctx,
@@ -153,7 +153,7 @@ awaitable<procedure_result> posts_publish(services& s, const procedure_context& 
   if (!found.ok()) co_return storage_failure(found, "blog post");
   auto before = repo::post_rows(found.results.front());
   if (before.empty()) co_return no_such_post();
-  auto reply = co_await field::write_blog(
+  auto reply = co_await project_data::write_blog(
       s, storage::single(repo::publish_post(ctx.who.tenant_id, ctx.who.user_id, id)),
       before.front().project_id);
   if (!reply.ok()) co_return storage_failure(reply, "blog post");

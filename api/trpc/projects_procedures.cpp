@@ -16,7 +16,6 @@ namespace json = boost::json;
 using boost::asio::awaitable;
 using project_data::services;
 namespace repo = storage::projects_repository;
-namespace field = project_data;
 
 namespace {
 
@@ -92,7 +91,7 @@ awaitable<procedure_result> projects_get(services& s, const procedure_context& c
       s.db, storage::single(repo::find_project(ctx.who.tenant_id, id)));
   if (!reply.ok()) co_return storage_failure(reply, "project");
   auto rows = repo::project_rows(reply.results.front());
-  if (rows.empty()) co_return field::no_such_project("id");
+  if (rows.empty()) co_return project_data::no_such_project("id");
   co_return project_json(rows.front());
 }
 
@@ -102,13 +101,13 @@ awaitable<procedure_result> projects_create(services& s, const procedure_context
   repo::new_project p;
   p.tenant_id = ctx.who.tenant_id;
   p.created_by = ctx.who.user_id;
-  p.slug = field::required_slug(in, "slug");
-  p.name = in.required_string("name", 1, field::max_name);
-  p.description = in.optional_string("description", field::max_description).value_or("");
-  p.github_repo = field::nullable_field(in, "githubRepo", field::valid_github_repo,
-                                        "must be owner/name as GitHub spells them")
+  p.slug = project_data::required_slug(in, "slug");
+  p.name = in.required_string("name", 1, project_data::max_name);
+  p.description = in.optional_string("description", project_data::max_description).value_or("");
+  p.github_repo = project_data::nullable_field(in, "githubRepo", project_data::valid_github_repo,
+                                               "must be owner/name as GitHub spells them")
                       .value_or(std::nullopt);
-  p.blog_slug = field::optional_slug(in, "blogSlug");
+  p.blog_slug = project_data::optional_slug(in, "blogSlug");
   NYXGATE_FINISH_INPUT(in);
   auto batch = storage::single(repo::create_project(p));
   batch.transaction = true;
@@ -130,21 +129,22 @@ awaitable<procedure_result> projects_update(services& s, const procedure_context
   input_reader in(input);
   auto id = in.required_uuid("id");
   repo::project_change c;
-  c.slug = field::optional_slug(in, "slug");
-  c.name = in.optional_string("name", field::max_name);
+  c.slug = project_data::optional_slug(in, "slug");
+  c.name = in.optional_string("name", project_data::max_name);
   if (c.name && c.name->empty()) in.fail("name", "must not be empty");
-  c.description = in.optional_string("description", field::max_description);
-  c.github_repo = field::nullable_field(in, "githubRepo", field::valid_github_repo,
-                                        "must be owner/name as GitHub spells them, or null");
-  c.blog_slug = field::nullable_field(in, "blogSlug", field::valid_slug,
-                                      "must be 1-64 characters of a-z, 0-9 and '-', or null");
+  c.description = in.optional_string("description", project_data::max_description);
+  c.github_repo = project_data::nullable_field(in, "githubRepo", project_data::valid_github_repo,
+                                               "must be owner/name as GitHub spells them, or null");
+  c.blog_slug =
+      project_data::nullable_field(in, "blogSlug", project_data::valid_slug,
+                                   "must be 1-64 characters of a-z, 0-9 and '-', or null");
   NYXGATE_FINISH_INPUT(in);
   auto batch = storage::single(repo::update_project(ctx.who.tenant_id, id, c));
   // What a public blog shows of its project: its name, description and address.
   bool shown_on_blog = c.name || c.description || c.blog_slug;
   storage::db_reply reply;
   if (shown_on_blog) {
-    reply = co_await field::write_blog(s, std::move(batch), id);
+    reply = co_await project_data::write_blog(s, std::move(batch), id);
   } else {
     batch.transaction = true;
     reply = co_await storage::async_execute(s.db, std::move(batch));
@@ -154,7 +154,7 @@ awaitable<procedure_result> projects_update(services& s, const procedure_context
     co_return co_await project_write_failure(s, reply, ctx.who.tenant_id, id, c.slug, blog_slug);
   }
   auto rows = repo::project_rows(reply.results.front());
-  if (rows.empty()) co_return field::no_such_project("id");
+  if (rows.empty()) co_return project_data::no_such_project("id");
   co_return project_json(rows.front());
 }
 
@@ -166,10 +166,10 @@ awaitable<procedure_result> projects_delete(services& s, const procedure_context
   if (!ctx.who.is_admin())
     co_return trpc_error{trpc_code::forbidden, "projects.delete needs the admin role"};
   // One statement in one transaction: the cascade takes notes, docs, posts and sources along.
-  auto reply = co_await field::write_blog(
+  auto reply = co_await project_data::write_blog(
       s, storage::single(repo::delete_project(ctx.who.tenant_id, id)), id);
   if (!reply.ok()) co_return storage_failure(reply, "project");
-  if (reply.results.front().empty()) co_return field::no_such_project("id");
+  if (reply.results.front().empty()) co_return project_data::no_such_project("id");
   co_return json::value(json::object{{"id", id}, {"deleted", true}});
 }
 
@@ -179,11 +179,12 @@ awaitable<procedure_result> notes_list(services& s, const procedure_context& ctx
   auto project_id = in.required_uuid("projectId");
   auto page = read_page(in);
   NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await field::project_list(
+  auto rows = co_await project_data::project_list(
       s, ctx.who.tenant_id, project_id,
       repo::list_notes(ctx.who.tenant_id, ctx.who.user_id, project_id, page), "notes");
   if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-  co_return page_reply(repo::note_rows(std::get<storage::db_result>(rows)), page, field::note_json);
+  co_return page_reply(repo::note_rows(std::get<storage::db_result>(rows)), page,
+                       project_data::note_json);
 }
 
 awaitable<procedure_result> notes_create(services& s, const procedure_context& ctx,
@@ -193,15 +194,15 @@ awaitable<procedure_result> notes_create(services& s, const procedure_context& c
   n.tenant_id = ctx.who.tenant_id;
   n.author_id = ctx.who.user_id;
   n.project_id = in.required_uuid("projectId");
-  n.title = in.required_string("title", 1, field::max_title);
-  n.body = field::required_body(in, "body", field::max_note_body);
+  n.title = in.required_string("title", 1, project_data::max_title);
+  n.body = project_data::required_body(in, "body", project_data::max_note_body);
   n.visibility = in.optional_enum("visibility", {"tenant", "private"}).value_or("tenant");
   NYXGATE_FINISH_INPUT(in);
   auto reply = co_await storage::async_execute(s.db, storage::single(repo::create_note(n)));
   if (!reply.ok()) co_return storage_failure(reply, "note");
   auto rows = repo::note_rows(reply.results.front());
-  if (rows.empty()) co_return field::no_such_project("projectId");
-  co_return field::note_json(rows.front());
+  if (rows.empty()) co_return project_data::no_such_project("projectId");
+  co_return project_data::note_json(rows.front());
 }
 
 awaitable<procedure_result> notes_update(services& s, const procedure_context& ctx,
@@ -209,9 +210,9 @@ awaitable<procedure_result> notes_update(services& s, const procedure_context& c
   input_reader in(input);
   auto id = in.required_uuid("id");
   repo::note_change c;
-  c.title = in.optional_string("title", field::max_title);
+  c.title = in.optional_string("title", project_data::max_title);
   if (c.title && c.title->empty()) in.fail("title", "must not be empty");
-  c.body = field::optional_body(in, "body", field::max_note_body);
+  c.body = project_data::optional_body(in, "body", project_data::max_note_body);
   c.visibility = in.optional_enum("visibility", {"tenant", "private"});
   NYXGATE_FINISH_INPUT(in);
   const auto& who = ctx.who;
@@ -219,7 +220,7 @@ awaitable<procedure_result> notes_update(services& s, const procedure_context& c
       s.db, storage::single(repo::update_note(who.tenant_id, who.user_id, who.is_admin(), id, c)));
   if (!reply.ok()) co_return storage_failure(reply, "note");
   auto rows = repo::note_rows(reply.results.front());
-  if (!rows.empty()) co_return field::note_json(rows.front());
+  if (!rows.empty()) co_return project_data::note_json(rows.front());
   // Nothing updated: either the caller sees no such note, or it is not theirs to change.
   auto seen = co_await storage::async_execute(
       s.db, storage::single(repo::find_note(who.tenant_id, who.user_id, id)));
@@ -234,9 +235,9 @@ awaitable<procedure_result> docs_list(services& s, const procedure_context& ctx,
   auto project_id = in.required_uuid("projectId");
   auto page = read_page(in);
   NYXGATE_FINISH_INPUT(in);
-  auto rows =
-      co_await field::project_list(s, ctx.who.tenant_id, project_id,
-                                   repo::list_docs(ctx.who.tenant_id, project_id, page), "docs");
+  auto rows = co_await project_data::project_list(
+      s, ctx.who.tenant_id, project_id, repo::list_docs(ctx.who.tenant_id, project_id, page),
+      "docs");
   if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
   co_return page_reply(repo::doc_rows(std::get<storage::db_result>(rows)), page,
                        [](const repo::doc_row& d) { return doc_json(d, true); });
@@ -262,13 +263,13 @@ awaitable<procedure_result> docs_create(services& s, const procedure_context& ct
   d.tenant_id = ctx.who.tenant_id;
   d.created_by = ctx.who.user_id;
   d.project_id = in.required_uuid("projectId");
-  d.title = in.required_string("title", 1, field::max_title);
-  d.body = field::required_body(in, "body", field::max_doc_body);
+  d.title = in.required_string("title", 1, project_data::max_title);
+  d.body = project_data::required_body(in, "body", project_data::max_doc_body);
   NYXGATE_FINISH_INPUT(in);
   auto reply = co_await storage::async_execute(s.db, storage::single(repo::create_doc(d)));
   if (!reply.ok()) co_return storage_failure(reply, "doc");
   auto rows = repo::doc_rows(reply.results.front());
-  if (rows.empty()) co_return field::no_such_project("projectId");
+  if (rows.empty()) co_return project_data::no_such_project("projectId");
   co_return doc_json(rows.front(), false);
 }
 
@@ -277,9 +278,9 @@ awaitable<procedure_result> docs_update(services& s, const procedure_context& ct
   input_reader in(input);
   auto id = in.required_uuid("id");
   repo::doc_change c;
-  c.title = in.optional_string("title", field::max_title);
+  c.title = in.optional_string("title", project_data::max_title);
   if (c.title && c.title->empty()) in.fail("title", "must not be empty");
-  c.body = field::optional_body(in, "body", field::max_doc_body);
+  c.body = project_data::optional_body(in, "body", project_data::max_doc_body);
   NYXGATE_FINISH_INPUT(in);
   auto reply = co_await storage::async_execute(
       s.db, storage::single(repo::update_doc(ctx.who.tenant_id, id, c)));
