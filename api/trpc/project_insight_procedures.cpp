@@ -160,7 +160,8 @@ awaitable<json::object> provider_check(github_access& s, const procedure_context
     co_return check("provider", "fail",
                     "no usable key for the primary or the fallback provider: add one with "
                     "apiKeys.create");
-  auto served = a.provider + " (" + a.model + ") with a " + a.scope + " key ending in " + a.hint;
+  auto served = a.provider + (a.model.empty() ? "" : " (" + a.model + ")") + " with a " + a.scope +
+                " key ending in " + a.hint;
   if (a.via_fallback)
     co_return check("provider", "warn",
                     "the primary provider has no usable key; the fallback " + served + " serves");
