@@ -75,8 +75,11 @@ awaitable<procedure_result> import_commits(github_access& s, const procedure_con
   if (auto* e = std::get_if<trpc_error>(&opened)) co_return std::move(*e);
   const auto token = std::get<github_token>(std::move(opened));
 
-  std::int64_t imported = 0, skipped = 0, pages = 0, seen = 0;
+  std::int64_t pages = 0, seen = 0;
   bool more = false;
+  // Every page is read before any is written: the notes then come oldest commit first, so the
+  // newest commit is the newest note, and a failure on a later page imports nothing.
+  std::vector<std::vector<import_sql::commit_note>> read;
   auto url = providers::github_commits_url(s.base_url, repo,
                                            static_cast<int>(std::min(limit, max_per_page)), since);
   // Each page holds at least one commit, so `limit` bounds the pages too.
@@ -88,21 +91,11 @@ awaitable<procedure_result> import_commits(github_access& s, const procedure_con
     if (!commits)
       co_return trpc_error{trpc_code::bad_gateway, "GitHub answered a page that is not commits"};
     auto take = std::min<std::int64_t>(static_cast<std::int64_t>(commits->size()), limit - seen);
-    // Oldest first, so that newer commits get newer notes.
-    std::vector<import_sql::commit_note> notes;
+    auto& notes = read.emplace_back();
     notes.reserve(static_cast<std::size_t>(take));
     for (auto i = take; i-- > 0;) {
       auto n = providers::note_of((*commits)[static_cast<std::size_t>(i)]);
       notes.push_back({std::move(n.sha), std::move(n.title), std::move(n.body)});
-    }
-    if (!notes.empty()) {
-      auto st =
-          import_sql::insert_commit_notes(ctx.who.tenant_id, project_id, ctx.who.user_id, notes);
-      auto reply = co_await storage::async_execute(s.keys.db, storage::single(std::move(st)));
-      if (!reply.ok()) co_return storage_failure(reply, "note");
-      auto inserted = static_cast<std::int64_t>(reply.results.front().rows());
-      imported += inserted;
-      skipped += take - inserted;
     }
     seen += take;
     auto next = providers::link_next(answer.header("link"));
@@ -119,8 +112,20 @@ awaitable<procedure_result> import_commits(github_access& s, const procedure_con
     }
     url = std::move(*next);
   }
-  co_return json::value(
-      json::object{{"imported", imported}, {"skipped", skipped}, {"pages", pages}, {"more", more}});
+  storage::db_batch batch;
+  batch.transaction = true;
+  for (auto page = read.rbegin(); page != read.rend(); ++page)
+    if (!page->empty())
+      batch.statements.push_back(
+          import_sql::insert_commit_notes(ctx.who.tenant_id, project_id, ctx.who.user_id, *page));
+  std::int64_t imported = 0;
+  if (!batch.statements.empty()) {
+    auto reply = co_await storage::async_execute(s.keys.db, std::move(batch));
+    if (!reply.ok()) co_return storage_failure(reply, "note");
+    for (const auto& r : reply.results) imported += static_cast<std::int64_t>(r.rows());
+  }
+  co_return json::value(json::object{
+      {"imported", imported}, {"skipped", seen - imported}, {"pages", pages}, {"more", more}});
 }
 
 }  // namespace

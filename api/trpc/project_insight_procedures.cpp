@@ -1,12 +1,15 @@
 #include "api/trpc/project_insight_procedures.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <span>
 
 #include "actors/tenant_actor.hpp"
 #include "api/tenant_calls.hpp"
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/input.hpp"
 #include "api/trpc/key_access.hpp"
+#include "api/trpc/project_data.hpp"
 #include "net/client/https_client.hpp"
 #include "providers/github_api.hpp"
 #include "storage/async.hpp"
@@ -33,24 +36,12 @@ json::object project_json(const projects::project_row& p) {
           {"updatedAt", p.updated_at}};
 }
 
-json::object note_json(const insight::note_row& n) {
-  return {{"id", n.id},
-          {"projectId", n.project_id},
-          {"authorId", json_or_null(n.author_id)},
-          {"title", n.title},
-          {"body", n.body},
-          {"visibility", n.visibility},
-          {"githubSha", json_or_null(n.github_sha)},
-          {"createdAt", n.created_at},
-          {"updatedAt", n.updated_at}};
+json::object doc_json(const projects::doc_row& d) {
+  return {{"id", d.id},        {"projectId", d.project_id}, {"title", d.title},
+          {"excerpt", d.body}, {"createdAt", d.created_at}, {"updatedAt", d.updated_at}};
 }
 
-json::object doc_json(const insight::doc_summary_row& d) {
-  return {{"id", d.id},           {"projectId", d.project_id}, {"title", d.title},
-          {"excerpt", d.excerpt}, {"createdAt", d.created_at}, {"updatedAt", d.updated_at}};
-}
-
-json::object post_json(const insight::post_row& p) {
+json::object post_json(const projects::post_row& p) {
   json::array sources;
   for (const auto& id : p.source_note_ids) sources.emplace_back(id);
   return {{"id", p.id},
@@ -63,6 +54,12 @@ json::object post_json(const insight::post_row& p) {
           {"publishedAt", json_or_null(p.published_at)},
           {"createdAt", p.created_at},
           {"updatedAt", p.updated_at}};
+}
+
+/// The first `limit` rows: a list statement reads one more, to know whether a page follows.
+template <class Row>
+std::span<const Row> first(const std::vector<Row>& rows, std::int64_t limit) {
+  return std::span<const Row>(rows).first(std::min(rows.size(), static_cast<std::size_t>(limit)));
 }
 
 json::object stats_json(const std::string& project_id, const insight::project_totals& t,
@@ -124,9 +121,10 @@ awaitable<procedure_result> project_overview(github_access& s, const procedure_c
   auto limit = in.optional_int("limit", 1, 20).value_or(5);
   NYXGATE_FINISH_INPUT(in);
   auto b = stats_batch(ctx, id);
-  b.statements.push_back(insight::latest_notes(ctx.who.tenant_id, id, ctx.who.user_id, limit));
-  b.statements.push_back(insight::latest_docs(ctx.who.tenant_id, id, limit));
-  b.statements.push_back(insight::latest_posts(ctx.who.tenant_id, id, ctx.who.user_id, limit));
+  storage::page_request latest{static_cast<int>(limit), std::nullopt};
+  b.statements.push_back(projects::list_notes(ctx.who.tenant_id, ctx.who.user_id, id, latest));
+  b.statements.push_back(projects::list_docs(ctx.who.tenant_id, id, latest));
+  b.statements.push_back(projects::list_posts(ctx.who.tenant_id, ctx.who.user_id, id, latest));
   auto read = co_await read_project(s, ctx, id, std::move(b));
   if (auto* e = std::get_if<trpc_error>(&read)) co_return std::move(*e);
   const auto& r = std::get<storage::db_reply>(read).results;
@@ -134,9 +132,12 @@ awaitable<procedure_result> project_overview(github_access& s, const procedure_c
   auto totals = insight::totals_of(r[1]);
   if (!totals) co_return no_such_project();
   json::array notes, docs, posts;
-  for (const auto& n : insight::note_rows(r[3])) notes.push_back(note_json(n));
-  for (const auto& d : insight::doc_summary_rows(r[4])) docs.push_back(doc_json(d));
-  for (const auto& p : insight::post_rows(r[5])) posts.push_back(post_json(p));
+  auto note_rows = projects::note_rows(r[3]);
+  auto doc_rows = projects::doc_rows(r[4]);
+  auto post_rows = projects::post_rows(r[5]);
+  for (const auto& n : first(note_rows, limit)) notes.push_back(project_data::note_json(n));
+  for (const auto& d : first(doc_rows, limit)) docs.push_back(doc_json(d));
+  for (const auto& p : first(post_rows, limit)) posts.push_back(post_json(p));
   co_return json::value(
       json::object{{"project", project_json(project.front())},
                    {"notes", std::move(notes)},
@@ -159,7 +160,8 @@ awaitable<json::object> provider_check(github_access& s, const procedure_context
     co_return check("provider", "fail",
                     "no usable key for the primary or the fallback provider: add one with "
                     "apiKeys.create");
-  auto served = a.provider + " (" + a.model + ") with a " + a.scope + " key ending in " + a.hint;
+  auto served = a.provider + (a.model.empty() ? "" : " (" + a.model + ")") + " with a " + a.scope +
+                " key ending in " + a.hint;
   if (a.via_fallback)
     co_return check("provider", "warn",
                     "the primary provider has no usable key; the fallback " + served + " serves");

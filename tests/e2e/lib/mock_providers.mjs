@@ -8,6 +8,16 @@
 //   GET /v1/models      with Authorization: Bearer     → OpenAI, or Kimi when the key says "kimi"
 //   GET /v1beta/models  with x-goog-api-key (or ?key=) → Google
 //   GET /user           with Authorization             → GitHub
+// GitHub's REST API beyond the probe (Authorization: Bearer or token), as api.github.com answers:
+//   GET /repos/{owner}/{repo}                  → the repository, or 404 Not Found
+//   GET /repos/{owner}/{repo}/commits          → a page of commits, newest first (per_page 30 by
+//   GET /repositories/{id}/commits               default, at most 100; page; since), with a
+//        `Link` header (rel="prev", "next", "last", "first") whose URLs name the repository by
+//        id, as GitHub's do; x-ratelimit-* headers on every answer
+//   Repositories come from `githubRepos` / addGitHubRepo(); anything else is 404. A key with
+//   "invalid" (or unknown) gets 401 Bad credentials, "ratelimit" 403 with
+//   x-ratelimit-remaining: 0; configure({githubRateLimited: true}) rate-limits every GitHub
+//   call, configure({githubLinkBase: url}) writes Link URLs on another origin.
 // Chat, in each provider's wire format (formats and answers: mock_chat.mjs):
 //   POST /v1/chat/completions  Bearer → OpenAI, or Kimi when the key says "kimi"/"moonshot";
 //        chat.completion, or SSE chat.completion.chunk … data: [DONE], honouring
@@ -188,10 +198,14 @@ const DEFAULT_GITHUB_USERS = [
  *   maxBodyBytes     larger request bodies get 413 (10 MiB)
  *   githubUsers      [{match, login, id, name}]: the first whose `match` is in the key answers /user
  *   githubScopes     X-OAuth-Scopes of /user
+ *   githubRepos      {"owner/name": {commits: n | [{message, author, login, date}], since?}}:
+ *                    repositories the GitHub API knows (addGitHubRepo() adds more)
+ *   githubRateLimited every GitHub call answers 403 rate limit exceeded (configure() switches it)
+ *   githubLinkBase   origin written into Link URLs (null: the mock's own URL)
  * Request headers x-mock-chunks, x-mock-chunk-delay-ms and x-mock-drop-after override
  * streamChunks / chunkDelayMs / dropAfterChunks for one call.
  * Returns {port, url, caFile, requests, config, configure(), seen(), chats(), openConnections(),
- * activeChats(), stats(), resetCounters(), waitFor(), close()}.
+ * activeChats(), stats(), resetCounters(), waitFor(), addGitHubRepo(), githubCommits(), close()}.
  */
 export async function startMockProviders({
   slowMs = SLOW_MS,
@@ -206,6 +220,9 @@ export async function startMockProviders({
   maxBodyBytes = 10 * 1024 * 1024,
   githubUsers = DEFAULT_GITHUB_USERS,
   githubScopes = 'repo, read:user',
+  githubRepos = {},
+  githubRateLimited = false,
+  githubLinkBase = null,
   port = 0,
   host = '127.0.0.1',
 } = {}) {
@@ -213,7 +230,12 @@ export async function startMockProviders({
   const requests = [];
   const timers = new Set();
   const sockets = new Set();
-  const config = { slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks, echoRepeat, keepAliveMs, trickleMs };
+  const config = {
+    slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks, echoRepeat, keepAliveMs, trickleMs, githubRateLimited, githubLinkBase,
+  };
+  const repos = new Map(); // "owner/name" (lower-cased) → {id, owner, name, commits (newest first)}
+  const reposById = new Map();
+  const githubRemaining = new Map(); // key fingerprint → x-ratelimit-remaining
   const flaky1Calls = new Map(); // key fingerprint → chat calls seen
   const pendingByResponse = new Map(); // response → its pending timers
   const stats = {
@@ -429,27 +451,155 @@ export async function startMockProviders({
   }
 
   // ---- GitHub ---------------------------------------------------------------------------
-  function github(res, key, behaviour) {
-    const common = {
+  const GITHUB_DOCS = 'https://docs.github.com/rest';
+  let ownBase = '';
+
+  function githubUser(login, id) {
+    return {
+      login,
+      id,
+      node_id: Buffer.from(`04:User${id}`).toString('base64'),
+      avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
+      gravatar_id: '',
+      url: `${ownBase}/users/${login}`,
+      html_url: `https://github.com/${login}`,
+      followers_url: `${ownBase}/users/${login}/followers`,
+      repos_url: `${ownBase}/users/${login}/repos`,
+      type: 'User',
+      user_view_type: 'public',
+      site_admin: false,
+    };
+  }
+
+  /** Adds (or replaces) a repository; `commits` is a count or [{message, author, login, date}], newest first. */
+  function addGitHubRepo(fullName, { commits = 0, start = Date.parse('2026-11-30T12:00:00Z'), stepMs = 3_600_000 } = {}) {
+    const [owner, name] = fullName.split('/');
+    const id = 100_000 + repos.size + 1;
+    const list = (typeof commits === 'number' ? Array.from({ length: commits }, (_, i) => ({})) : commits).map((c, i) => {
+      const sha = createHash('sha1').update(`${fullName}#${i}#${c.message ?? ''}`).digest('hex');
+      const date = c.date ?? new Date(start - i * stepMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const author = c.author ?? 'Ada Lovelace';
+      const login = c.login === undefined ? 'ada' : c.login;
+      return { sha, date, author, login, message: c.message ?? `Commit ${i} of ${name}\n\nWhat changed in step ${i}.` };
+    });
+    const repo = { id, owner, name, fullName, commits: list };
+    repos.set(fullName.toLowerCase(), repo);
+    reposById.set(String(id), repo);
+    return repo;
+  }
+  for (const [fullName, spec] of Object.entries(githubRepos)) addGitHubRepo(fullName, spec);
+
+  function commitJson(repo, c, i) {
+    const parent = repo.commits[i + 1];
+    const person = { name: c.author, email: `${(c.login ?? 'someone').toLowerCase()}@users.noreply.github.com`, date: c.date };
+    const api = `${ownBase}/repos/${repo.fullName}`;
+    const account = c.login ? githubUser(c.login, 1000 + c.login.length) : null;
+    return {
+      sha: c.sha,
+      node_id: `C_kwDO${Buffer.from(c.sha.slice(0, 12)).toString('base64').replace(/=+$/, '')}`,
+      commit: {
+        author: person,
+        committer: { name: 'GitHub', email: 'noreply@github.com', date: c.date },
+        message: c.message,
+        tree: { sha: createHash('sha1').update(`tree:${c.sha}`).digest('hex'), url: `${api}/git/trees/${c.sha}` },
+        url: `${api}/git/commits/${c.sha}`,
+        comment_count: 0,
+        verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+      },
+      url: `${api}/commits/${c.sha}`,
+      html_url: `https://github.com/${repo.fullName}/commit/${c.sha}`,
+      comments_url: `${api}/commits/${c.sha}/comments`,
+      author: account,
+      committer: githubUser('web-flow', 19864447),
+      parents: parent ? [{ sha: parent.sha, url: `${api}/commits/${parent.sha}`, html_url: `https://github.com/${repo.fullName}/commit/${parent.sha}` }] : [],
+    };
+  }
+
+  function repoJson(repo) {
+    return {
+      id: repo.id,
+      node_id: `R_kgDO${repo.id}`,
+      name: repo.name,
+      full_name: repo.fullName,
+      private: false,
+      owner: githubUser(repo.owner, 2000 + repo.owner.length),
+      html_url: `https://github.com/${repo.fullName}`,
+      description: `The ${repo.name} repository`,
+      fork: false,
+      url: `${ownBase}/repos/${repo.fullName}`,
+      commits_url: `${ownBase}/repos/${repo.fullName}/commits{/sha}`,
+      created_at: '2024-01-01T00:00:00Z',
+      updated_at: '2026-11-30T12:00:00Z',
+      pushed_at: '2026-11-30T12:00:00Z',
+      default_branch: 'main',
+      visibility: 'public',
+      permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
+    };
+  }
+
+  /** The rate-limit headers GitHub sends; counts down per key. */
+  function githubHeaders(key, limited) {
+    const fp = fingerprint(key);
+    const remaining = limited ? 0 : Math.max(1, (githubRemaining.get(fp) ?? 5000) - 1);
+    if (!limited) githubRemaining.set(fp, remaining);
+    return {
       'x-github-media-type': 'github.v3; format=json',
       'x-github-api-version-selected': '2022-11-28',
+      'x-github-request-id': randomUUID().toUpperCase().slice(0, 23),
       'x-ratelimit-limit': '5000',
-      'x-ratelimit-remaining': '4999',
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3600),
+      'x-ratelimit-used': String(5000 - remaining),
+      'x-ratelimit-resource': 'core',
     };
-    if (behaviour === 'good') {
-      const user = githubUsers.find((u) => key.includes(u.match)) ?? DEFAULT_GITHUB_USERS.at(-1);
+  }
+
+  function githubCommits(res, common, repo, u) {
+    const perPage = Math.min(100, Math.max(1, Number(u.searchParams.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(u.searchParams.get('page') ?? 1) || 1);
+    const since = u.searchParams.get('since');
+    const all = repo.commits.map((c, i) => [c, i]).filter(([c]) => !since || Date.parse(c.date) >= Date.parse(since));
+    const last = Math.max(1, Math.ceil(all.length / perPage));
+    const items = all.slice((page - 1) * perPage, page * perPage).map(([c, i]) => commitJson(repo, c, i));
+    const link = (p) => {
+      const q = new URLSearchParams();
+      q.set('per_page', String(perPage));
+      if (since) q.set('since', since);
+      q.set('page', String(p));
+      return `<${config.githubLinkBase ?? ownBase}/repositories/${repo.id}/commits?${q}>`;
+    };
+    const rels = [];
+    if (page > 1) rels.push(`${link(page - 1)}; rel="prev"`);
+    if (page < last) rels.push(`${link(page + 1)}; rel="next"`, `${link(last)}; rel="last"`);
+    if (page > 1) rels.push(`${link(1)}; rel="first"`);
+    return send(res, 200, items, { ...common, ...(rels.length ? { link: rels.join(', ') } : {}) });
+  }
+
+  function github(res, key, behaviour, u) {
+    const limited = config.githubRateLimited || behaviour === 'ratelimit' || behaviour === 'quota';
+    const common = githubHeaders(key, limited);
+    if (limited) {
+      return send(
+        res,
+        403,
+        {
+          message: 'API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID ' + common['x-github-request-id'] + '.',
+          documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+          status: '403',
+        },
+        common,
+      );
+    }
+    if (behaviour !== 'good') {
+      return send(res, 401, { message: 'Bad credentials', documentation_url: GITHUB_DOCS, status: '401' }, common);
+    }
+    if (u.pathname === '/user') {
+      const user = githubUsers.find((x) => key.includes(x.match)) ?? DEFAULT_GITHUB_USERS.at(-1);
       return send(
         res,
         200,
         {
-          login: user.login,
-          id: user.id,
-          node_id: 'MDQ6VXNlcjU4MzIzMQ==',
-          avatar_url: `https://avatars.githubusercontent.com/u/${user.id}?v=4`,
-          url: `https://api.github.com/users/${user.login}`,
-          html_url: `https://github.com/${user.login}`,
-          type: 'User',
-          site_admin: false,
+          ...githubUser(user.login, user.id),
           name: user.name,
           company: null,
           blog: '',
@@ -465,19 +615,15 @@ export async function startMockProviders({
         { ...common, 'x-oauth-scopes': githubScopes, 'x-accepted-oauth-scopes': '' },
       );
     }
-    if (behaviour === 'ratelimit' || behaviour === 'quota') {
-      return send(
-        res,
-        403,
-        {
-          message: 'API rate limit exceeded for user ID 1.',
-          documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
-          status: '403',
-        },
-        { ...common, 'x-ratelimit-remaining': '0' },
-      );
+    const byName = /^\/repos\/([^/]+)\/([^/]+)(\/commits)?$/.exec(u.pathname);
+    const byId = /^\/repositories\/(\d+)\/commits$/.exec(u.pathname);
+    const repo = byName ? repos.get(`${decodeURIComponent(byName[1])}/${decodeURIComponent(byName[2])}`.toLowerCase()) : byId ? reposById.get(byId[1]) : null;
+    if (!repo) {
+      const doc = byName && !byName[3] ? '/repos/repos#get-a-repository' : '/commits/commits#list-commits';
+      return send(res, 404, { message: 'Not Found', documentation_url: `${GITHUB_DOCS}${doc}`, status: '404' }, common);
     }
-    return send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' }, common);
+    if (byName && !byName[3]) return send(res, 200, repoJson(repo), common);
+    return githubCommits(res, common, repo, u);
   }
 
   // ---- chat endpoints -------------------------------------------------------------------
@@ -774,6 +920,7 @@ export async function startMockProviders({
       auth,
       anthropicVersion: h['anthropic-version'] ?? null,
       userAgent: h['user-agent'] ?? null,
+      host: h.host ?? null,
       behaviour,
       keyFingerprint: key ? fingerprint(key) : null,
       model: route.kind === 'google' ? route.model : typeof body?.model === 'string' ? body.model : null,
@@ -952,7 +1099,7 @@ export async function startMockProviders({
     let provider = 'unknown';
     let auth = 'none';
     let key = '';
-    if (u.pathname === '/user') {
+    if (u.pathname === '/user' || /^\/(repos|repositories)\//.test(u.pathname)) {
       provider = 'github';
       if (githubToken) [auth, key] = [bearer ? 'authorization-bearer' : 'authorization-token', githubToken];
     } else if (u.pathname === '/v1beta/models') {
@@ -974,6 +1121,7 @@ export async function startMockProviders({
       auth,
       anthropicVersion: h['anthropic-version'] ?? null,
       userAgent: h['user-agent'] ?? null,
+      host: h.host ?? null,
       behaviour,
       keyFingerprint: key ? fingerprint(key) : null,
     });
@@ -1013,7 +1161,7 @@ export async function startMockProviders({
       const b = behaviour === 'slow' ? 'good' : behaviour;
       if (provider === 'anthropic') return anthropic(req, res, key, b);
       if (provider === 'google') return google(res, b);
-      if (provider === 'github') return github(res, key, b);
+      if (provider === 'github') return github(res, key, b, u);
       return openaiLike(res, provider, key, b);
     };
     if (behaviour === 'slow') {
@@ -1065,6 +1213,7 @@ export async function startMockProviders({
     server.listen(port, host, resolve);
   });
   const address = server.address();
+  ownBase = `https://${host}:${address.port}`;
 
   return {
     port: address.port,
@@ -1091,6 +1240,11 @@ export async function startMockProviders({
       return requests.filter(
         (r) => r.kind === 'chat' && (provider === undefined || r.provider === provider) && (key === undefined || r.keyFingerprint === fingerprint(key)),
       );
+    },
+    addGitHubRepo,
+    /** The commits of a repository the mock knows, newest first ({sha, date, author, login, message}). */
+    githubCommits(fullName) {
+      return repos.get(fullName.toLowerCase())?.commits ?? [];
     },
     /** TCP connections to the mock that are open right now. */
     openConnections() {
