@@ -666,3 +666,86 @@ describe('behaviours and counters', () => {
     f.close();
   });
 });
+
+describe('GitHub REST: repository and commits', () => {
+  const COMMIT_KEYS = ['author', 'comments_url', 'commit', 'committer', 'html_url', 'node_id', 'parents', 'sha', 'url'];
+  const GIT_COMMIT_KEYS = ['author', 'comment_count', 'committer', 'message', 'tree', 'url', 'verification'];
+
+  function github(path, k) {
+    return caFetch(`${mock.url}${path}`, { headers: { authorization: `Bearer ${k}`, accept: 'application/vnd.github+json' } });
+  }
+  function rels(link) {
+    return Object.fromEntries([...link.matchAll(/<([^>]+)>; rel="(\w+)"/g)].map((m) => [m[2], new URL(m[1])]));
+  }
+
+  it("pages commits newest first with GitHub's shapes, Link relations and rate-limit headers", async () => {
+    mock.addGitHubRepo('conf/pages', { commits: 75 });
+    const k = key('ghp', 'good');
+    const first = await github('/repos/conf/pages/commits', k);
+    assert.equal(first.status, 200);
+    const page1 = await first.json();
+    assert.equal(page1.length, 30, 'per_page defaults to 30');
+    assert.deepEqual(Object.keys(page1[0]).sort(), COMMIT_KEYS);
+    assert.deepEqual(Object.keys(page1[0].commit).sort(), GIT_COMMIT_KEYS);
+    assert.match(page1[0].sha, /^[0-9a-f]{40}$/);
+    assert.equal(page1[0].parents[0].sha, page1[1].sha);
+    assert.ok(Date.parse(page1[0].commit.author.date) > Date.parse(page1[1].commit.author.date));
+    for (const h of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-used', 'x-ratelimit-resource']) {
+      assert.ok(first.headers.get(h), `${h} is set`);
+    }
+    const r1 = rels(first.headers.get('link'));
+    assert.deepEqual(Object.keys(r1).sort(), ['last', 'next']);
+    assert.equal(r1.next.searchParams.get('page'), '2');
+    assert.equal(r1.last.searchParams.get('page'), '3');
+
+    // The next link names the repository by id, as GitHub's do; the middle page has all four.
+    const second = await github(r1.next.pathname + r1.next.search, k);
+    assert.match(r1.next.pathname, /^\/repositories\/\d+\/commits$/);
+    assert.equal(Number(second.headers.get('x-ratelimit-remaining')), Number(first.headers.get('x-ratelimit-remaining')) - 1);
+    assert.deepEqual(Object.keys(rels(second.headers.get('link'))).sort(), ['first', 'last', 'next', 'prev']);
+    const last = await github('/repos/conf/pages/commits?per_page=100', k);
+    assert.equal((await last.json()).length, 75, 'per_page up to 100');
+    assert.equal(last.headers.get('link'), null, 'one page: no Link header');
+
+    const all = mock.githubCommits('conf/pages');
+    const since = await github(`/repos/conf/pages/commits?since=${encodeURIComponent(all[9].date)}`, k);
+    assert.deepEqual(
+      (await since.json()).map((c) => c.sha),
+      all.slice(0, 10).map((c) => c.sha),
+    );
+  });
+
+  it('answers the repository, 404, 401 and the rate limit as GitHub does', async () => {
+    mock.addGitHubRepo('conf/repo', { commits: 1 });
+    const good = key('ghp', 'good');
+    const repo = await github('/repos/conf/repo', good);
+    assert.equal(repo.status, 200);
+    const body = await repo.json();
+    assert.equal(body.full_name, 'conf/repo');
+    assert.equal(body.owner.login, 'conf');
+    const missing = await github('/repos/conf/missing/commits', good);
+    assert.equal(missing.status, 404);
+    assert.deepEqual(Object.keys(await missing.json()).sort(), ['documentation_url', 'message', 'status']);
+    const bad = await github('/repos/conf/repo/commits', key('ghp', 'invalid'));
+    assert.equal(bad.status, 401);
+    assert.equal((await bad.json()).message, 'Bad credentials');
+    mock.configure({ githubRateLimited: true });
+    try {
+      const limited = await github('/repos/conf/repo/commits', good);
+      assert.equal(limited.status, 403);
+      assert.equal(limited.headers.get('x-ratelimit-remaining'), '0');
+      assert.ok(Number(limited.headers.get('x-ratelimit-reset')) > Date.now() / 1000);
+      assert.match((await limited.json()).message, /^API rate limit exceeded/);
+    } finally {
+      mock.configure({ githubRateLimited: false });
+    }
+    mock.configure({ githubLinkBase: 'https://localhost:1' });
+    try {
+      mock.addGitHubRepo('conf/far', { commits: 40 });
+      const far = await github('/repos/conf/far/commits', good);
+      assert.equal(rels(far.headers.get('link')).next.host, 'localhost:1');
+    } finally {
+      mock.configure({ githubLinkBase: null });
+    }
+  });
+});

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { psql, stopChecked, startServer } from './lib/server.mjs';
+import { stopChecked, startServer } from './lib/server.mjs';
 import { rejectsWith, trpcClient } from './lib/trpc.mjs';
 
 function suffix() {
@@ -116,14 +116,10 @@ describe('project insight: healthCheck, stats, overview', () => {
       visibility: 'private',
     });
     const doc = await member.mutation('projects.docs.create', { projectId: p.id, title: 'Guide', body: 'g'.repeat(300) });
-    // Posts: one published, one draft (the table, as the blog procedures would leave it).
-    psql(
-      srv,
-      `INSERT INTO blog_posts (tenant_id, project_id, slug, title, body, published_at)
-       SELECT tenant_id, id, 'out', 'Out now', 'it shipped', now() FROM projects WHERE id = '${p.id}';
-       INSERT INTO blog_posts (tenant_id, project_id, slug, title, body)
-       SELECT tenant_id, id, 'soon', 'Soon', 'not yet written' FROM projects WHERE id = '${p.id}';`,
-    );
+    // Posts: one published, one draft.
+    const out = await owner.mutation('projects.blogPosts.create', { projectId: p.id, title: 'Out now', body: 'it shipped', slug: 'out' });
+    await owner.mutation('projects.blogPosts.publish', { id: out.id });
+    await member.mutation('projects.blogPosts.create', { projectId: p.id, title: 'Soon', body: 'not yet written', slug: 'soon' });
 
     const month = shared.createdAt.slice(0, 7);
     const ownerStats = await owner.query('projects.stats', { id: p.id });
