@@ -123,7 +123,7 @@ awaitable<std::variant<std::string, trpc_error>> target_role(storage::database& 
       db, storage::single(repo::member_role(ctx.who.tenant_id, user_id)));
   if (!reply.ok()) co_return storage_failure(reply, "member");
   auto role = repo::text_of(reply.results.front());
-  if (!role) co_return trpc_error{trpc_code::not_found, "input.userId: no such member"};
+  if (!role) co_return trpc_error{trpc_code::not_found, "input.memberId: no such member"};
   co_return std::move(*role);
 }
 
@@ -131,7 +131,7 @@ awaitable<procedure_result> members_set_role(storage::database& db, identity::au
                                              const procedure_context& ctx,
                                              const std::optional<json::value>& input) {
   input_reader in(input);
-  auto user_id = in.required_uuid("userId");
+  auto user_id = in.required_uuid("memberId");
   auto role = in.required_enum("role", {"owner", "admin", "member"});
   NYXGATE_FINISH_INPUT(in);
   if (!ctx.who.is_admin()) co_return forbidden("members.setRole needs the admin or owner role");
@@ -157,7 +157,7 @@ awaitable<procedure_result> members_remove(storage::database& db, identity::auth
                                            const procedure_context& ctx,
                                            const std::optional<json::value>& input) {
   input_reader in(input);
-  auto user_id = in.required_uuid("userId");
+  auto user_id = in.required_uuid("memberId");
   NYXGATE_FINISH_INPUT(in);
   if (!ctx.who.is_admin()) co_return forbidden("members.remove needs the admin or owner role");
   auto current = co_await target_role(db, ctx, user_id);
@@ -182,7 +182,7 @@ awaitable<procedure_result> members_invite(storage::database& db, std::int64_t i
                                            const procedure_context& ctx,
                                            const std::optional<json::value>& input) {
   input_reader in(input);
-  auto user_id = in.required_uuid("userId");
+  auto user_id = in.required_uuid("memberId");
   NYXGATE_FINISH_INPUT(in);
   if (!ctx.who.is_admin()) co_return forbidden("members.invite needs the admin or owner role");
   auto current = co_await target_role(db, ctx, user_id);

@@ -89,7 +89,7 @@ describe('bad input', () => {
         ['/trpc/tokens.create', 'name'],
         ['/trpc/tokens.revoke', { id: { $ne: null } }],
         ['/trpc/members.add', { email: 17, role: 'member' }],
-        ['/trpc/members.setRole', { userId: '00000000-0000-4000-8000-000000000000', role: 5 }],
+        ['/trpc/members.setRole', { memberId: '00000000-0000-4000-8000-000000000000', role: 5 }],
       ];
       for (const [path, input] of cases) {
         const r = await post(path, JSON.stringify(input));

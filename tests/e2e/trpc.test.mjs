@@ -155,14 +155,14 @@ describe('tRPC control plane with @trpc/client', () => {
       409,
     );
 
-    assert.deepEqual(await owner.mutation('members.setRole', { userId: added.userId, role: 'admin' }), {
+    assert.deepEqual(await owner.mutation('members.setRole', { memberId: added.userId, role: 'admin' }), {
       userId: added.userId,
       role: 'admin',
     });
     members = await owner.query('members.list');
     assert.equal(members.find((m) => m.userId === added.userId)?.role, 'admin');
 
-    assert.deepEqual(await owner.mutation('members.remove', { userId: added.userId }), {
+    assert.deepEqual(await owner.mutation('members.remove', { memberId: added.userId }), {
       userId: added.userId,
       removed: true,
     });
@@ -199,14 +199,14 @@ describe('tRPC control plane with @trpc/client', () => {
 
     // Single use; and a member who signed in gets no new code (tokens.create is theirs to use).
     await rejectsWith(anonymous.mutation('invites.redeem', { code: added.invite.code, name: 'Again' }), 'NOT_FOUND', 404);
-    await rejectsWith(owner.mutation('members.invite', { userId: added.userId }), 'PRECONDITION_FAILED', 412);
+    await rejectsWith(owner.mutation('members.invite', { memberId: added.userId }), 'PRECONDITION_FAILED', 412);
     // Only admins issue codes.
     const next = await owner.mutation('members.add', { email: 'dorothy@acme.test', role: 'member' });
     secrets.push(next.invite.code);
-    await rejectsWith(kathy.mutation('members.invite', { userId: next.userId }), 'FORBIDDEN', 403);
+    await rejectsWith(kathy.mutation('members.invite', { memberId: next.userId }), 'FORBIDDEN', 403);
 
     // A fresh code replaces the previous one.
-    const fresh = await owner.mutation('members.invite', { userId: next.userId });
+    const fresh = await owner.mutation('members.invite', { memberId: next.userId });
     secrets.push(fresh.invite.code);
     assert.equal(fresh.userId, next.userId);
     assert.notEqual(fresh.invite.code, next.invite.code);
@@ -218,7 +218,7 @@ describe('tRPC control plane with @trpc/client', () => {
     await rejectsWith(anonymous.mutation('invites.redeem', { code: fresh.invite.code }), 'BAD_REQUEST', 400, /name/);
     await rejectsWith(anonymous.mutation('invites.redeem', { code: 'ngi_nope', name: 'X' }), 'NOT_FOUND', 404);
     await rejectsWith(
-      owner.mutation('members.invite', { userId: '00000000-0000-4000-8000-000000000000' }),
+      owner.mutation('members.invite', { memberId: '00000000-0000-4000-8000-000000000000' }),
       'NOT_FOUND',
       404,
     );
@@ -229,20 +229,20 @@ describe('tRPC control plane with @trpc/client', () => {
   it('an owner may add and demote a second owner', async () => {
     const second = await owner.mutation('members.add', { email: 'linus@acme.test', role: 'owner' });
     assert.equal(second.role, 'owner');
-    const demoted = await owner.mutation('members.setRole', { userId: second.userId, role: 'member' });
+    const demoted = await owner.mutation('members.setRole', { memberId: second.userId, role: 'member' });
     assert.deepEqual(demoted, { userId: second.userId, role: 'member' });
-    await owner.mutation('members.remove', { userId: second.userId });
+    await owner.mutation('members.remove', { memberId: second.userId });
   });
 
   it('the last owner can be neither demoted nor removed', async () => {
     const me = await owner.query('tenants.current');
     await rejectsWith(
-      owner.mutation('members.setRole', { userId: me.user.id, role: 'member' }),
+      owner.mutation('members.setRole', { memberId: me.user.id, role: 'member' }),
       'PRECONDITION_FAILED',
       412,
     );
     await rejectsWith(
-      owner.mutation('members.remove', { userId: me.user.id }),
+      owner.mutation('members.remove', { memberId: me.user.id }),
       'PRECONDITION_FAILED',
       412,
     );
@@ -251,9 +251,9 @@ describe('tRPC control plane with @trpc/client', () => {
 
   it('members: unknown user is NOT_FOUND, a non-UUID is BAD_REQUEST', async () => {
     const nobody = '00000000-0000-4000-8000-000000000001';
-    await rejectsWith(owner.mutation('members.setRole', { userId: nobody, role: 'admin' }), 'NOT_FOUND', 404);
-    await rejectsWith(owner.mutation('members.remove', { userId: nobody }), 'NOT_FOUND', 404);
-    await rejectsWith(owner.mutation('members.remove', { userId: '42' }), 'BAD_REQUEST', 400);
+    await rejectsWith(owner.mutation('members.setRole', { memberId: nobody, role: 'admin' }), 'NOT_FOUND', 404);
+    await rejectsWith(owner.mutation('members.remove', { memberId: nobody }), 'NOT_FOUND', 404);
+    await rejectsWith(owner.mutation('members.remove', { memberId: '42' }), 'BAD_REQUEST', 400);
   });
 
   it('bad input is BAD_REQUEST and the message names the field', async () => {

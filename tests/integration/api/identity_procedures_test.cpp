@@ -136,37 +136,37 @@ BOOST_AUTO_TEST_CASE(members_set_role_rules) {
   auto member_id = user_id(member_a);
   auto owner_id = user_id(owner_a);
   auto by_member =
-      mutate("members.setRole", member_a, R"({"userId":")" + member_id + R"(","role":"admin"})");
+      mutate("members.setRole", member_a, R"({"memberId":")" + member_id + R"(","role":"admin"})");
   BOOST_TEST(by_member.status == 403u);
   auto promote =
-      mutate("members.setRole", admin_a, R"({"userId":")" + member_id + R"(","role":"admin"})");
+      mutate("members.setRole", admin_a, R"({"memberId":")" + member_id + R"(","role":"admin"})");
   BOOST_TEST(promote.status == 200u);
   BOOST_TEST(str(data(query("tenants.current", member_a)), "role") == "admin");
   auto to_owner_by_admin =
-      mutate("members.setRole", admin_a, R"({"userId":")" + member_id + R"(","role":"owner"})");
+      mutate("members.setRole", admin_a, R"({"memberId":")" + member_id + R"(","role":"owner"})");
   BOOST_TEST(to_owner_by_admin.status == 403u);
   auto demote_owner_by_admin =
-      mutate("members.setRole", admin_a, R"({"userId":")" + owner_id + R"(","role":"member"})");
+      mutate("members.setRole", admin_a, R"({"memberId":")" + owner_id + R"(","role":"member"})");
   BOOST_TEST(demote_owner_by_admin.status == 403u);
   auto demote_last_owner =
-      mutate("members.setRole", owner_a, R"({"userId":")" + owner_id + R"(","role":"admin"})");
+      mutate("members.setRole", owner_a, R"({"memberId":")" + owner_id + R"(","role":"admin"})");
   BOOST_TEST(demote_last_owner.status == 412u);
   BOOST_TEST(error_code(demote_last_owner) == "PRECONDITION_FAILED");
-  auto bad_uuid = mutate("members.setRole", owner_a, R"({"userId":"nope","role":"admin"})");
+  auto bad_uuid = mutate("members.setRole", owner_a, R"({"memberId":"nope","role":"admin"})");
   BOOST_TEST(bad_uuid.status == 400u);
-  BOOST_TEST(bad_uuid.raw.find("userId") != std::string::npos);
+  BOOST_TEST(bad_uuid.raw.find("memberId") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(members_remove_rules_and_token_revocation) {
   auto member_id = user_id(member_a);
   auto owner_id = user_id(owner_a);
-  BOOST_TEST(mutate("members.remove", member_a, R"({"userId":")" + owner_id + R"("})").status ==
+  BOOST_TEST(mutate("members.remove", member_a, R"({"memberId":")" + owner_id + R"("})").status ==
              403u);
-  BOOST_TEST(mutate("members.remove", admin_a, R"({"userId":")" + owner_id + R"("})").status ==
+  BOOST_TEST(mutate("members.remove", admin_a, R"({"memberId":")" + owner_id + R"("})").status ==
              403u);
-  BOOST_TEST(mutate("members.remove", owner_a, R"({"userId":")" + owner_id + R"("})").status ==
+  BOOST_TEST(mutate("members.remove", owner_a, R"({"memberId":")" + owner_id + R"("})").status ==
              412u);
-  auto removed = mutate("members.remove", admin_a, R"({"userId":")" + member_id + R"("})");
+  auto removed = mutate("members.remove", admin_a, R"({"memberId":")" + member_id + R"("})");
   BOOST_TEST(removed.status == 200u);
   BOOST_TEST(data(removed).at("removed").as_bool());
   BOOST_TEST(query("tenants.current", member_a).status == 401u);
@@ -213,10 +213,10 @@ BOOST_AUTO_TEST_CASE(another_tenants_ids_answer_not_found) {
   auto b_token = mutate("tokens.create", owner_b, R"({"name":"b"})");
   auto b_token_id = str(data(b_token), "id");
   auto set =
-      mutate("members.setRole", owner_a, R"({"userId":")" + b_owner_id + R"(","role":"member"})");
+      mutate("members.setRole", owner_a, R"({"memberId":")" + b_owner_id + R"(","role":"member"})");
   BOOST_TEST(set.status == 404u);
   BOOST_TEST(error_code(set) == "NOT_FOUND");
-  auto rm = mutate("members.remove", owner_a, R"({"userId":")" + b_owner_id + R"("})");
+  auto rm = mutate("members.remove", owner_a, R"({"memberId":")" + b_owner_id + R"("})");
   BOOST_TEST(rm.status == 404u);
   auto rv = mutate("tokens.revoke", owner_a, R"({"id":")" + b_token_id + R"("})");
   BOOST_TEST(rv.status == 404u);
@@ -273,7 +273,7 @@ BOOST_AUTO_TEST_CASE(revocation_on_one_node_reaches_another_at_once) {
 
   // A removed member's tokens stop on the other node as well.
   BOOST_REQUIRE(
-      mutate("members.remove", owner_a, R"({"userId":")" + user_id(member_a) + R"("})").status ==
+      mutate("members.remove", owner_a, R"({"memberId":")" + user_id(member_a) + R"("})").status ==
       200u);
   // (tokens.list, unlike tenants.current, reads no membership: only the token decides.)
   BOOST_TEST(nyxgate::testing::eventually(
@@ -340,7 +340,7 @@ BOOST_AUTO_TEST_CASE(invites_expire_and_only_owners_hand_out_an_owners_code) {
   BOOST_REQUIRE(owner2.status == 200u);
   auto owner2_id = str(data(owner2), "userId");
   auto invite = [&](const std::string& token, const std::string& id) {
-    return mutate("members.invite", token, R"({"userId":")" + id + R"("})").status;
+    return mutate("members.invite", token, R"({"memberId":")" + id + R"("})").status;
   };
   BOOST_TEST(invite(admin_a, owner2_id) == 403u);
   BOOST_TEST(invite(owner_a, owner2_id) == 200u);

@@ -122,9 +122,6 @@ struct entry {
   /// and to the admin, exactly as a missing note.
   std::string note_field{};
   bool is_public = false;
-  /// `userId` is the target member of an admin procedure (its tenant checked by (a)); (c)
-  /// checks `tenantId` alone for these.
-  bool takes_target_user = false;
   /// The answer changes with use (lastUsedAt): left out of the world's before/after snapshot.
   bool volatile_answer = false;
 };
@@ -334,25 +331,22 @@ std::vector<entry> table() {
        .member_status = 403});
   add({.path = "members.invite",
        .query = m,
-       .input = with("userId", &tenant_world::pending_id),
-       .ids = {{"userId"}},
-       .member_status = 403,
-       .takes_target_user = true});
+       .input = with("memberId", &tenant_world::pending_id),
+       .ids = {{"memberId"}},
+       .member_status = 403});
   add({.path = "members.setRole",
        .query = m,
        .input =
            [](const tenant_world& w) {
-             return obj({{"userId", w.invitee_id}, {"role", "member"}});
+             return obj({{"memberId", w.invitee_id}, {"role", "member"}});
            },
-       .ids = {{"userId"}},
-       .member_status = 403,
-       .takes_target_user = true});
+       .ids = {{"memberId"}},
+       .member_status = 403});
   add({.path = "members.remove",
        .query = m,
-       .input = with("userId", &tenant_world::invitee_id),
-       .ids = {{"userId"}},
-       .member_status = 403,
-       .takes_target_user = true});
+       .input = with("memberId", &tenant_world::invitee_id),
+       .ids = {{"memberId"}},
+       .member_status = 403});
   add({.path = "tokens.list",
        .query = q,
        .input = none,
@@ -870,8 +864,8 @@ BOOST_AUTO_TEST_CASE(no_input_accepts_a_tenant_or_user_id) {
   build_world();
   auto before = snapshot_of_a();
   for (const auto* e : runnable()) {
-    std::vector<std::pair<std::string, std::string>> smuggled{{"tenantId", a.tenant_id}};
-    if (!e->takes_target_user) smuggled.emplace_back("userId", a.member_id);
+    const std::vector<std::pair<std::string, std::string>> smuggled{{"tenantId", a.tenant_id},
+                                                                    {"userId", a.member_id}};
     for (const auto& [key, value] : smuggled) {
       BOOST_TEST_CONTEXT(e->path << " with " << key) {
         auto input = e->input(a);
