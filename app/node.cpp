@@ -16,6 +16,7 @@
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/key_probe_procedures.hpp"
 #include "api/trpc/key_procedures.hpp"
+#include "api/trpc/projects_procedures.hpp"
 #include "api/trpc/router.hpp"
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
@@ -229,6 +230,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   impl_->routes.set_liveness([rt = &impl_->rt] { return rt->recoverable(); });
   api::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
   api::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
+  api::add_project_procedures(impl_->trpc, impl_->rt.db(), [](const std::string&) {});
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;

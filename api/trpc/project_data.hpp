@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <memory>
+#include <variant>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/trpc/input.hpp"
+#include "api/trpc/router.hpp"
+#include "storage/database.hpp"
+#include "storage/projects_repository.hpp"
+
+/// What the project data procedures share: the fields of docs/projects.md ("Validation"),
+/// checked before any statement runs, the note object, and the write that changes a public
+/// blog.
+namespace nyxgate::api::project_data {
+
+inline constexpr std::size_t max_slug = 64;
+inline constexpr std::size_t max_name = 200;
+inline constexpr std::size_t max_title = 300;
+inline constexpr std::size_t max_description = 2000;
+inline constexpr std::size_t max_note_body = 256 * 1024;  ///< bytes of UTF-8, as posts
+inline constexpr std::size_t max_doc_body = 1024 * 1024;  ///< bytes of UTF-8
+
+/// `[a-z0-9-]`, 1–64 characters.
+bool valid_slug(std::string_view s);
+/// `owner/name` as GitHub spells them.
+bool valid_github_repo(std::string_view s);
+
+std::optional<std::string> optional_slug(input_reader& in, std::string_view key);
+std::string required_slug(input_reader& in, std::string_view key);
+/// A body of at most `max_bytes` bytes of UTF-8 (empty allowed).
+std::optional<std::string> optional_body(input_reader& in, std::string_view key,
+                                         std::size_t max_bytes);
+std::string required_body(input_reader& in, std::string_view key, std::size_t max_bytes);
+/// Absent: nullopt; `null`: an empty inner optional (clear the column); else the checked
+/// value. `check` accepts the text; `rule` says what it must be.
+std::optional<std::optional<std::string>> nullable_field(input_reader& in, std::string_view key,
+                                                         bool (*check)(std::string_view),
+                                                         std::string_view rule);
+
+/// A post slug made from a title: lower-case ASCII letters and digits, every other run one
+/// '-', at most 64 characters; "post" when nothing is left.
+std::string slug_from_title(std::string_view title);
+
+/// A note as notes.list and blogPosts.unblogged show it.
+boost::json::value note_json(const storage::projects_repository::note_row& n);
+
+struct services {
+  storage::database& db;
+  /// Drops the node's rendered pages of a project's blog.
+  std::function<void(const std::string& project_id)> blog_changed;
+};
+
+/// Runs `batch` as one transaction that also notifies every node that the project's public
+/// blog changed; after the commit drops this node's pages, so the answer never precedes that.
+boost::asio::awaitable<storage::db_reply> write_blog(services& s, storage::db_batch batch,
+                                                     const std::string& project_id);
+
+/// The one answer for a project id the caller's tenant does not hold, missing or not.
+trpc_error no_such_project(std::string_view field);
+
+/// Runs a list of one project's rows after checking, in the same round trip, that the project
+/// is the tenant's: its rows, or NOT_FOUND naming `input.projectId`.
+boost::asio::awaitable<std::variant<storage::db_result, trpc_error>> project_list(
+    services& s, const std::string& tenant_id, const std::string& project_id,
+    storage::statement list, std::string_view what);
+
+/// Registers `fn(services&, context, input)` under `path`.
+template <class Fn>
+void add(trpc_router& router, const std::shared_ptr<services>& s, const char* path, trpc_kind kind,
+         Fn fn) {
+  router.add(path, kind,
+             [s, fn](const procedure_context& c, const std::optional<boost::json::value>& i) {
+               return fn(*s, c, i);
+             });
+}
+
+}  // namespace nyxgate::api::project_data
