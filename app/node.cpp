@@ -230,7 +230,10 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   impl_->routes.set_liveness([rt = &impl_->rt] { return rt->recoverable(); });
   api::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
   api::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
-  api::add_project_procedures(impl_->trpc, impl_->rt.db(), [](const std::string&) {});
+  api::add_project_procedures(impl_->trpc, impl_->rt.db(),
+                              [&blog = impl_->blog](const std::string& project_id) {
+                                blog.cache().invalidate(project_id);
+                              });
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;
