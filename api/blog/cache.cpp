@@ -25,7 +25,9 @@ constexpr std::string_view html_policy =
 page make_page(std::string body, std::string_view content_type) {
   page p;
   // 128 bits of SHA-256: the same body has the same ETag on every node.
-  p.etag = "\"" + identity::sha256_hex(body).substr(0, 32) + "\"";
+  auto hash = identity::sha256_hex(body);
+  p.etag.reserve(34);
+  p.etag.append(1, '"').append(hash, 0, 32).append(1, '"');
   p.head_lines = "ETag: " + p.etag + "\r\n";
   p.head_lines += cache_control;
   if (content_type == html_type)

@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(views_make_no_query) {
     BOOST_TEST(get(*this, "/b/acme-blog/hello").status == 200u);
     BOOST_TEST(get(*this, "/b/acme-blog/feed.xml").status == 200u);
     // Unknown slugs are answered from the directory of blog slugs the load read.
-    BOOST_TEST(get(*this, "/b/random-" + std::to_string(i)).status == 404u);
+    BOOST_TEST(get(*this, std::string{"/b/random-"}.append(std::to_string(i))).status == 404u);
   }
   BOOST_TEST(db_queries() - before <= 2u, db_queries() - before << " queries for 400 views");
 }

@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(paths_name_a_blog_its_feed_or_a_post) {
     target::kind what;
     std::string_view blog, post;
   };
-  const std::string long_slug = "/b/" + std::string(65, 'a');
+  const std::string long_slug = std::string{"/b/"}.append(65, 'a');
   for (const auto& r : std::initializer_list<row>{
            {"/b/acme", target::kind::index, "acme", ""},
            {"/b/acme/", target::kind::index, "acme", ""},
@@ -287,8 +287,9 @@ BOOST_AUTO_TEST_CASE(the_cache_keeps_at_most_max_blogs) {
   limits.max_blogs = 3;
   blog_cache cache(limits);
   for (int i = 0; i < 10; ++i) {
-    auto slug = "b" + std::to_string(i);
-    cache.store(cache.generation(), slug, rendered("p" + std::to_string(i), slug), {});
+    auto slug = std::string{"b"}.append(std::to_string(i));
+    cache.store(cache.generation(), slug,
+                rendered(std::string{"p"}.append(std::to_string(i)), slug), {});
   }
   BOOST_TEST(cache.size() == 3u);
   BOOST_TEST(cache.find("b9").blog);
@@ -301,8 +302,9 @@ BOOST_AUTO_TEST_CASE(the_cache_keeps_at_most_max_bytes) {
   limits.max_bytes = one->bytes * 2 + one->bytes / 2;
   blog_cache cache(limits);
   for (int i = 0; i < 5; ++i) {
-    auto slug = "b" + std::to_string(i);
-    cache.store(cache.generation(), slug, rendered("p" + std::to_string(i), slug), {});
+    auto slug = std::string{"b"}.append(std::to_string(i));
+    cache.store(cache.generation(), slug,
+                rendered(std::string{"p"}.append(std::to_string(i)), slug), {});
   }
   BOOST_TEST(cache.size() == 2u);
 }
