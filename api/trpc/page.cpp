@@ -14,6 +14,9 @@ constexpr std::string_view b64url =
 
 /// Longer than any cursor encode_cursor makes, so decoding is bounded.
 constexpr std::size_t max_cursor_chars = 128;
+/// 9999-12-31T23:59:59.999999Z: no row is later, and PostgreSQL computes the time without
+/// overflow.
+constexpr std::int64_t max_created_us = 253402300799999999;
 
 int b64url_index(char c) {
   auto at = b64url.find(c);
@@ -76,7 +79,8 @@ std::optional<storage::page_position> decode_cursor(std::string_view cursor) {
   const char* first = text->data();
   const char* last = text->data() + dot;
   auto [end, ec] = std::from_chars(first, last, at.created_us);
-  if (ec != std::errc{} || end != last || at.created_us < 0) return std::nullopt;
+  if (ec != std::errc{} || end != last || at.created_us < 0 || at.created_us > max_created_us)
+    return std::nullopt;
   at.id = text->substr(dot + 1);
   if (!storage::is_uuid(at.id)) return std::nullopt;
   // Canonical form only: a cursor is what encode_cursor made, never an equivalent spelling.

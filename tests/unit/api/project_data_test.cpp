@@ -28,7 +28,8 @@ BOOST_AUTO_TEST_CASE(malformed_cursors_decode_to_nothing) {
   auto good = encode_cursor(42, id);
   for (const std::string& bad :
        {std::string{}, std::string{"!!"}, good + "A", good + "=", encode_cursor(42, "not-a-uuid"),
-        std::string(200, 'A'), std::string{"MTIzNDU2"} /* "123456": no id */})
+        encode_cursor(-1, id), encode_cursor(9223372036854775807, id), std::string(200, 'A'),
+        std::string{"MTIzNDU2"} /* "123456": no id */})
     BOOST_TEST(!decode_cursor(bad).has_value(), bad);
 }
 
