@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/json.hpp>
 
+#include "api/blog/pages.hpp"
 #include "api/openai/chat_handler.hpp"
 #include "api/openai/errors.hpp"
 #include "runtime/io_runtime.hpp"
@@ -59,8 +60,9 @@ asio::awaitable<void> run_readyz(storage::database& db, net::http_request,
 
 }  // namespace
 
-router::router(asio::io_context& io, storage::database& db, trpc_router& trpc, data_plane* data)
-    : io_(io), db_(db), trpc_(trpc), data_(data) {}
+router::router(asio::io_context& io, storage::database& db, trpc_router& trpc, data_plane* data,
+               blog::blog_pages* blog)
+    : io_(io), db_(db), trpc_(trpc), data_(data), blog_(blog) {}
 
 net::http_response router::error_response(unsigned status, std::string_view type,
                                           std::string_view code, std::string_view message) {
@@ -99,6 +101,8 @@ void router::handle(net::http_request request, net::respond_fn respond) {
     if (request.method == "GET") return data_->websocket(std::move(request), std::move(respond));
     return respond(method_not_allowed(path, "GET"));
   }
+  if (blog_ && path.starts_with("/b/"))
+    return blog_->handle(std::move(request), std::move(respond));
   if (path == "/healthz") {
     net::http_response out;
     out.route = telemetry::route_kind::health;

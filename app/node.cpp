@@ -10,6 +10,7 @@
 #include "actors/provider_actor.hpp"
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
+#include "api/blog/pages.hpp"
 #include "api/openai/chat_handler.hpp"
 #include "api/router.hpp"
 #include "api/trpc/github_import_procedures.hpp"
@@ -82,11 +83,13 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
 
 /// Follows other nodes' changes: LISTEN on a dedicated connection; a key notice reloads that
 /// tenant's actor if this node runs one, a principal notice drops that tenant's cached
-/// principals. After a reconnect every actor reloads and every principal is dropped, since
-/// notifications sent while the connection was down are lost.
+/// principals, a blog notice drops that project's rendered pages. After a reconnect every
+/// actor reloads and every principal and page is dropped, since notifications sent while the
+/// connection was down are lost.
 std::shared_ptr<storage::detail::pg_connection> start_listener(
     boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
-    identity::authenticator& auth, std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
+    identity::authenticator& auth, api::blog::blog_cache& blogs,
+    std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
   storage::detail::connection_options o;
   o.conninfo = conninfo;
   o.name = "listener";
@@ -97,11 +100,11 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                    std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
   };
   conn->start(
-      [weak, &tenants, &auth, reload](bool up) {
+      [weak, &tenants, &auth, &blogs, reload](bool up) {
         if (!up) return;
         auto c = weak.lock();
         if (!c) return;
-        c->execute(storage::listen_all(), [&tenants, &auth, reload](storage::db_reply r) {
+        c->execute(storage::listen_all(), [&tenants, &auth, &blogs, reload](storage::db_reply r) {
           if (!r.ok()) {
             telemetry::log_warn("listening for changes failed",
                                 {{"error", storage::to_string(r.error)}});
@@ -111,15 +114,20 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
           // actor may have loaded meanwhile) and after every reconnect. Reload what is cached.
           for (auto& a : tenants.all()) reload(a);
           auth.invalidate_all();
+          blogs.invalidate_all();
         });
       },
-      [&tenants, &auth, reload, vault, key_file](std::string channel, std::string payload) {
+      [&tenants, &auth, &blogs, reload, vault, key_file](std::string channel, std::string payload) {
         if (channel == storage::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
           return;
         }
         if (channel == storage::principal_change_channel) {
           auth.invalidate_tenant(payload);
+          return;
+        }
+        if (channel == storage::blog_change_channel) {
+          blogs.invalidate(payload);
           return;
         }
         if (channel != storage::master_key_channel) return;
@@ -194,6 +202,9 @@ struct node::impl {
   std::shared_ptr<storage::usage_retention> retention;
   std::shared_ptr<actors::gateway_services> gateway;
   api::data_plane data;
+  /// The public blog pages; `blog.cache().invalidate(project_id)` is what a procedure that
+  /// changes a blog calls after its commit.
+  api::blog::blog_pages blog;
   api::router routes;
   std::shared_ptr<storage::detail::pg_connection> listener;
   std::shared_ptr<net::http_server> server;
@@ -211,7 +222,8 @@ struct node::impl {
         data(rt.io(), auth, rt.actors(), gateway,
              api::ws_chat_options{static_cast<std::size_t>(s.websocket.max_streams),
                                   s.limits.max_json_depth}),
-        routes(rt.io(), rt.db(), trpc, &data) {}
+        blog(rt.io(), rt.db()),
+        routes(rt.io(), rt.db(), trpc, &data, &blog) {}
 };
 
 node::node(const config::settings& settings, std::function<void()> on_fatal)
@@ -220,7 +232,10 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   impl_->routes.set_liveness([rt = &impl_->rt] { return rt->recoverable(); });
   api::add_identity_procedures(impl_->trpc, impl_->rt.db(), impl_->auth, s.identity.invite_ttl_s);
   api::add_key_procedures(impl_->trpc, impl_->rt.db(), *impl_->tenants, impl_->vault);
-  api::add_project_procedures(impl_->trpc, impl_->rt.db(), [](const std::string&) {});
+  api::add_project_procedures(impl_->trpc, impl_->rt.db(),
+                              [&blog = impl_->blog](const std::string& project_id) {
+                                blog.cache().invalidate(project_id);
+                              });
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;
@@ -234,8 +249,9 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   api::github_access github{keys, upstream, s.providers.github.base_url};
   api::add_project_insight_procedures(impl_->trpc, github);
   api::add_github_import_procedures(impl_->trpc, github);
-  impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
-                                   impl_->auth, impl_->vault, master_key_path(s));
+  impl_->listener =
+      start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants, impl_->auth,
+                     impl_->blog.cache(), impl_->vault, master_key_path(s));
   impl_->auth.start();
   net::server_limits limits;
   limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);

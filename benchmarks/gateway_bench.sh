@@ -40,11 +40,9 @@ paced_conc=${PACED_CONCURRENCY:-64}
 stamp=$(date -u +%Y-%m-%d)-$(git -C "$here" rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
 results=${RESULTS:-$here/results/gateway-$stamp.md}
 
-die() {
-  echo "gateway_bench: $*" >&2
-  exit 1
-}
-log() { echo "gateway_bench: $*" >&2; }
+bench_name=gateway_bench
+# shellcheck source=benchmarks/bench_common.sh
+source "$here/bench_common.sh"
 
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
 command -v openssl >/dev/null || die "openssl is not installed"
@@ -64,20 +62,6 @@ chmod 755 "$work"  # the embedded PostgreSQL may run as another user and must re
 pids=()
 nyxgate_pid=""
 
-# SIGTERM and a wait of up to 15 s: nyxgate stops its embedded PostgreSQL on the way out.
-stop_nyxgate() {
-  if [[ -n $nyxgate_pid ]] && kill -0 "$nyxgate_pid" 2>/dev/null; then
-    kill -TERM "$nyxgate_pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do
-      kill -0 "$nyxgate_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$nyxgate_pid" 2>/dev/null || true
-    wait "$nyxgate_pid" 2>/dev/null || true
-  fi
-  nyxgate_pid=""
-}
-
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
@@ -89,36 +73,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# pin CPU_LIST CMD...: exec CMD, under taskset when a CPU list is given. Only in a subshell (a
-# background job or a pipeline): the exec makes $! the server's own pid, so cleanup reaches it.
-pin() {
-  local cpus=$1
-  shift
-  if [[ -n $cpus ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
-}
-
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if [[ -z $(ss -Htln "sport = :$p") ]]; then
-      echo "$p"
-      return
-    fi
-  done
-  die "no free port found"
-}
-
-wait_http() {  # wait_http URL SECONDS [CURL_ARGS...]
-  local url=$1 limit=$2
-  shift 2
-  for _ in $(seq 1 $((limit * 10))); do
-    if curl -fsS -o /dev/null --max-time 1 "$@" "$url" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
 
 # --- a throw-away CA and a server certificate for 127.0.0.1 ------------------------------------
 certs=$work/certs
@@ -224,13 +178,7 @@ if [[ " $targets " == *" nyxgate "* ]]; then
   if [[ ! -x $nyxgate_bin ]]; then
     nyxgate_note="nyxgate: no binary at $nyxgate_bin, skipped"
   else
-    data=$work/nyxgate
-    mkdir -p "$data"
-    chmod 755 "$data"
-    common=(--server.data_dir="$data" --database.embedded_fast_unsafe=true)
-    "$nyxgate_bin" init --tenant-slug bench --tenant-name "Bench" --admin-email bench@bench.test \
-      --admin-name "Bench" --token-file "$data/admin.token" "${common[@]}" >"$work/init.log" 2>&1 ||
-      die "nyxgate init failed: $(tail -5 "$work/init.log")"
+    init_nyxgate
     nyxgate_token=$(cat "$data/admin.token")
     nyx_port=$(free_port)
     nyx_base=http://127.0.0.1:$nyx_port
@@ -270,10 +218,6 @@ db_queries() {  # nyxgate_db_queries_total from /metrics
   curl -fsS --max-time 5 "$nyx_base/metrics" | awk '$1 == "nyxgate_db_queries_total" { print $2 }'
 }
 
-json_num() {  # json_num JSON FIELD: a top-level or nested numeric field of wrk's JSON line
-  sed -n "s/.*\"$2\":\([0-9.eE+-]*\).*/\1/p" <<<"$1"
-}
-
 # HOLD=FILE: set up, write the targets' URLs, the nyxgate token and pid to FILE, and wait (until
 # killed) instead of measuring: for profiling a target by hand (perf, strace, /proc) under wrk.
 if [[ -n ${HOLD:-} ]]; then
@@ -305,22 +249,6 @@ run_wrk() {  # run_wrk MODE CONC TARGET DURATION [THINK_MS]: prints wrk's JSON l
   BENCH_THINK_MS=$think BENCH_TOKEN=$token BENCH_LABEL="$mode/$conc/$target${think:+/think $think}" pin "${WRK_CPUS:-}" \
     wrk -t"$threads" -c"$conc" -d"$dur" --timeout 10s -s "$here/wrk/chat_$mode.lua" \
     "${url[$target]}" | { grep '^{' || true; } | tail -1
-}
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-spread() { sort -g | awk '{ v[NR] = $1 } END { if (NR < 2) print 0; else { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print (m > 0) ? 100 * (v[NR] - v[1]) / m : 0 } }'; }
-
-samples() {  # samples median|spread "V1 V2 ...": the median or spread of space-separated values
-  tr ' ' '\n' <<<"$2" | grep . | "$1"
-}
-
-keep() {  # keep LINE TARGET: one run's req/s, percentiles and non-2xx into TARGET's samples
-  local line=$1 t=$2
-  s_rps[$t]+="$(json_num "$line" rps) "
-  s_p50[$t]+="$(json_num "$line" p50_us) "
-  s_p99[$t]+="$(json_num "$line" p99_us) "
-  s_p999[$t]+="$(json_num "$line" p999_us) "
-  s_non2xx[$t]=$((${s_non2xx[$t]:-0} + $(json_num "$line" non2xx)))
 }
 
 active_targets=()
@@ -400,8 +328,6 @@ for think in $paced_think; do
 done
 
 # --- the report ----------------------------------------------------------------------------------
-ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
-
 report() {
   echo "# Gateway load benchmark, $stamp"
   echo

@@ -43,7 +43,7 @@ class histogram {
 };
 
 /// Which part of the server a request went to; a fixed set keeps labels bounded.
-enum class route_kind : std::uint8_t { health, metrics, trpc, data_plane, other, count_ };
+enum class route_kind : std::uint8_t { health, metrics, trpc, data_plane, blog, other, count_ };
 
 constexpr std::string_view route_name(route_kind r) {
   switch (r) {
@@ -55,6 +55,8 @@ constexpr std::string_view route_name(route_kind r) {
       return "trpc";
     case route_kind::data_plane:
       return "v1";
+    case route_kind::blog:
+      return "blog";
     case route_kind::other:
       return "other";
     case route_kind::count_:

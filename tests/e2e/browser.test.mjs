@@ -3,20 +3,17 @@
 // WebSocket), streams an answer into the DOM, and the test reads the DOM back over the
 // DevTools protocol.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import WebSocket from 'ws';
-
+import { CHROMIUM, evaluator, launchChromium, pageTarget } from './lib/chromium.mjs';
 import { ECHO_PREFIX, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
-import { freePort, leakedSecrets, sleep, startServer, tail } from './lib/server.mjs';
+import { leakedSecrets, sleep, startServer, tail } from './lib/server.mjs';
 import { trpcClient } from './lib/trpc.mjs';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const QUESTION = 'tell the browser a streamed story';
 
 /** The page: opens the socket, authenticates, streams one answer into #answer. */
@@ -51,90 +48,6 @@ ws.onmessage = (m) => {
 ws.onclose = (e) => { if (!status.textContent.startsWith('done')) status.textContent += ' closed:' + e.code; };
 </script>
 </body></html>`;
-}
-
-/** Chromium headless with a DevTools port; resolves {proc, port}. */
-async function launchChromium(url, profile) {
-  const port = await freePort();
-  const proc = spawn(
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--no-first-run',
-      '--no-default-browser-check',
-      `--user-data-dir=${profile}`,
-      `--remote-debugging-port=${port}`,
-      url,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  proc.stderr.on('data', (d) => (stderr += d));
-  return { proc, port, stderr: () => stderr };
-}
-
-/** The DevTools WebSocket URL of the page showing `url`, once Chromium has it. */
-async function pageTarget(devtoolsPort, url, chrome) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (chrome.proc.exitCode !== null || chrome.proc.signalCode !== null)
-      throw new Error(`Chromium exited (${chrome.proc.exitCode ?? chrome.proc.signalCode}): ${tail(chrome.stderr(), 20)}`);
-    try {
-      const list = await (await fetch(`http://127.0.0.1:${devtoolsPort}/json/list`)).json();
-      const target = list.find((t) => t.type === 'page' && t.url.startsWith(url));
-      if (target) return target.webSocketDebuggerUrl;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`Chromium did not open the page: ${tail(chrome.stderr(), 20)}`);
-}
-
-/** Runtime.evaluate over the DevTools protocol; resolves the expression's value. */
-function evaluator(debuggerUrl) {
-  const ws = new WebSocket(debuggerUrl);
-  let next = 1;
-  const pending = new Map();
-  ws.on('message', (data) => {
-    const msg = JSON.parse(data.toString());
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if (msg.error) p.reject(new Error(msg.error.message));
-    else p.resolve(msg.result.result.value);
-  });
-  const opened = new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  // Chromium going away must fail the test, not leave it waiting.
-  ws.on('close', () => {
-    for (const p of pending.values()) p.reject(new Error('the DevTools connection closed'));
-    pending.clear();
-  });
-  return {
-    async eval(expression) {
-      await opened;
-      const id = next++;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new Error(`no DevTools answer to ${expression}`));
-        }, 5_000);
-        const settle = (fn) => (v) => {
-          clearTimeout(timer);
-          fn(v);
-        };
-        pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
-        ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, returnByValue: true } }));
-      });
-    },
-    close: () => ws.close(),
-  };
 }
 
 describe('GET /v1/ws from headless Chromium', () => {
@@ -198,9 +111,7 @@ describe('GET /v1/ws from headless Chromium', () => {
       assert.match(await devtools.eval("document.getElementById('meta').textContent"), /^openai\/.+/);
     } finally {
       devtools?.close();
-      const exited = new Promise((resolve) => chrome.proc.once('exit', resolve));
-      chrome.proc.kill('SIGKILL');
-      await exited;
+      await chrome.stop();
     }
   });
 });
