@@ -113,6 +113,15 @@ describe("the README's quickstart", () => {
     assert.match(run.stdout, /^ws: done/m, context());
   });
 
+  it('creates a project with notes, publishes a post and shows its public page and feed', () => {
+    assert.match(run.stdout, /"items":\[\{"id":"[0-9a-f-]{36}","projectId":"[0-9a-f-]{36}","authorId":"[0-9a-f-]{36}","title":"Pricing"/, context());
+    assert.match(run.stdout, /"status":"published","publishedAt":"\d{4}-/, context());
+    assert.match(run.stdout, /"notes":2,/, context());
+    assert.match(run.stdout, /<article class="hero">[\s\S]*We are live/, context());
+    assert.match(run.stdout, /^<title>Launch<\/title>$/m, context());
+    assert.match(run.stdout, /^<title>We are live<\/title>$/m, context());
+  });
+
   it('shows one usage row per call and stops the server cleanly', () => {
     const rows = run.stdout.split('\n').filter((l) => /^\s*openai\s*\|.*\|\s*ok\s*\|/.test(l));
     assert.equal(rows.length, 5, context());
