@@ -85,6 +85,8 @@ awaitable<procedure_result> import_commits(github_access& s, const procedure_con
   // Each page holds at least one commit, so `limit` bounds the pages too.
   while (seen < limit) {
     auto answer = co_await github_fetch(*s.client, url, token.secret);
+    // GitHub answers 409 for the commits of an empty repository: nothing to import.
+    if (answer.status == 409 && pages == 0) break;
     if (answer.status != 200) co_return co_await github_failure(s, ctx, token, repo, answer);
     ++pages;
     auto commits = providers::parse_commit_page(answer.body);

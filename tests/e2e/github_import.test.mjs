@@ -56,6 +56,7 @@ describe('projects.importGitHubCommits against a mocked GitHub', () => {
       githubRepos: {
         'acme/big': { commits: 250 },
         'acme/app': { commits: 12 },
+        'acme/empty': { commits: 0 },
         'acme/odd': {
           commits: [
             { message: `${'x'.repeat(350)}\n\nA very long first line.`, author: 'Grace Hopper', login: 'grace' },
@@ -230,6 +231,14 @@ describe('projects.importGitHubCommits against a mocked GitHub', () => {
       404,
       /acme\/missing not found or not visible to the token/,
     );
+  });
+
+  it('an empty repository (GitHub answers 409) imports nothing and is no error', async () => {
+    await githubKey(keyValue('good'));
+    const p = await project('acme/empty');
+    const result = await owner.mutation('projects.importGitHubCommits', { projectId: p.id });
+    assert.deepEqual(result, { imported: 0, skipped: 0, pages: 0, more: false });
+    assert.deepEqual(await allNotes(p.id), []);
   });
 
   it('rate limit: TOO_MANY_REQUESTS with the reset time; the key stays active', async () => {

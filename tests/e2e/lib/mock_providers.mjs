@@ -623,6 +623,10 @@ export async function startMockProviders({
       return send(res, 404, { message: 'Not Found', documentation_url: `${GITHUB_DOCS}${doc}`, status: '404' }, common);
     }
     if (byName && !byName[3]) return send(res, 200, repoJson(repo), common);
+    if (repo.commits.length === 0) {
+      // GitHub's answer for the commits of a repository without any.
+      return send(res, 409, { message: 'Git Repository is empty.', documentation_url: `${GITHUB_DOCS}/commits/commits#list-commits`, status: '409' }, common);
+    }
     return githubCommits(res, common, repo, u);
   }
 
