@@ -14,27 +14,13 @@ namespace nyxgate::api {
 
 namespace json = boost::json;
 using boost::asio::awaitable;
+using project_data::post_json;
 using project_data::services;
 namespace repo = storage::projects_repository;
 
 namespace {
 
 constexpr std::size_t max_source_notes = 100;
-
-json::value post_json(const repo::post_row& p) {
-  json::array sources;
-  for (const auto& id : p.source_note_ids) sources.emplace_back(id);
-  return json::object{{"id", p.id},
-                      {"projectId", p.project_id},
-                      {"slug", p.slug},
-                      {"title", p.title},
-                      {"body", p.body},
-                      {"sourceNoteIds", std::move(sources)},
-                      {"status", p.published_at ? "published" : "draft"},
-                      {"publishedAt", json_or_null(p.published_at)},
-                      {"createdAt", p.created_at},
-                      {"updatedAt", p.updated_at}};
-}
 
 trpc_error no_such_post() {
   return {trpc_code::not_found, "input.id: no such post"};
@@ -70,15 +56,12 @@ std::vector<std::string> read_source_note_ids(input_reader& in) {
 
 awaitable<procedure_result> posts_list(services& s, const procedure_context& ctx,
                                        const std::optional<json::value>& input) {
-  input_reader in(input);
-  auto project_id = in.required_uuid("projectId");
-  auto page = read_page(in);
-  NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await project_data::project_list(
-      s, ctx.who.tenant_id, project_id,
-      repo::list_posts(ctx.who.tenant_id, ctx.who.user_id, project_id, page), "blog posts");
-  if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-  co_return page_reply(repo::post_rows(std::get<storage::db_result>(rows)), page, post_json);
+  return project_data::project_page(
+      s, ctx, input, "blog posts",
+      [&ctx](const std::string& project_id, const storage::page_request& page) {
+        return repo::list_posts(ctx.who.tenant_id, ctx.who.user_id, project_id, page);
+      },
+      repo::post_rows, post_json);
 }
 
 awaitable<procedure_result> posts_get(services& s, const procedure_context& ctx,
@@ -128,16 +111,12 @@ awaitable<procedure_result> posts_create(services& s, const procedure_context& c
 
 awaitable<procedure_result> posts_unblogged(services& s, const procedure_context& ctx,
                                             const std::optional<json::value>& input) {
-  input_reader in(input);
-  auto project_id = in.required_uuid("projectId");
-  auto page = read_page(in);
-  NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await project_data::project_list(
-      s, ctx.who.tenant_id, project_id,
-      repo::list_unblogged_notes(ctx.who.tenant_id, ctx.who.user_id, project_id, page), "notes");
-  if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-  co_return page_reply(repo::note_rows(std::get<storage::db_result>(rows)), page,
-                       project_data::note_json);
+  return project_data::project_page(
+      s, ctx, input, "notes",
+      [&ctx](const std::string& project_id, const storage::page_request& page) {
+        return repo::list_unblogged_notes(ctx.who.tenant_id, ctx.who.user_id, project_id, page);
+      },
+      repo::note_rows, project_data::note_json);
 }
 
 awaitable<procedure_result> posts_publish(services& s, const procedure_context& ctx,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "api/trpc/identity_procedures.hpp"
@@ -109,6 +110,41 @@ boost::asio::awaitable<storage::db_reply> write_blog(services& s, storage::db_ba
   auto reply = co_await storage::async_execute(s.db, std::move(batch));
   if (reply.ok() && s.blog_changed) s.blog_changed(project_id);
   co_return reply;
+}
+
+boost::json::value project_json(const storage::projects_repository::project_row& p) {
+  return boost::json::object{{"id", p.id},
+                             {"slug", p.slug},
+                             {"name", p.name},
+                             {"description", p.description},
+                             {"githubRepo", json_or_null(p.github_repo)},
+                             {"blogSlug", json_or_null(p.blog_slug)},
+                             {"createdAt", p.created_at},
+                             {"updatedAt", p.updated_at}};
+}
+
+boost::json::value doc_json(const storage::projects_repository::doc_row& d, bool listed) {
+  return boost::json::object{{"id", d.id},
+                             {"projectId", d.project_id},
+                             {"title", d.title},
+                             {listed ? "excerpt" : "body", d.body},
+                             {"createdAt", d.created_at},
+                             {"updatedAt", d.updated_at}};
+}
+
+boost::json::value post_json(const storage::projects_repository::post_row& p) {
+  boost::json::array sources;
+  for (const auto& id : p.source_note_ids) sources.emplace_back(id);
+  return boost::json::object{{"id", p.id},
+                             {"projectId", p.project_id},
+                             {"slug", p.slug},
+                             {"title", p.title},
+                             {"body", p.body},
+                             {"sourceNoteIds", std::move(sources)},
+                             {"status", p.published_at ? "published" : "draft"},
+                             {"publishedAt", json_or_null(p.published_at)},
+                             {"createdAt", p.created_at},
+                             {"updatedAt", p.updated_at}};
 }
 
 boost::json::value note_json(const storage::projects_repository::note_row& n) {

@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/trpc/input.hpp"
+#include "api/trpc/page.hpp"
 #include "api/trpc/router.hpp"
 #include "storage/database.hpp"
 #include "storage/projects_repository.hpp"
@@ -49,8 +50,12 @@ std::optional<std::optional<std::string>> nullable_field(input_reader& in, std::
 /// '-', at most 64 characters; "post" when nothing is left.
 std::string slug_from_title(std::string_view title);
 
-/// A note as notes.list and blogPosts.unblogged show it.
+/// The objects of docs/projects.md ("Procedures"), shared by every procedure that shows them.
+boost::json::value project_json(const storage::projects_repository::project_row& p);
 boost::json::value note_json(const storage::projects_repository::note_row& n);
+/// A whole doc, or in lists (`listed`) its excerpt instead of its body.
+boost::json::value doc_json(const storage::projects_repository::doc_row& d, bool listed);
+boost::json::value post_json(const storage::projects_repository::post_row& p);
 
 struct services {
   storage::database& db;
@@ -71,6 +76,22 @@ trpc_error no_such_project(std::string_view field);
 boost::asio::awaitable<std::variant<storage::db_result, trpc_error>> project_list(
     services& s, const std::string& tenant_id, const std::string& project_id,
     storage::statement list, std::string_view what);
+
+/// A list procedure over one project's rows: reads `{projectId, limit?, cursor?}`, runs
+/// `list(project_id, page)` behind the project check, and answers the page of `decode(rows)`,
+/// each rendered by `render`.
+template <class List, class Decode, class Render>
+boost::asio::awaitable<procedure_result> project_page(
+    services& s, const procedure_context& ctx, const std::optional<boost::json::value>& input,
+    std::string_view what, List list, Decode decode, Render render) {
+  input_reader in(input);
+  auto project_id = in.required_uuid("projectId");
+  auto page = read_page(in);
+  NYXGATE_FINISH_INPUT(in);
+  auto rows = co_await project_list(s, ctx.who.tenant_id, project_id, list(project_id, page), what);
+  if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
+  co_return page_reply(decode(std::get<storage::db_result>(rows)), page, render);
+}
 
 /// Registers `fn(services&, context, input)` under `path`.
 template <class Fn>

@@ -25,37 +25,6 @@ namespace projects = storage::projects_repository;
 
 namespace {
 
-json::object project_json(const projects::project_row& p) {
-  return {{"id", p.id},
-          {"slug", p.slug},
-          {"name", p.name},
-          {"description", p.description},
-          {"githubRepo", json_or_null(p.github_repo)},
-          {"blogSlug", json_or_null(p.blog_slug)},
-          {"createdAt", p.created_at},
-          {"updatedAt", p.updated_at}};
-}
-
-json::object doc_json(const projects::doc_row& d) {
-  return {{"id", d.id},        {"projectId", d.project_id}, {"title", d.title},
-          {"excerpt", d.body}, {"createdAt", d.created_at}, {"updatedAt", d.updated_at}};
-}
-
-json::object post_json(const projects::post_row& p) {
-  json::array sources;
-  for (const auto& id : p.source_note_ids) sources.emplace_back(id);
-  return {{"id", p.id},
-          {"projectId", p.project_id},
-          {"slug", p.slug},
-          {"title", p.title},
-          {"body", p.body},
-          {"sourceNoteIds", std::move(sources)},
-          {"status", p.published_at ? "published" : "draft"},
-          {"publishedAt", json_or_null(p.published_at)},
-          {"createdAt", p.created_at},
-          {"updatedAt", p.updated_at}};
-}
-
 /// The first `limit` rows: a list statement reads one more, to know whether a page follows.
 template <class Row>
 std::span<const Row> first(const std::vector<Row>& rows, std::int64_t limit) {
@@ -76,10 +45,6 @@ json::object stats_json(const std::string& project_id, const insight::project_to
            json::object{{"notes", t.note_words}, {"docs", t.doc_words}, {"posts", t.post_words}}}};
 }
 
-trpc_error no_such_project() {
-  return {trpc_code::not_found, "input.id: no such project"};
-}
-
 /// The project and its statements' results in one transaction (one snapshot); NOT_FOUND when
 /// the caller's tenant has no such project.
 awaitable<std::variant<storage::db_reply, trpc_error>> read_project(github_access& s,
@@ -90,7 +55,7 @@ awaitable<std::variant<storage::db_reply, trpc_error>> read_project(github_acces
   batch.statements.insert(batch.statements.begin(), projects::find_project(ctx.who.tenant_id, id));
   auto reply = co_await storage::async_execute(s.keys.db, std::move(batch));
   if (!reply.ok()) co_return storage_failure(reply, "project");
-  if (reply.results.front().empty()) co_return no_such_project();
+  if (reply.results.front().empty()) co_return project_data::no_such_project("id");
   co_return reply;
 }
 
@@ -110,7 +75,7 @@ awaitable<procedure_result> project_stats(github_access& s, const procedure_cont
   if (auto* e = std::get_if<trpc_error>(&read)) co_return std::move(*e);
   const auto& r = std::get<storage::db_reply>(read).results;
   auto totals = insight::totals_of(r[1]);
-  if (!totals) co_return no_such_project();
+  if (!totals) co_return project_data::no_such_project("id");
   co_return json::value(stats_json(id, *totals, insight::month_counts(r[2])));
 }
 
@@ -130,16 +95,16 @@ awaitable<procedure_result> project_overview(github_access& s, const procedure_c
   const auto& r = std::get<storage::db_reply>(read).results;
   auto project = projects::project_rows(r[0]);
   auto totals = insight::totals_of(r[1]);
-  if (!totals) co_return no_such_project();
+  if (!totals) co_return project_data::no_such_project("id");
   json::array notes, docs, posts;
   auto note_rows = projects::note_rows(r[3]);
   auto doc_rows = projects::doc_rows(r[4]);
   auto post_rows = projects::post_rows(r[5]);
   for (const auto& n : first(note_rows, limit)) notes.push_back(project_data::note_json(n));
-  for (const auto& d : first(doc_rows, limit)) docs.push_back(doc_json(d));
-  for (const auto& p : first(post_rows, limit)) posts.push_back(post_json(p));
+  for (const auto& d : first(doc_rows, limit)) docs.push_back(project_data::doc_json(d, true));
+  for (const auto& p : first(post_rows, limit)) posts.push_back(project_data::post_json(p));
   co_return json::value(
-      json::object{{"project", project_json(project.front())},
+      json::object{{"project", project_data::project_json(project.front())},
                    {"notes", std::move(notes)},
                    {"docs", std::move(docs)},
                    {"posts", std::move(posts)},
@@ -212,7 +177,7 @@ awaitable<procedure_result> project_health(github_access& s, const procedure_con
   const auto& r = std::get<storage::db_reply>(read).results;
   auto project = projects::project_rows(r[0]).front();
   auto totals = insight::totals_of(r[1]);
-  if (!totals) co_return no_such_project();
+  if (!totals) co_return project_data::no_such_project("id");
   json::array checks;
   checks.push_back(co_await provider_check(s, ctx));
   if (project.github_repo) co_await github_checks(s, ctx, *project.github_repo, checks);

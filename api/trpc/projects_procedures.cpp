@@ -14,31 +14,12 @@ namespace nyxgate::api {
 
 namespace json = boost::json;
 using boost::asio::awaitable;
+using project_data::doc_json;
+using project_data::project_json;
 using project_data::services;
 namespace repo = storage::projects_repository;
 
 namespace {
-
-json::value project_json(const repo::project_row& p) {
-  return json::object{{"id", p.id},
-                      {"slug", p.slug},
-                      {"name", p.name},
-                      {"description", p.description},
-                      {"githubRepo", json_or_null(p.github_repo)},
-                      {"blogSlug", json_or_null(p.blog_slug)},
-                      {"createdAt", p.created_at},
-                      {"updatedAt", p.updated_at}};
-}
-
-/// A whole doc, or in lists (`listed`) its excerpt instead of its body.
-json::value doc_json(const repo::doc_row& d, bool listed) {
-  return json::object{{"id", d.id},
-                      {"projectId", d.project_id},
-                      {"title", d.title},
-                      {listed ? "excerpt" : "body", d.body},
-                      {"createdAt", d.created_at},
-                      {"updatedAt", d.updated_at}};
-}
 
 trpc_error not_found(std::string_view what) {
   return {trpc_code::not_found, "input.id: no such " + std::string{what}};
@@ -175,16 +156,12 @@ awaitable<procedure_result> projects_delete(services& s, const procedure_context
 
 awaitable<procedure_result> notes_list(services& s, const procedure_context& ctx,
                                        const std::optional<json::value>& input) {
-  input_reader in(input);
-  auto project_id = in.required_uuid("projectId");
-  auto page = read_page(in);
-  NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await project_data::project_list(
-      s, ctx.who.tenant_id, project_id,
-      repo::list_notes(ctx.who.tenant_id, ctx.who.user_id, project_id, page), "notes");
-  if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-  co_return page_reply(repo::note_rows(std::get<storage::db_result>(rows)), page,
-                       project_data::note_json);
+  return project_data::project_page(
+      s, ctx, input, "notes",
+      [&ctx](const std::string& project_id, const storage::page_request& page) {
+        return repo::list_notes(ctx.who.tenant_id, ctx.who.user_id, project_id, page);
+      },
+      repo::note_rows, project_data::note_json);
 }
 
 awaitable<procedure_result> notes_create(services& s, const procedure_context& ctx,
@@ -231,16 +208,12 @@ awaitable<procedure_result> notes_update(services& s, const procedure_context& c
 
 awaitable<procedure_result> docs_list(services& s, const procedure_context& ctx,
                                       const std::optional<json::value>& input) {
-  input_reader in(input);
-  auto project_id = in.required_uuid("projectId");
-  auto page = read_page(in);
-  NYXGATE_FINISH_INPUT(in);
-  auto rows = co_await project_data::project_list(
-      s, ctx.who.tenant_id, project_id, repo::list_docs(ctx.who.tenant_id, project_id, page),
-      "docs");
-  if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-  co_return page_reply(repo::doc_rows(std::get<storage::db_result>(rows)), page,
-                       [](const repo::doc_row& d) { return doc_json(d, true); });
+  return project_data::project_page(
+      s, ctx, input, "docs",
+      [&ctx](const std::string& project_id, const storage::page_request& page) {
+        return repo::list_docs(ctx.who.tenant_id, project_id, page);
+      },
+      repo::doc_rows, [](const repo::doc_row& d) { return doc_json(d, true); });
 }
 
 awaitable<procedure_result> docs_get(services& s, const procedure_context& ctx,
