@@ -31,15 +31,17 @@ report "net/ is transport: it includes only net/, runtime/, telemetry/" \
   "$(includes_of net 'net/|runtime/|telemetry/')"
 report "providers/ includes only providers/ and telemetry/json_escape.hpp" \
   "$(includes_of providers 'providers/|telemetry/json_escape\.hpp')"
+report "workflows/ is pure: it includes only workflows/" \
+  "$(includes_of workflows 'workflows/')"
 report "storage/ includes no actors/, identity/, net/, api/, app/" \
   "$(includes_of storage 'storage/|runtime/|telemetry/|security/|config/|providers/key_status\.hpp')"
 report "actors/ includes neither net/ nor api/ nor app/" \
-  "$(includes_of actors 'actors/|runtime/|providers/|storage/|telemetry/|security/|identity/|config/')"
+  "$(includes_of actors 'actors/|runtime/|providers/|workflows/|storage/|telemetry/|security/|identity/|config/')"
 report "identity/ includes only identity/, storage/, security/, telemetry/" \
   "$(includes_of identity 'identity/|storage/|security/|telemetry/')"
 report "security/, telemetry/ and config/ include nothing of ours" \
   "$(includes_of security 'security/|telemetry/')$(includes_of telemetry 'telemetry/')$(includes_of config 'config/')"
-report "api/ includes no app/" "$(includes_of api '(api|net|runtime|actors|providers|storage|telemetry|security|identity|config)/')"
+report "api/ includes no app/" "$(includes_of api '(api|net|runtime|actors|providers|workflows|storage|telemetry|security|identity|config)/')"
 
 # SQL statements are written in storage/ only (its repositories); tests and benchmarks seed
 # their own databases.

@@ -20,6 +20,14 @@ inline constexpr std::string_view principal_change_channel = "nyxgate_principal_
 /// the pages it rendered for that project.
 inline constexpr std::string_view blog_change_channel = "nyxgate_blog_changed";
 
+/// Workflow items became claimable (a run created or rerun; payload: the run id): idle
+/// pipeline engines claim at once instead of at their next poll.
+inline constexpr std::string_view pipeline_wake_channel = "nyxgate_pipeline_wake";
+/// A run's items changed status (payload: the run id): progress subscribers read its counts.
+inline constexpr std::string_view pipeline_progress_channel = "nyxgate_pipeline_progress";
+/// A run was cancelled (payload: the run id): every node stops that run's running calls.
+inline constexpr std::string_view pipeline_cancel_channel = "nyxgate_pipeline_cancel";
+
 /// Sent when the transaction it is part of commits.
 statement notify(std::string_view channel, std::string_view payload);
 

@@ -206,12 +206,71 @@ CREATE TABLE blog_post_sources (
 CREATE INDEX blog_post_sources_by_note ON blog_post_sources (tenant_id, note_id);
 )SQL";
 
-constexpr std::array<migration, 5> all_migrations{{
+/// Workflow runs and their items: the queue is the database. A node claims an item with
+/// `FOR UPDATE SKIP LOCKED` and holds it by a lease (`owner`, `lease_until`) it renews while
+/// the item runs; an item whose lease ran out is claimable again. `truncated` items wait for
+/// their one continuation, their partial output in `partial`. Usage rows name their run and
+/// item. Tenants may override the built-in prompt templates per kind.
+constexpr std::string_view v6_workflows = R"SQL(
+CREATE TABLE pipeline_runs (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  project_id uuid NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('blog', 'docs', 'keyPoints', 'translate')),
+  status text NOT NULL DEFAULT 'running'
+    CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
+  input jsonb NOT NULL DEFAULT '{}',
+  created_by uuid REFERENCES users(id) ON DELETE SET NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  finished_at timestamptz,
+  PRIMARY KEY (tenant_id, id),
+  FOREIGN KEY (tenant_id, project_id) REFERENCES projects (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX pipeline_runs_newest ON pipeline_runs (tenant_id, created_at DESC, id DESC);
+CREATE TABLE pipeline_items (
+  tenant_id uuid NOT NULL,
+  run_id uuid NOT NULL,
+  id uuid NOT NULL DEFAULT gen_random_uuid(),
+  position integer NOT NULL,
+  input jsonb NOT NULL,
+  status text NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'running', 'truncated', 'done', 'failed', 'cancelled')),
+  attempts integer NOT NULL DEFAULT 0,
+  owner text,
+  lease_until timestamptz,
+  provider text,
+  key_scope text CHECK (key_scope IN ('personal', 'tenant')),
+  fallback boolean,
+  output jsonb,
+  partial text,
+  error text,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, run_id, id),
+  UNIQUE (tenant_id, run_id, position),
+  FOREIGN KEY (tenant_id, run_id) REFERENCES pipeline_runs (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX pipeline_items_claimable ON pipeline_items (lease_until NULLS FIRST)
+  WHERE status IN ('pending', 'running', 'truncated');
+CREATE TABLE prompt_templates (
+  tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  kind text NOT NULL CHECK (kind IN ('blog', 'docs', 'keyPoints', 'translate')),
+  body text NOT NULL CHECK (octet_length(body) BETWEEN 1 AND 65536),
+  updated_by uuid REFERENCES users(id) ON DELETE SET NULL,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, kind)
+);
+ALTER TABLE usage_events ADD COLUMN run_id uuid, ADD COLUMN item_id uuid;
+)SQL";
+
+constexpr std::array<migration, 6> all_migrations{{
     {1, "identity", v1_identity},
     {2, "usage", v2_usage},
     {3, "usage without id", v3_usage_without_id},
     {4, "member names and invites", v4_member_names_and_invites},
     {5, "projects", v5_projects},
+    {6, "workflows", v6_workflows},
 }};
 
 /// Any constant works as long as every nyxgate node uses the same one.
