@@ -74,9 +74,15 @@ storage_actor::behavior_type storage_fun(storage_pointer self, boost::asio::io_c
   self->state.connection = detail::pg_connection::create(*io, std::move(opts.connection));
   auto handle = caf::actor_cast<storage_actor>(self);
   // The connection outlives no one: its callbacks hold a handle and only send messages.
-  self->state.connection->start([weak = caf::actor_cast<caf::weak_actor_ptr>(handle)](bool up) {
-    if (auto strong = caf::actor_cast<storage_actor>(weak)) caf::anon_send(strong, link_atom_v, up);
-  });
+  self->state.connection->start(
+      [weak = caf::actor_cast<caf::weak_actor_ptr>(handle), flag = opts.up](bool up) {
+        // Down is published before the actor hears it, up after: a batch sent because the
+        // flag says up always finds the actor knowing it.
+        if (flag && !up) flag->store(false, std::memory_order_release);
+        if (auto strong = caf::actor_cast<storage_actor>(weak))
+          caf::anon_send(strong, link_atom_v, up);
+        if (flag && up) flag->store(true, std::memory_order_release);
+      });
   self->attach_functor([conn = self->state.connection] { conn->close(); });
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     for (auto& item : self->state.queue)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -51,6 +52,9 @@ struct storage_actor_options {
   detail::connection_options connection;
   /// Batches waiting behind the running one; beyond this callers get `overloaded` at once.
   std::size_t max_queue = 256;
+  /// Whether the connection is up, as the actor learns it; read by `database` to send a batch
+  /// to a connection that can run it. May be null.
+  std::shared_ptr<std::atomic<bool>> up;
 };
 
 /// Spawns a storage actor owning one libpq connection that runs on `io`.

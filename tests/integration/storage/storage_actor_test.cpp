@@ -157,4 +157,27 @@ BOOST_AUTO_TEST_CASE(storage_survives_a_database_restart) {
   BOOST_TEST(after.ok(), after.message);
 }
 
+BOOST_AUTO_TEST_CASE(batches_go_to_a_connection_that_is_up) {
+  auto dir = testing::temp_dir();
+  storage::embedded_options eo;
+  eo.data_dir = dir;
+  eo.fast_unsafe = true;
+  auto pg = storage::embedded_postgres::start(eo);
+  storage_env env(pg->conninfo(), 4);
+
+  pg->stop();
+  // Every connection fails its reconnects meanwhile, so their backoffs grow apart.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  pg->restart();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!run(*env.db, statement{"SELECT 1"}).ok() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  // One connection is back: every batch is served, while the others still wait out their
+  // backoff.
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) failed += run(*env.db, statement{"SELECT 1"}).ok() ? 0 : 1;
+  BOOST_TEST(failed == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
