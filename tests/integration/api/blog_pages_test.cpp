@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/http/types.hpp"
@@ -196,6 +197,14 @@ BOOST_AUTO_TEST_CASE(concurrent_misses_share_one_load) {
 
 BOOST_AUTO_TEST_CASE(pages_come_from_memory_until_a_notice_drops_them_on_every_node) {
   node_fixture other(conninfo(), master_key_file());
+  // A node drops every page when its listener connects (notices sent before are lost): wait
+  // for both listeners, so the pages cached below stay until the notice.
+  BOOST_REQUIRE(eventually([&] {
+    return sql(conninfo(),
+               "SELECT count(*) >= 2 FROM pg_stat_activity WHERE datname = current_database() "
+               "AND query LIKE 'LISTEN %'")[0][0] == "t";
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   BOOST_REQUIRE(get(*this, "/b/acme-blog").status == 200u);
   BOOST_REQUIRE(get(other, "/b/acme-blog").status == 200u);
   auto etag = head_line(get(*this, "/b/acme-blog"), "ETag");
