@@ -20,6 +20,7 @@
 #include "api/trpc/project_insight_procedures.hpp"
 #include "api/trpc/projects_procedures.hpp"
 #include "api/trpc/router.hpp"
+#include "api/trpc/template_procedures.hpp"
 #include "app/rotate.hpp"
 #include "app/runtime.hpp"
 #include "app/upstream_pool.hpp"
@@ -236,6 +237,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
                               [&blog = impl_->blog](const std::string& project_id) {
                                 blog.cache().invalidate(project_id);
                               });
+  api::add_template_procedures(impl_->trpc, impl_->rt.db());
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;

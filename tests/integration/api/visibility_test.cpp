@@ -417,6 +417,15 @@ std::vector<entry> table() {
            },
        .member_status = 403});
   add({.path = "providers.resolve", .query = q, .input = none, .same = equal()});
+  add({.path = "templates.get", .query = q, .input = none, .same = equal()});
+  // An override of the tenant's blog template: the plain member may read templates, not save.
+  add({.path = "templates.update",
+       .query = m,
+       .input =
+           [](const tenant_world&) {
+             return obj({{"kind", "blog"}, {"body", "Write about {{project.name}}:\n{{notes}}"}});
+           },
+       .member_status = 403});
   // GitHub is unreachable: both callers get the same BAD_GATEWAY through the tenant's key.
   add({.path = "github.viewer",
        .query = q,
