@@ -49,6 +49,8 @@ awaitable<procedure_result> templates_get(storage::database& db, const procedure
                                           const std::optional<json::value>& input) {
   input_reader in(input, true);
   NYXGATE_FINISH_INPUT(in);
+  if (!ctx.who.is_admin())
+    co_return trpc_error{trpc_code::forbidden, "templates.get needs the admin role"};
   auto reply = co_await storage::async_execute(db, storage::single(repo::list(ctx.who.tenant_id)));
   if (!reply.ok()) co_return storage_failure(reply, "templates");
   auto rows = repo::template_rows(reply.results.front());

@@ -52,7 +52,7 @@ describe('templates.get and templates.update with @trpc/client', () => {
   });
 
   it('lists every kind with its built-in default', async () => {
-    const list = await member.query('templates.get');
+    const list = await owner.query('templates.get');
     assert.deepEqual(
       list.map((t) => t.kind),
       KINDS,
@@ -66,6 +66,7 @@ describe('templates.get and templates.update with @trpc/client', () => {
     }
     assert.ok(byKind(list).translate.body.includes('{{language}}'));
     assert.deepEqual(await owner.query('templates.get', {}), list);
+    await rejectsWith(member.query('templates.get'), 'FORBIDDEN', 403, /admin/);
     defaults = byKind(list);
   });
 
@@ -76,7 +77,7 @@ describe('templates.get and templates.update with @trpc/client', () => {
     assert.equal(saved.body, body);
     assert.equal(saved.isDefault, false);
     assert.match(saved.updatedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-    const seen = byKind(await member.query('templates.get'));
+    const seen = byKind(await owner.query('templates.get'));
     assert.deepEqual(seen.blog, saved);
     assert.deepEqual(seen.docs, defaults.docs);
 
@@ -115,10 +116,10 @@ describe('templates.get and templates.update with @trpc/client', () => {
 
   it('body null goes back to the default', async () => {
     await owner.mutation('templates.update', { kind: 'keyPoints', body: 'Key points of {{doc}}' });
-    assert.equal(byKind(await member.query('templates.get')).keyPoints.isDefault, false);
+    assert.equal(byKind(await owner.query('templates.get')).keyPoints.isDefault, false);
     const reset = await owner.mutation('templates.update', { kind: 'keyPoints', body: null });
     assert.deepEqual(reset, defaults.keyPoints);
-    assert.deepEqual(byKind(await member.query('templates.get')).keyPoints, defaults.keyPoints);
+    assert.deepEqual(byKind(await owner.query('templates.get')).keyPoints, defaults.keyPoints);
   });
 
   it("another tenant never sees the override, and its own stays its own", async () => {

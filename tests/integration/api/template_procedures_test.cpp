@@ -79,7 +79,7 @@ struct templates_fixture : node_fixture {
 BOOST_FIXTURE_TEST_SUITE(template_procedures, templates_fixture)
 
 BOOST_AUTO_TEST_CASE(get_lists_every_kind_with_its_default) {
-  for (const auto* token : {&owner, &member}) {
+  for (const auto* token : {&owner, &admin}) {
     auto list = templates(*token).as_array();
     BOOST_REQUIRE_EQUAL(list.size(), kinds.size());
     for (std::size_t i = 0; i < kinds.size(); ++i) {
@@ -91,16 +91,16 @@ BOOST_AUTO_TEST_CASE(get_lists_every_kind_with_its_default) {
     }
   }
   // No input and `{}` are the same question.
-  BOOST_TEST(ok(query("templates.get", member, "{}")) == templates(member));
+  BOOST_TEST(ok(query("templates.get", admin, "{}")) == templates(admin));
 }
 
-BOOST_AUTO_TEST_CASE(an_admin_saves_an_override_that_every_member_reads) {
+BOOST_AUTO_TEST_CASE(an_admin_saves_an_override_that_every_admin_reads) {
   auto saved = ok(mutate("templates.update", admin, update_input("blog", custom_blog)));
   BOOST_TEST(saved.at("kind").as_string() == "blog");
   BOOST_TEST(saved.at("body").as_string() == custom_blog);
   BOOST_TEST(!saved.at("isDefault").as_bool());
   BOOST_TEST(saved.at("updatedAt").as_string().size() == 24u);  // 2026-01-02T03:04:05.678Z
-  for (const auto* token : {&owner, &admin, &member}) {
+  for (const auto* token : {&owner, &admin}) {
     BOOST_TEST(entry(*token, "blog") == saved);
     BOOST_TEST(entry(*token, "docs").at("isDefault").as_bool());
   }
@@ -119,14 +119,17 @@ BOOST_AUTO_TEST_CASE(an_admin_saves_an_override_that_every_member_reads) {
   BOOST_TEST(in_force(tenant, wf::kind::blog, "blog") == "{{notes}}");
 }
 
-BOOST_AUTO_TEST_CASE(a_member_may_read_but_not_update) {
+BOOST_AUTO_TEST_CASE(a_member_may_neither_read_nor_update) {
+  auto read = query("templates.get", member);
+  BOOST_TEST(read.status == 403u, read.raw);
+  BOOST_TEST(code_of(read) == "FORBIDDEN");
   auto r = mutate("templates.update", member, update_input("blog", custom_blog));
   BOOST_TEST(r.status == 403u, r.raw);
   BOOST_TEST(code_of(r) == "FORBIDDEN");
   auto reset = mutate("templates.update", member, R"({"kind":"blog","body":null})");
   BOOST_TEST(reset.status == 403u, reset.raw);
   BOOST_TEST(override_rows() == 0u);
-  BOOST_TEST(entry(member, "blog").at("isDefault").as_bool());
+  BOOST_TEST(entry(owner, "blog").at("isDefault").as_bool());
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_template_is_a_bad_request_naming_it_and_saves_nothing) {
@@ -167,7 +170,7 @@ BOOST_AUTO_TEST_CASE(a_null_body_goes_back_to_the_default) {
   BOOST_TEST(reset.at("isDefault").as_bool());
   BOOST_TEST(reset.at("updatedAt").is_null());
   BOOST_TEST(reset.at("body").as_string() == wf::default_template(wf::kind::key_points));
-  BOOST_TEST(entry(member, "keyPoints") == reset);
+  BOOST_TEST(entry(admin, "keyPoints") == reset);
   BOOST_TEST(override_rows() == 0u);
   // Resetting a default answers the default again.
   BOOST_TEST(ok(mutate("templates.update", owner, R"({"kind":"keyPoints","body":null})")) == reset);
@@ -179,7 +182,7 @@ BOOST_AUTO_TEST_CASE(another_tenants_override_is_invisible_and_untouched) {
   ok(mutate("templates.update", owner_b, update_input("docs", "Globex docs from {{notes}}")));
   auto a_docs = entry(owner, "docs");
   BOOST_TEST(a_docs.at("isDefault").as_bool());
-  BOOST_TEST(json::serialize(templates(member)).find("Globex") == std::string::npos);
+  BOOST_TEST(json::serialize(templates(admin)).find("Globex") == std::string::npos);
   BOOST_TEST(in_force(tenant_id(owner), wf::kind::docs, "docs") ==
              wf::default_template(wf::kind::docs));
   BOOST_TEST(in_force(tenant_id(owner_b), wf::kind::docs, "docs") == "Globex docs from {{notes}}");
