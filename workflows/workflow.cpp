@@ -187,8 +187,8 @@ material material_of(const boost::json::value& input) {
     for (const auto& n : notes->get_array()) {
       const auto* no = n.if_object();
       if (no == nullptr) continue;
-      m.notes.push_back(
-          {string_field(*no, "id"), string_field(*no, "title"), string_field(*no, "body")});
+      note read{string_field(*no, "id"), string_field(*no, "title"), string_field(*no, "body")};
+      if (!read.title.empty() || !read.body.empty()) m.notes.push_back(std::move(read));
     }
   }
   if (auto id = string_field(*o, "docId"); !id.empty()) m.doc_id = std::move(id);
