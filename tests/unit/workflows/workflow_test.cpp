@@ -1,6 +1,7 @@
 // The workflow kinds (docs/workflows.md, "Kinds in detail"): which calls an item makes, in
 // which order and with which messages, what it produces, how long docs are cut into sections,
 // and that a malformed item input never stops an item.
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
@@ -250,6 +251,40 @@ BOOST_AUTO_TEST_CASE(key_points_of_a_long_doc_take_a_call_per_section_then_one_m
   }
   BOOST_TEST(kp.body == "merged");
   BOOST_TEST(kp.title == "Key points: Book");
+}
+
+BOOST_AUTO_TEST_CASE(key_points_too_long_to_merge_at_once_are_merged_in_fitting_groups) {
+  const auto doc = long_doc(12);
+  auto input = json::value{{"docId", "d"}, {"title", "Book"}, {"doc", doc}};
+  const std::size_t max = 150;
+  const auto sections = split_sections(doc, max).size();
+  BOOST_REQUIRE_GT(sections, 4u);
+  // Each answer is 60 bytes: two fit one call, three do not.
+  auto answer_of = [](std::size_t i) {
+    auto a = cat("answer ", std::to_string(i), " ");
+    return a + std::string(60 - a.size(), 'x');
+  };
+  std::vector<call_step> steps;
+  auto kp = run_item(kind::key_points, context(), input, max, steps,
+                     [&](auto&, auto i) { return answer_of(i); });
+  BOOST_REQUIRE_EQUAL(steps.size(), 2 * sections - 1);  // pairs: each merge saves one text
+  std::vector<bool> merged(steps.size(), false);
+  for (std::size_t i = sections; i < steps.size(); ++i) {
+    const auto& prompt = prompt_of(steps[i]);
+    BOOST_TEST(prompt.find("--- Part 2 ---") != std::string::npos);
+    BOOST_TEST(prompt.find("--- Part 3 ---") == std::string::npos);
+    std::size_t parts = 0;
+    for (std::size_t earlier = 0; earlier < i; ++earlier)
+      if (prompt.find(cat(answer_of(earlier), "\n")) != std::string::npos ||
+          prompt.ends_with(answer_of(earlier))) {
+        BOOST_TEST(!merged[earlier], "answer " << earlier << " merged twice");
+        merged[earlier] = true;
+        ++parts;
+      }
+    BOOST_TEST(parts == 2u, "merge call " << i);
+  }
+  BOOST_TEST(kp.body == answer_of(steps.size() - 1));
+  BOOST_TEST(std::count(merged.begin(), merged.end(), false) == 1);  // only the final merge
 }
 
 BOOST_AUTO_TEST_CASE(translate_calls_each_section_in_order_and_joins_the_answers) {
