@@ -31,7 +31,7 @@ constexpr std::string_view continue_prompt =
     "Continue exactly where you stopped, without repeating anything.";
 
 constexpr std::string_view merge_prompt =
-    "The texts below are the key points of consecutive sections of one document, in order. "
+    "The texts below are the key points of consecutive parts of one document, in order. "
     "Merge them into the key points of the whole document: keep every distinct point once, "
     "join points that say the same thing, keep the document's order, and answer in Markdown "
     "with the key points only.";
@@ -187,8 +187,8 @@ material material_of(const boost::json::value& input) {
     for (const auto& n : notes->get_array()) {
       const auto* no = n.if_object();
       if (no == nullptr) continue;
-      m.notes.push_back(
-          {string_field(*no, "id"), string_field(*no, "title"), string_field(*no, "body")});
+      note read{string_field(*no, "id"), string_field(*no, "title"), string_field(*no, "body")};
+      if (!read.title.empty() || !read.body.empty()) m.notes.push_back(std::move(read));
     }
   }
   if (auto id = string_field(*o, "docId"); !id.empty()) m.doc_id = std::move(id);
@@ -283,15 +283,48 @@ std::variant<call_step, item_product> advance_notes(kind k, const run_context& r
   return p;
 }
 
-std::string merge_prompt_over(std::span<const std::string> partials) {
+std::string merge_prompt_over(std::span<const std::string_view> partials) {
   std::string out{merge_prompt};
   for (std::size_t i = 0; i < partials.size(); ++i) {
-    out += "\n\n--- Section ";
+    out += "\n\n--- Part ";
     out += std::to_string(i + 1);
     out += " ---\n\n";
     out += trim(partials[i]);
   }
   return out;
+}
+
+/// keyPoints' merges over the sections' answers (the first `sections` of `answers`; the merges'
+/// answers follow in order): one call when the partial results fit `context_chars` together,
+/// else neighbours merged in groups that fit (two at least), level by level, until one text is
+/// left. Answers the next merge call, or the final text.
+std::variant<call_step, std::string> merged(const run_context& run,
+                                            std::span<const std::string> answers,
+                                            std::size_t sections, std::size_t context_chars) {
+  std::vector<std::string_view> level(answers.begin(),
+                                      answers.begin() + static_cast<std::ptrdiff_t>(sections));
+  std::size_t next_answer = sections;
+  while (level.size() > 1) {
+    std::vector<std::string_view> up;
+    for (std::size_t first = 0; first < level.size();) {
+      std::size_t end = first + 1;
+      std::size_t size = trim(level[first]).size();
+      while (end < level.size() &&
+             (end - first < 2 || size + trim(level[end]).size() <= context_chars))
+        size += trim(level[end++]).size();
+      if (end - first == 1) {
+        up.push_back(level[first]);
+      } else if (next_answer < answers.size()) {
+        up.push_back(answers[next_answer++]);
+      } else {
+        auto group = std::span<const std::string_view>{level}.subspan(first, end - first);
+        return call_of(run, merge_prompt_over(group));
+      }
+      first = end;
+    }
+    level = std::move(up);
+  }
+  return std::string{level.empty() ? std::string_view{} : trim(level.front())};
 }
 
 /// A section's translation with the section's own leading and trailing white space, so the
@@ -307,8 +340,8 @@ std::string in_place(std::string_view section, std::string_view answer) {
   return out;
 }
 
-/// keyPoints and translate: one call per section of the doc, then for keyPoints one merge
-/// call when there was more than one section.
+/// keyPoints and translate: one call per section of the doc, then for keyPoints the merges
+/// when there was more than one section.
 std::variant<call_step, item_product> advance_sections(kind k, const run_context& run,
                                                        const material& m,
                                                        std::span<const std::string> answers,
@@ -323,11 +356,11 @@ std::variant<call_step, item_product> advance_sections(kind k, const run_context
     for (std::size_t i = 0; i < sections.size(); ++i) p.body += in_place(sections[i], answers[i]);
     return p;
   }
-  if (sections.size() > 1 && answers.size() == sections.size())
-    return call_of(run, merge_prompt_over(answers));
+  auto body = merged(run, answers, sections.size(), context_chars);
+  if (auto* step = std::get_if<call_step>(&body)) return std::move(*step);
   p.title =
       fitting_title(trim(m.title).empty() ? std::string{} : "Key points: " + m.title, "Key points");
-  if (!answers.empty()) p.body = std::string{trim(answers.back())};
+  p.body = std::move(std::get<std::string>(body));
   return p;
 }
 
