@@ -17,6 +17,7 @@
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/key_probe_procedures.hpp"
 #include "api/trpc/key_procedures.hpp"
+#include "api/trpc/pipeline_procedures.hpp"
 #include "api/trpc/project_insight_procedures.hpp"
 #include "api/trpc/projects_procedures.hpp"
 #include "api/trpc/router.hpp"
@@ -236,6 +237,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
                               [&blog = impl_->blog](const std::string& project_id) {
                                 blog.cache().invalidate(project_id);
                               });
+  api::add_pipeline_procedures(impl_->trpc, impl_->rt.db());
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;
