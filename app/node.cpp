@@ -89,7 +89,7 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
 /// connection was down are lost.
 std::shared_ptr<storage::detail::pg_connection> start_listener(
     boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
-    identity::authenticator& auth, api::blog::blog_cache& blogs,
+    identity::authenticator& auth, api::blog::blog_cache& blogs, api::progress_hub& progress,
     std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
   storage::detail::connection_options o;
   o.conninfo = conninfo;
@@ -101,24 +101,28 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                    std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
   };
   conn->start(
-      [weak, &tenants, &auth, &blogs, reload](bool up) {
+      [weak, &tenants, &auth, &blogs, &progress, reload](bool up) {
         if (!up) return;
         auto c = weak.lock();
         if (!c) return;
-        c->execute(storage::listen_all(), [&tenants, &auth, &blogs, reload](storage::db_reply r) {
-          if (!r.ok()) {
-            telemetry::log_warn("listening for changes failed",
-                                {{"error", storage::to_string(r.error)}});
-            return;
-          }
-          // Changes made before LISTEN took effect were not heard: at start-up (a tenant
-          // actor may have loaded meanwhile) and after every reconnect. Reload what is cached.
-          for (auto& a : tenants.all()) reload(a);
-          auth.invalidate_all();
-          blogs.invalidate_all();
-        });
+        c->execute(storage::listen_all(),
+                   [&tenants, &auth, &blogs, &progress, reload](storage::db_reply r) {
+                     if (!r.ok()) {
+                       telemetry::log_warn("listening for changes failed",
+                                           {{"error", storage::to_string(r.error)}});
+                       return;
+                     }
+                     // Changes made before LISTEN took effect were not heard: at start-up (a tenant
+                     // actor may have loaded meanwhile) and after every reconnect. Reload what is
+                     // cached.
+                     for (auto& a : tenants.all()) reload(a);
+                     auth.invalidate_all();
+                     blogs.invalidate_all();
+                     progress.changed_all();
+                   });
       },
-      [&tenants, &auth, &blogs, reload, vault, key_file](std::string channel, std::string payload) {
+      [&tenants, &auth, &blogs, &progress, reload, vault, key_file](std::string channel,
+                                                                    std::string payload) {
         if (channel == storage::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
           return;
@@ -129,6 +133,10 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         }
         if (channel == storage::blog_change_channel) {
           blogs.invalidate(payload);
+          return;
+        }
+        if (channel == storage::pipeline_progress_channel) {
+          progress.changed(payload);
           return;
         }
         if (channel != storage::master_key_channel) return;
@@ -198,6 +206,7 @@ struct node::impl {
   std::unique_ptr<actors::tenant_directory> tenants;
   identity::authenticator auth;
   api::trpc_router trpc;
+  api::progress_hub progress;
   actors::provider_directory providers;
   std::shared_ptr<storage::usage_recorder> usage;
   std::shared_ptr<storage::usage_retention> retention;
@@ -237,7 +246,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
                               [&blog = impl_->blog](const std::string& project_id) {
                                 blog.cache().invalidate(project_id);
                               });
-  api::add_pipeline_procedures(impl_->trpc, impl_->rt.db());
+  api::add_pipeline_procedures(impl_->trpc, impl_->rt.db(), impl_->rt.io(), impl_->progress);
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;
@@ -253,7 +262,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   api::add_github_import_procedures(impl_->trpc, github);
   impl_->listener =
       start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants, impl_->auth,
-                     impl_->blog.cache(), impl_->vault, master_key_path(s));
+                     impl_->blog.cache(), impl_->progress, impl_->vault, master_key_path(s));
   impl_->auth.start();
   net::server_limits limits;
   limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);

@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/pipeline_progress.hpp"
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/page.hpp"
 #include "api/trpc/project_data.hpp"
@@ -75,22 +76,6 @@ std::optional<trpc_error> read_kind_input(const json::value* raw, run_request& r
   }
   in.finish();
   return in.error();
-}
-
-json::value run_json(const runs::run_row& r) {
-  return json::object{{"id", r.id},
-                      {"projectId", r.project_id},
-                      {"kind", r.kind},
-                      {"status", r.status},
-                      {"createdAt", r.created_at},
-                      {"updatedAt", r.updated_at},
-                      {"finishedAt", json_or_null(r.finished_at)},
-                      {"counts", json::object{{"pending", r.counts.pending},
-                                              {"running", r.counts.running},
-                                              {"truncated", r.counts.truncated},
-                                              {"done", r.counts.done},
-                                              {"failed", r.counts.failed},
-                                              {"cancelled", r.counts.cancelled}}}};
 }
 
 json::value note_material(const projects::note_row& n) {
@@ -221,7 +206,7 @@ awaitable<procedure_result> start_run(storage::database& db, const procedure_con
   if (!reply.ok()) co_return storage_failure(reply, "run");
   auto rows = runs::run_rows(reply.results.front());
   if (rows.empty()) co_return project_data::no_such_project("projectId");
-  co_return run_json(rows.front());
+  co_return pipeline_run_json(rows.front());
 }
 
 awaitable<procedure_result> pipelines_create(storage::database& db, const procedure_context& ctx,
@@ -263,7 +248,7 @@ awaitable<procedure_result> pipelines_get(storage::database& db, const procedure
   if (!reply.ok()) co_return storage_failure(reply, "run");
   auto rows = runs::run_rows(reply.results.front());
   if (rows.empty()) co_return no_such_run();
-  co_return run_json(rows.front());
+  co_return pipeline_run_json(rows.front());
 }
 
 awaitable<procedure_result> pipelines_list(storage::database& db, const procedure_context& ctx,
@@ -279,12 +264,13 @@ awaitable<procedure_result> pipelines_list(storage::database& db, const procedur
     auto rows = co_await project_data::project_list(s, ctx.who.tenant_id, *project_id,
                                                     std::move(list), "runs");
     if (auto* e = std::get_if<trpc_error>(&rows)) co_return std::move(*e);
-    co_return page_reply(runs::run_rows(std::get<storage::db_result>(rows)), page, run_json);
+    co_return page_reply(runs::run_rows(std::get<storage::db_result>(rows)), page,
+                         pipeline_run_json);
   }
   auto reply = co_await storage::async_execute(
       db, storage::single(runs::list_runs(ctx.who.tenant_id, std::nullopt, page)));
   if (!reply.ok()) co_return storage_failure(reply, "runs");
-  co_return page_reply(runs::run_rows(reply.results.front()), page, run_json);
+  co_return page_reply(runs::run_rows(reply.results.front()), page, pipeline_run_json);
 }
 
 /// rerun and cancel: a batch whose last statement reads the run.
@@ -298,12 +284,53 @@ awaitable<procedure_result> change_run(storage::database& db, const procedure_co
   if (!reply.ok()) co_return storage_failure(reply, "run");
   auto rows = runs::run_rows(reply.results.back());
   if (rows.empty()) co_return no_such_run();
-  co_return run_json(rows.front());
+  co_return pipeline_run_json(rows.front());
+}
+
+/// How often a quiet progress stream re-reads its run and, when nothing changed, pings.
+constexpr std::chrono::seconds progress_tick{10};
+
+struct progress_services {
+  boost::asio::io_context& io;
+  storage::database& db;
+  progress_hub& hub;
+};
+
+awaitable<subscription_result> pipelines_on_progress(progress_services s,
+                                                     const procedure_context& ctx,
+                                                     const std::optional<json::value>& input) {
+  input_reader in(input);
+  auto run_id = in.required_uuid("runId");
+  // httpSubscriptionLink sends the last event id on a reconnect; progress restarts from now.
+  in.optional_string("lastEventId", 256);
+  NYXGATE_FINISH_INPUT(in);
+  auto reply = co_await storage::async_execute(
+      s.db, storage::single(runs::find_run(ctx.who.tenant_id, run_id)));
+  if (!reply.ok()) co_return storage_failure(reply, "run");
+  if (runs::run_rows(reply.results.front()).empty())
+    co_return trpc_error{trpc_code::not_found, "input.runId: no such run"};
+  co_return stream_fn{
+      [s, tenant_id = ctx.who.tenant_id, run_id,
+       disconnected = ctx.request.disconnected](std::shared_ptr<net::response_writer> writer) {
+        run_watch::handlers h;
+        h.on_run = [writer](const json::value& run) { return writer->write(trpc_sse_data(run)); };
+        h.on_idle = [writer] { return writer->write(trpc_sse_ping()); };
+        h.on_end = [writer] {
+          writer->write(trpc_sse_return());
+          writer->finish();
+        };
+        auto watch =
+            run_watch::start(s.io, s.db, s.hub, tenant_id, run_id, std::move(h), progress_tick);
+        disconnected->subscribe([weak = std::weak_ptr<run_watch>(watch)] {
+          if (auto w = weak.lock()) w->stop();
+        });
+      }};
 }
 
 }  // namespace
 
-void add_pipeline_procedures(trpc_router& router, storage::database& db) {
+void add_pipeline_procedures(trpc_router& router, storage::database& db,
+                             boost::asio::io_context& io, progress_hub& hub) {
   auto add = [&router, &db](const char* path, trpc_kind kind, auto fn) {
     router.add(path, kind,
                [&db, fn](const procedure_context& c, const std::optional<json::value>& i) {
@@ -322,6 +349,11 @@ void add_pipeline_procedures(trpc_router& router, storage::database& db) {
       [](storage::database& db, const procedure_context& c, const std::optional<json::value>& i) {
         return change_run(db, c, i, runs::cancel);
       });
+  router.add_subscription("pipelines.onProgress",
+                          [s = progress_services{io, db, hub}](
+                              const procedure_context& c, const std::optional<json::value>& i) {
+                            return pipelines_on_progress(s, c, i);
+                          });
 }
 
 }  // namespace nyxgate::api

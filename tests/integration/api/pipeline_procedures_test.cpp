@@ -3,6 +3,7 @@
 // field, another tenant's run answering exactly as a missing one, rerun and cancel touching only
 // the items they should.
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,6 +93,21 @@ struct pipelines_world : node_fixture {
     return out;
   }
   std::string by_id(const std::string& id) { return R"({"id":")" + id + "\"}"; }
+  /// A running run of `n` items all leased by another node for an hour, so that no engine
+  /// touches it: the test plays the engine.
+  std::string leased_run(int n) {
+    auto id = sql(conninfo(),
+                  "INSERT INTO pipeline_runs (tenant_id, project_id, kind) "
+                  "SELECT tenant_id, id, 'docs' FROM projects WHERE id = '" +
+                      project + "' RETURNING id")[0][0];
+    sql(conninfo(),
+        "INSERT INTO pipeline_items (tenant_id, run_id, position, input, status, "
+        "owner, lease_until) SELECT r.tenant_id, r.id, g, '{}', 'running', "
+        "'elsewhere', now() + interval '1 hour' FROM pipeline_runs r, "
+        "generate_series(0, " +
+            std::to_string(n - 1) + ") g WHERE r.id = '" + id + "'");
+    return id;
+  }
 };
 
 }  // namespace
@@ -373,6 +389,100 @@ BOOST_AUTO_TEST_CASE(cancel_marks_the_unfinished_items_and_leaves_done_ones) {
   auto late = ok(mutate("pipelines.cancel", owner, by_id(fid)));
   BOOST_TEST(str(late, "status") == "done");
   BOOST_TEST(count(late, "done") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(on_progress_streams_the_run_until_it_ends) {
+  auto id = leased_run(3);
+  auto events = subscribe("pipelines.onProgress", member, R"({"runId":")" + id + "\"}");
+  BOOST_REQUIRE(events);
+  auto next_run = [&] {
+    for (;;) {
+      auto ev = events->next(std::chrono::seconds(10));
+      BOOST_REQUIRE_MESSAGE(ev, "no event");
+      if (ev->name == "ping") continue;
+      BOOST_REQUIRE_MESSAGE(ev->name.empty(), "event " << ev->name << ": " << ev->data);
+      return json::parse(ev->data);
+    }
+  };
+  auto connected = events->next(std::chrono::seconds(10));
+  BOOST_REQUIRE(connected);
+  BOOST_TEST(connected->name == "connected");
+  auto first = next_run();
+  BOOST_TEST(str(first, "id") == id);
+  BOOST_TEST(count(first, "running") == 3);
+
+  // What the engine does, written by hand.
+  auto notify = "; NOTIFY nyxgate_pipeline_progress, '" + id + "'";
+  sql(conninfo(), "UPDATE pipeline_items SET status = 'done' WHERE position = 0 AND run_id = '" +
+                      id + "'" + notify);
+  auto one_done = next_run();
+  BOOST_TEST(count(one_done, "done") == 1);
+  BOOST_TEST(count(one_done, "running") == 2);
+
+  // A burst of notices: the runs streamed are the changes, never the same run twice.
+  sql(conninfo(),
+      "UPDATE pipeline_items SET status = 'failed' WHERE position = 1 AND "
+      "run_id = '" +
+          id + "'" + notify + notify + notify);
+  auto failed = next_run();
+  BOOST_TEST(count(failed, "failed") == 1);
+  sql(conninfo(), "UPDATE pipeline_items SET status = 'done' WHERE position = 2 AND run_id = '" +
+                      id +
+                      "'; UPDATE pipeline_runs SET status = 'failed', finished_at = now() "
+                      "WHERE id = '" +
+                      id + "'" + notify);
+  auto last = next_run();
+  BOOST_TEST(str(last, "status") == "failed");
+  BOOST_TEST(count(last, "done") == 2);
+  BOOST_TEST(!last.at("finishedAt").is_null());
+  auto end = events->next(std::chrono::seconds(10));
+  BOOST_REQUIRE(end);
+  BOOST_TEST(end->name == "return");
+  BOOST_TEST(!events->next(std::chrono::seconds(2)));
+  BOOST_TEST(events->finished());
+
+  // A finished run: its state, then the end.
+  auto done = query("pipelines.onProgress", owner, R"({"runId":")" + id + "\"}");
+  BOOST_TEST(done.status == 200u, done.raw);
+  BOOST_TEST(done.body.at("result").at("data").as_array().size() == 1u, done.raw);
+  BOOST_TEST(done.raw.find("event: return") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(on_progress_of_another_tenants_run_is_a_missing_run) {
+  auto id = str(ok(create(owner, "docs", "{}")), "id");
+  auto theirs = query("pipelines.onProgress", owner_b, R"({"runId":")" + id + "\"}");
+  auto missing =
+      query("pipelines.onProgress", owner_b, R"({"runId":")" + std::string{missing_id} + "\"}");
+  BOOST_TEST(theirs.status == 404u, theirs.raw);
+  BOOST_TEST(theirs.raw == missing.raw);
+  BOOST_TEST(message_of(theirs) == "input.runId: no such run");
+  BOOST_TEST(theirs.raw.find("event: serialized-error") != std::string::npos, theirs.raw);
+  BOOST_TEST(code_of(query("pipelines.onProgress", owner, "{}")) == "BAD_REQUEST");
+  BOOST_TEST(code_of(query("pipelines.onProgress", "", R"({"runId":")" + id + "\"}")) ==
+             "UNAUTHORIZED");
+  // Not a query or mutation: POST is refused, and no batch holds it.
+  auto post = mutate("pipelines.onProgress", owner, R"({"runId":")" + id + "\"}");
+  BOOST_TEST(post.status == 405u, post.raw);
+  auto batch = request("GET",
+                       "/trpc/pipelines.onProgress,pipelines.get?batch=1&input=" +
+                           nyxgate::testing::url_encode(R"({"0":{"runId":")" + id +
+                                                        R"("},"1":{"id":")" + id + "\"}}"),
+                       owner);
+  BOOST_TEST(batch.raw.find("Cannot batch subscription calls") != std::string::npos, batch.raw);
+}
+
+BOOST_AUTO_TEST_CASE(a_subscriber_that_leaves_is_forgotten) {
+  auto id = leased_run(1);
+  auto events = subscribe("pipelines.onProgress", owner, R"({"runId":")" + id + "\"}");
+  BOOST_REQUIRE(events);
+  BOOST_TEST(events->next(std::chrono::seconds(10))->name == "connected");
+  BOOST_TEST(events->next(std::chrono::seconds(10)).has_value());
+  events->close();
+  // Notices after the client left write nothing and end nothing.
+  sql(conninfo(), "UPDATE pipeline_items SET status = 'done' WHERE run_id = '" + id +
+                      "'; NOTIFY nyxgate_pipeline_progress, '" + id + "'");
+  BOOST_TEST(!events->next(std::chrono::milliseconds(500)));
+  BOOST_TEST(!events->finished());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
