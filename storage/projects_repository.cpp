@@ -89,7 +89,28 @@ std::string free_post_slug(std::string_view base) {
          "x.project_id = $2 AND x.slug = c.v) ORDER BY c.o LIMIT 1";
 }
 
+/// The longest slug the schema accepts (blog_posts.slug, and `free_post_slug`'s suffixes).
+constexpr std::size_t max_post_slug = 64;
+
+bool lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 }  // namespace
+
+std::string slug_from_title(std::string_view title) {
+  std::string out;
+  for (char c : title) {
+    if (out.size() == max_post_slug) break;
+    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower_alnum(lower))
+      out += lower;
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out.empty() ? std::string{"post"} : out;
+}
 
 statement find_project(std::string_view tenant_id, std::string_view id) {
   statement st{"SELECT " + project_columns() +

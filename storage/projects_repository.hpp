@@ -128,7 +128,7 @@ statement find_doc(std::string_view tenant_id, std::string_view id);
 struct new_doc {
   std::string tenant_id;
   std::string project_id;
-  std::string created_by;
+  std::optional<std::string> created_by;  ///< none: the creator left (a workflow's product)
   std::string title;
   std::string body;
 };
@@ -163,10 +163,16 @@ statement list_posts(std::string_view tenant_id, std::string_view user_id,
 /// Rows: post_rows (none: no such post).
 statement find_post(std::string_view tenant_id, std::string_view user_id, std::string_view id);
 
+/// A post slug made from a title: lower-case ASCII letters and digits, every other run one
+/// '-', at most 64 characters; "post" when nothing is left.
+std::string slug_from_title(std::string_view title);
+
 struct new_post {
   std::string tenant_id;
   std::string project_id;
-  std::string created_by;
+  /// The creator, whose view of the notes the sources are checked against; none: the creator
+  /// left (a workflow's product), so only tenant notes qualify.
+  std::optional<std::string> created_by;
   std::string title;
   std::string body;
   /// The slug as given; when absent, the first free one of `default_slug`, `default_slug-2`

@@ -47,7 +47,7 @@ struct call_step {
 struct item_product {
   std::string title;
   std::string body;
-  std::optional<std::string> doc_id;    ///< docs refresh, keyPoints/translate: the source doc
+  std::optional<std::string> doc_id;         ///< docs: the doc to refresh (absent: a new doc)
   std::vector<std::string> source_note_ids;  ///< blog: the notes the post cites
 };
 

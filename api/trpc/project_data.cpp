@@ -118,20 +118,6 @@ std::optional<std::optional<std::string>> nullable_field(input_reader& in, std::
   return std::optional<std::string>{std::move(*s)};
 }
 
-std::string slug_from_title(std::string_view title) {
-  std::string out;
-  for (char c : title) {
-    if (out.size() == max_slug) break;
-    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower_alnum(lower))
-      out += lower;
-    else if (!out.empty() && out.back() != '-')
-      out += '-';
-  }
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out.empty() ? std::string{"post"} : out;
-}
-
 boost::asio::awaitable<storage::db_reply> write_blog(services& s, storage::db_batch batch,
                                                      const std::string& project_id) {
   batch.transaction = true;

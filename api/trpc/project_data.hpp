@@ -51,9 +51,9 @@ std::optional<std::optional<std::string>> nullable_field(input_reader& in, std::
 /// or null: empty.
 std::vector<std::string> optional_note_ids(input_reader& in, std::string_view key);
 
-/// A post slug made from a title: lower-case ASCII letters and digits, every other run one
-/// '-', at most 64 characters; "post" when nothing is left.
-std::string slug_from_title(std::string_view title);
+/// A post slug made from a title (storage picks the free one: workflows name their posts
+/// by the same rule).
+using storage::projects_repository::slug_from_title;
 
 /// The objects of docs/projects.md ("Procedures"), shared by every procedure that shows them.
 boost::json::value project_json(const storage::projects_repository::project_row& p);
