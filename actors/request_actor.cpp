@@ -119,6 +119,8 @@ void record_usage(request_state& st, usage_status status) {
   e.tenant_id = std::move(st.call.tenant_id);
   e.user_id = std::move(st.call.user_id);
   e.request_id = std::move(st.call.request_id);
+  e.run_id = std::move(st.call.run_id);
+  e.item_id = std::move(st.call.item_id);
   e.model = st.request().model;
   if (st.has_element()) {
     const auto& el = st.current();

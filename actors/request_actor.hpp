@@ -55,6 +55,9 @@ struct chat_call {
   std::shared_ptr<call_sink> sink;
   /// The I/O shard of the client's connection; upstream exchanges run there.
   boost::asio::io_context* home = nullptr;
+  /// A workflow call's run and item (its usage row names them); empty for API calls.
+  std::string run_id;
+  std::string item_id;
 };
 
 /// Spawns the call's request actor; it reports to `call.sink` and then ends.

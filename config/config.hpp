@@ -101,6 +101,15 @@ struct usage_settings {
   int retention_days = 90;  // usage rows older than this are deleted in batches; 0 keeps all
 };
 
+struct workflows_settings {
+  std::int64_t node_concurrency = 16;    // items one node runs at once
+  std::int64_t tenant_concurrency = 16;  // items of one tenant running at once, all nodes
+  std::int64_t run_concurrency = 8;      // items of one run running at once, all nodes
+  std::int64_t lease_s = 30;             // an item's lease; renewed every third of it
+  std::int64_t poll_ms = 1000;           // an idle engine claims this often (and on a wake)
+  std::int64_t context_chars = 24000;    // material of one workflow call, at most
+};
+
 struct log_settings {
   std::string level = "info";  // debug|info|warn|error
 };
@@ -117,6 +126,7 @@ struct settings {
   websocket_settings websocket;
   identity_settings identity;
   usage_settings usage;
+  workflows_settings workflows;
   log_settings log;
 };
 

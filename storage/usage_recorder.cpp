@@ -44,7 +44,7 @@ bool valid_usage_event(const usage_event& e) {
     return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
   };
   return is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
-         !e.request_id.empty() && !to_string(e.status).empty() &&
+         uuid_or_empty(e.run_id) && uuid_or_empty(e.item_id) && !e.request_id.empty() && !to_string(e.status).empty() &&
          one_of(e.key_scope, {"", "personal", "tenant"}) && e.prompt_tokens >= 0 &&
          e.completion_tokens >= 0 && e.latency_ms >= 0;
 }
@@ -179,7 +179,7 @@ class copy_rows {
 statement copy_statement(const std::vector<usage_event>& rows) {
   copy_rows out{rows.size()};
   for (const auto& e : rows) {
-    out.row(13)
+    out.row(15)
         .uuid(e.tenant_id)
         .uuid_or_null(e.user_id)
         .text(e.request_id)
@@ -192,12 +192,14 @@ statement copy_statement(const std::vector<usage_event>& rows) {
         .number(e.prompt_tokens)
         .number(e.completion_tokens)
         .number(e.latency_ms)
-        .timestamp(e.at_us);
+        .timestamp(e.at_us)
+        .uuid_or_null(e.run_id)
+        .uuid_or_null(e.item_id);
   }
   statement st{
       "COPY usage_events (tenant_id, user_id, request_id, provider, model, key_id, key_scope, "
-      "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at) FROM STDIN "
-      "(FORMAT binary)"};
+      "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at, run_id, item_id) "
+      "FROM STDIN (FORMAT binary)"};
   st.copy_data = out.done();
   return st;
 }

@@ -3,7 +3,7 @@
 // serving on the other, and when one node is killed mid-load the other serves every call
 // started after the killed node is gone.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -14,33 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 
 import { ECHO_PREFIX, fingerprint, providerFlags, startMockProviders } from './lib/mock_providers.mjs';
+import { startPostgres } from './lib/postgres.mjs';
 import { freePort, initArgs, makeDataDir, runNyxgate, sleep, startServer } from './lib/server.mjs';
 import { trpcClient } from './lib/trpc.mjs';
-
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-
-/** A plain PostgreSQL 15 cluster on a unix socket in a fresh folder (as `postgres` when root). */
-async function startPostgres() {
-  const dir = await makeDataDir('nyxgate-e2e-pg-');
-  const asRoot = process.getuid() === 0;
-  if (asRoot) execFileSync('chown', ['postgres:postgres', dir]);
-  const run = (cmd, args) =>
-    execFileSync(asRoot ? 'runuser' : cmd, asRoot ? ['-u', 'postgres', '--', cmd, ...args] : args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  const data = path.join(dir, 'data');
-  run(`${PG_BIN}/initdb`, ['-D', data, '-U', 'nyxgate', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  const options = `-c listen_addresses= -c unix_socket_directories=${dir} -c fsync=off -c max_connections=100`;
-  run(`${PG_BIN}/pg_ctl`, ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-o', options, 'start']);
-  execFileSync('psql', [`host=${dir} user=nyxgate dbname=postgres`, '-qc', 'CREATE DATABASE nyxgate']);
-  return {
-    conninfo: `host=${dir} port=5432 user=nyxgate dbname=nyxgate`,
-    async stop() {
-      run(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** haproxy in the foreground: round robin over `ports`, health checks every 200 ms. */
 async function startHaproxy(dir, ports) {

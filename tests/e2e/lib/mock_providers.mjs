@@ -47,6 +47,9 @@
 //   "slow"      → answers after `slowMs` (15 s by default)
 //   "flaky1"    → chat: 503 on the first chat call with this key, then good (resetCounters()
 //                 re-arms it); probe: good
+//   "exhaust"   → chat: good for the first `exhaustAfter` chat calls with this key, then 402
+//                 (credits exhausted) in the provider's format; resetCounters() re-arms it;
+//                 probe: good
 //   "flaky"     → 503
 //   "invalid"   → 401 in the provider's own format (Google: 400 API_KEY_INVALID, as Google does)
 //   "denied"    → 403 (Google PERMISSION_DENIED; others 403 in their format)
@@ -143,12 +146,12 @@ export function makeCertificates() {
 
 // Behaviours only the chat endpoints know; the key-probe endpoints treat them as "good" so such
 // a key can be created and tested before it misbehaves on a chat call.
-const CHAT_ONLY_BEHAVIOURS = ['keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
+const CHAT_ONLY_BEHAVIOURS = ['exhaust', 'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
 // Chat answers that send headers and then only bytes without content.
 const SILENT_BEHAVIOURS = ['keepalive', 'emptyrole', 'pings'];
 const PROBE_BEHAVIOURS = ['slow', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'good'];
 const CHAT_BEHAVIOURS = [
-  'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'slow', 'flaky1', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'overloaded', 'dropped',
+  'exhaust', 'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'slow', 'flaky1', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'overloaded', 'dropped',
   'badreq', 'good',
 ];
 
@@ -195,6 +198,7 @@ const DEFAULT_GITHUB_USERS = [
  *   keepAliveMs      interval of the content-free bytes of "keepalive", "emptyrole", "pings"
  *                    and "stalled" (100 ms)
  *   trickleMs        interval between the bytes of a "trickle" answer (20 ms)
+ *   exhaustAfter     chat calls an "exhaust" key is served before it answers 402 (5)
  *   maxBodyBytes     larger request bodies get 413 (10 MiB)
  *   githubUsers      [{match, login, id, name}]: the first whose `match` is in the key answers /user
  *   githubScopes     X-OAuth-Scopes of /user
@@ -217,6 +221,7 @@ export async function startMockProviders({
   dropAfterChunks = 1,
   keepAliveMs = 100,
   trickleMs = 20,
+  exhaustAfter = 5,
   maxBodyBytes = 10 * 1024 * 1024,
   githubUsers = DEFAULT_GITHUB_USERS,
   githubScopes = 'repo, read:user',
@@ -232,6 +237,7 @@ export async function startMockProviders({
   const sockets = new Set();
   const config = {
     slowMs, streamChunks, wordsPerChunk, slowStreamChunks, chunkDelayMs, dropAfterChunks, echoRepeat, keepAliveMs, trickleMs, githubRateLimited, githubLinkBase,
+    exhaustAfter,
   };
   const repos = new Map(); // "owner/name" (lower-cased) → {id, owner, name, commits (newest first)}
   const reposById = new Map();
@@ -773,6 +779,14 @@ export async function startMockProviders({
   }
 
   /** A 400 for a body the provider would reject, in its format. */
+  /** 402: the account's credits are used up (what a prepaid provider answers). */
+  function chatPaymentRequired(provider) {
+    const message = 'Insufficient credits: your account balance is exhausted. Add credits to continue.';
+    if (provider === 'anthropic') return { status: 402, body: anthropicErrorBody('billing_error', message), headers: anthropicHeaders() };
+    if (provider === 'google') return { status: 402, body: googleErrorBody(402, 'FAILED_PRECONDITION', message, []), headers: googleHeaders() };
+    return { status: 402, body: openaiError(message, 'insufficient_credits', 'insufficient_credits'), headers: openaiHeaders(provider) };
+  }
+
   function chatInvalid(provider, message, param) {
     if (provider === 'anthropic') return { status: 400, body: anthropicErrorBody('invalid_request_error', message), headers: anthropicHeaders() };
     if (provider === 'google') return { status: 400, body: googleErrorBody(400, 'INVALID_ARGUMENT', message), headers: googleHeaders() };
@@ -974,6 +988,12 @@ export async function startMockProviders({
       const n = (flaky1Calls.get(rec.keyFingerprint) ?? 0) + 1;
       flaky1Calls.set(rec.keyFingerprint, n);
       effective = n === 1 ? 'flaky1!' : 'good';
+    }
+    if (behaviour === 'exhaust') {
+      const n = (flaky1Calls.get(`exhaust ${rec.keyFingerprint}`) ?? 0) + 1;
+      flaky1Calls.set(`exhaust ${rec.keyFingerprint}`, n);
+      if (n > config.exhaustAfter) return reply(chatPaymentRequired(provider));
+      effective = 'good';
     }
     if (effective !== 'badreq') {
       const failure = chatFailure(provider, effective, key);
