@@ -231,7 +231,8 @@ struct node::impl {
         gateway(make_gateway(s, rt, *tenants, providers, usage)),
         data(rt.io(), auth, rt.actors(), gateway,
              api::ws_chat_options{static_cast<std::size_t>(s.websocket.max_streams),
-                                  s.limits.max_json_depth}),
+                                  s.limits.max_json_depth},
+             &rt.db(), &progress),
         blog(rt.io(), rt.db()),
         routes(rt.io(), rt.db(), trpc, &data, &blog) {}
 };

@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import WebSocket from 'ws';
+
 import { initArgs, psql, runNyxgate, startServer, stopChecked } from './lib/server.mjs';
 import { UUID_RE, rejectsWith, trpcClient, trpcSubscriptionClient } from './lib/trpc.mjs';
 
@@ -94,15 +96,8 @@ describe('pipeline runs with @trpc/client', () => {
   });
 
   it('streams a run through httpSubscriptionLink to its end', async () => {
-    // A run that no engine touches (its items leased elsewhere): the test moves it on.
-    const runId = psql(
-      srv,
-      `INSERT INTO pipeline_runs (tenant_id, project_id, kind) SELECT tenant_id, id, 'docs' FROM projects WHERE id = '${project}' RETURNING id`,
-    ).split('\n')[0];
-    psql(
-      srv,
-      `INSERT INTO pipeline_items (tenant_id, run_id, position, input, status, owner, lease_until) SELECT tenant_id, id, g, '{}', 'running', 'elsewhere', now() + interval '1 hour' FROM pipeline_runs, generate_series(0, 1) g WHERE id = '${runId}'`,
-    );
+    // A run that no engine touches: the test moves it on.
+    const runId = leasedRun(2);
     const notify = `; NOTIFY nyxgate_pipeline_progress, '${runId}'`;
     const runs = await progressOf(live, runId, (run, n) => {
       if (n === 1) psql(srv, `UPDATE pipeline_items SET status = 'done' WHERE run_id = '${runId}' AND position = 0${notify}`);
@@ -122,6 +117,63 @@ describe('pipeline runs with @trpc/client', () => {
     );
     assert.ok(runs.every((r) => r.id === runId));
     assert.notEqual(runs[2].finishedAt, null);
+  });
+
+  /** A run no engine touches: `n` items leased by another node for an hour. */
+  function leasedRun(n) {
+    const runId = psql(
+      srv,
+      `INSERT INTO pipeline_runs (tenant_id, project_id, kind) SELECT tenant_id, id, 'docs' FROM projects WHERE id = '${project}' RETURNING id`,
+    ).split('\n')[0];
+    psql(
+      srv,
+      `INSERT INTO pipeline_items (tenant_id, run_id, position, input, status, owner, lease_until) SELECT tenant_id, id, g, '{}', 'running', 'elsewhere', now() + interval '1 hour' FROM pipeline_runs, generate_series(0, ${n - 1}) g WHERE id = '${runId}'`,
+    );
+    return runId;
+  }
+
+  it('sends pipeline.progress events on /v1/ws to the end of the run', async () => {
+    const runId = leasedRun(1);
+    const ws = new WebSocket(`${srv.url.replace(/^http/, 'ws')}/v1/ws`, {
+      headers: { authorization: `Bearer ${srv.token}` },
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const events = [];
+    const finished = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no end: ${JSON.stringify(events)}`)), 20_000);
+      ws.on('message', (data) => {
+        const ev = JSON.parse(String(data));
+        events.push(ev);
+        if (ev.type === 'pipeline.progress' && ev.run.status === 'running')
+          psql(
+            srv,
+            `UPDATE pipeline_items SET status = 'done' WHERE run_id = '${runId}'; UPDATE pipeline_runs SET status = 'done', finished_at = now() WHERE id = '${runId}'; NOTIFY nyxgate_pipeline_progress, '${runId}'`,
+          );
+        if (ev.type === 'error' || ev.run?.status === 'done') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    ws.send(JSON.stringify({ type: 'pipeline.subscribe', runId }));
+    await finished;
+    assert.deepEqual(
+      events.map((e) => [e.type, e.run?.status, e.run?.counts.done]),
+      [
+        ['pipeline.progress', 'running', 0],
+        ['pipeline.progress', 'done', 1],
+      ],
+    );
+    // Another tenant's run, through the same socket protocol: an error naming the run.
+    const missing = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(String(data)))));
+    ws.send(JSON.stringify({ type: 'pipeline.subscribe', runId: '00000000-0000-4000-8000-000000000000' }));
+    const err = await missing;
+    assert.equal(err.type, 'error');
+    assert.equal(err.error.code, 'not_found');
+    ws.close();
   });
 
   it('answers another tenant exactly as a missing run, as the link expects', async () => {
