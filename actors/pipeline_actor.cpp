@@ -4,6 +4,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,6 +19,7 @@
 
 #include "storage/async.hpp"
 #include "storage/pipeline_queue_repository.hpp"
+#include "storage/workflow_outputs_repository.hpp"
 #include "telemetry/log.hpp"
 
 namespace nyxgate::actors {
@@ -55,8 +57,7 @@ queue::served served_of(const served_by& who) {
 /// The engine's end of a call: keeps the answer and hands it over once.
 class collect_sink final : public call_sink {
  public:
-  explicit collect_sink(std::function<void(call_outcome)> deliver)
-      : deliver_(std::move(deliver)) {}
+  explicit collect_sink(std::function<void(call_outcome)> deliver) : deliver_(std::move(deliver)) {}
 
   void committed(const served_by& who) override {
     std::lock_guard lock(mutex_);
@@ -102,16 +103,20 @@ class collect_sink final : public call_sink {
     }
     on_stop_ = std::move(fn);
   }
-  /// Cancels the call upstream (the request actor's client_gone).
+  /// Cancels the call upstream (the request actor's client_gone) and ends the wait for it:
+  /// a stopped call reports nothing more.
   void stop() {
     std::function<void(call_stop)> fn;
+    std::function<void(call_outcome)> deliver;
     {
       std::lock_guard lock(mutex_);
       if (stopped_) return;
       stopped_ = true;
       fn = std::move(on_stop_);
+      deliver = std::move(deliver_);
     }
     if (fn) fn(call_stop::client_gone);
+    if (deliver) deliver(call_outcome{false, {}, {}, "the call was stopped", {}});
   }
 
  private:
@@ -134,13 +139,12 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
  public:
   engine(caf::actor_system& sys, asio::io_context& io, std::vector<asio::io_context*> shards,
          storage::database& db, std::shared_ptr<const gateway_services> gateway,
-         product_writer writer, pipeline_options options)
+         pipeline_options options)
       : sys_(sys),
         strand_(asio::make_strand(io)),
         shards_(std::move(shards)),
         db_(db),
         gateway_(std::move(gateway)),
-        writer_(std::move(writer)),
         options_(std::move(options)),
         poll_timer_(strand_),
         renew_timer_(strand_) {
@@ -149,6 +153,7 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
 
   void begin() {
     auto self = shared_from_this();
+    live_ += 2;
     asio::co_spawn(strand_, claim_loop(self), asio::detached);
     asio::co_spawn(strand_, renew_loop(self), asio::detached);
   }
@@ -169,17 +174,7 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
         item.abandoned = true;
         if (item.sink) item.sink->stop();
       }
-      if (!held) return;
-      asio::co_spawn(
-          self->strand_,
-          [self, run_id]() -> asio::awaitable<void> {
-            auto reply = co_await storage::async_execute(
-                self->db_, queue::cancel_held(self->options_.owner, run_id));
-            if (!reply.ok())
-              telemetry::log_warn("cancelling a run's items failed",
-                                  {{"run_id", run_id}, {"error", storage::to_string(reply.error)}});
-          },
-          asio::detached);
+      if (held) asio::co_spawn(self->strand_, cancel_held(self, run_id), asio::detached);
     });
   }
 
@@ -196,7 +191,11 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
       }
       done->set_value();
     });
-    future.wait_for(timeout);
+    // The stopped calls report at once; wait for every coroutine to end before the I/O stops.
+    auto until = std::chrono::steady_clock::now() + timeout;
+    future.wait_until(until);
+    while (live_.load() > 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     auto reply = db_.execute_blocking(storage::single(queue::release_all(options_.owner)), timeout);
     if (!reply.ok())
       telemetry::log_warn("releasing workflow items failed",
@@ -204,6 +203,16 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
   }
 
  private:
+  static asio::awaitable<void> cancel_held(std::shared_ptr<engine> self, std::string run_id) {
+    // Batches and other temporaries are named before a co_await: GCC 12 mis-copies temporaries
+    // that live across one.
+    auto batch = queue::cancel_held(self->options_.owner, run_id);
+    auto reply = co_await storage::async_execute(self->db_, std::move(batch));
+    if (!reply.ok())
+      telemetry::log_warn("cancelling a run's items failed",
+                          {{"run_id", run_id}, {"error", storage::to_string(reply.error)}});
+  }
+
   static asio::awaitable<void> claim_loop(std::shared_ptr<engine> self) {
     while (!self->stopping_) {
       auto room = self->options_.node_concurrency - static_cast<std::int64_t>(self->items_.size());
@@ -211,8 +220,8 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
       if (room > 0) {
         queue::claim_limits limits{room, self->options_.tenant_concurrency,
                                    self->options_.run_concurrency, self->options_.lease_s};
-        auto reply =
-            co_await storage::async_execute(self->db_, queue::claim(self->options_.owner, limits));
+        auto batch = queue::claim(self->options_.owner, limits);
+        auto reply = co_await storage::async_execute(self->db_, std::move(batch));
         if (self->stopping_) break;
         if (reply.ok()) {
           auto rows = queue::claimed_rows(reply.results.back());
@@ -234,6 +243,7 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
       co_await self->poll_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       self->woken_ = false;
     }
+    --self->live_;
   }
 
   static asio::awaitable<void> renew_loop(std::shared_ptr<engine> self) {
@@ -244,8 +254,12 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
       co_await self->renew_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (self->stopping_) break;
       if (self->items_.empty()) continue;
-      auto reply = co_await storage::async_execute(
-          self->db_, storage::single(queue::renew(self->options_.owner, self->options_.lease_s)));
+      // Items claimed while the renewal runs may be missing from its answer: only the ones
+      // held before it are checked.
+      std::vector<std::string> before;
+      for (const auto& [id, item] : self->items_) before.push_back(id);
+      auto batch = storage::single(queue::renew(self->options_.owner, self->options_.lease_s));
+      auto reply = co_await storage::async_execute(self->db_, std::move(batch));
       if (!reply.ok()) {
         telemetry::log_warn("renewing workflow leases failed",
                             {{"error", storage::to_string(reply.error)}});
@@ -254,19 +268,22 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
       std::unordered_set<std::string> held;
       const auto& r = reply.results.front();
       for (std::size_t i = 0; i < r.rows(); ++i) held.insert(r.at(i, 0));
-      // Items claimed after the renewal started are not in its answer yet.
-      for (auto& [id, item] : self->items_) {
-        if (held.contains(id) || !item.sink) continue;
-        item.abandoned = true;
-        item.sink->stop();
+      for (const auto& id : before) {
+        auto it = self->items_.find(id);
+        if (it == self->items_.end() || held.contains(id)) continue;
+        it->second.abandoned = true;
+        if (it->second.sink) it->second.sink->stop();
       }
     }
+    --self->live_;
   }
 
   void launch(queue::claimed_item row) {
     auto id = row.id;
     items_[id] = running_item{row.run_id, nullptr, false};
-    asio::co_spawn(strand_, run_item(shared_from_this(), std::move(row)), asio::detached);
+    ++live_;
+    auto self = shared_from_this();
+    asio::co_spawn(strand_, run_item(self, std::move(row)), asio::detached);
   }
 
   /// Frees the item's slot and claims again: there is room now.
@@ -300,7 +317,7 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
     c.run_id = row.run_id;
     c.item_id = row.id;
     auto self = shared_from_this();
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(call_outcome)>(
+    auto outcome = asio::async_initiate<const asio::use_awaitable_t<>, void(call_outcome)>(
         [self, &row](auto handler, chat_call prepared) {
           auto ex = asio::get_associated_executor(handler);
           auto shared = std::make_shared<decltype(handler)>(std::move(handler));
@@ -316,6 +333,28 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
           spawn_request_actor(self->sys_, self->gateway_, std::move(prepared));
         },
         asio::use_awaitable, std::move(c));
+    co_return co_await std::move(outcome);
+  }
+
+  /// The batch that writes the item's product and marks it done.
+  storage::db_batch complete(const queue::claimed_item& row, workflows::kind kind,
+                             const workflows::item_product& product, const queue::served& by) {
+    namespace outputs = storage::workflow_outputs_repository;
+    std::optional<std::string> creator;
+    if (!row.created_by.empty()) creator = row.created_by;
+    std::vector<storage::statement> writes;
+    if (kind == workflows::kind::blog) {
+      writes.push_back(outputs::lock_post_slugs(row.tenant_id, row.project_id));
+      writes.push_back(
+          outputs::insert_draft_post({row.tenant_id, row.project_id, creator, product.title,
+                                      product.body, product.source_note_ids}));
+      return queue::complete({row.tenant_id, row.run_id, row.id, options_.owner}, std::move(writes),
+                             queue::product_table::post, row.project_id, by);
+    }
+    writes.push_back(outputs::write_doc(
+        {row.tenant_id, row.project_id, creator, product.title, product.body, product.doc_id}));
+    return queue::complete({row.tenant_id, row.run_id, row.id, options_.owner}, std::move(writes),
+                           queue::product_table::doc, row.project_id, by);
   }
 
   /// Runs a batch that ends the item's claim; a lost lease is no error (another node has it).
@@ -325,6 +364,14 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
     if (reply.sqlstate == queue::lease_lost_sqlstate) {
       telemetry::log_info("workflow item lease lost before its write", {{"item_id", row.id}});
       co_return;
+    }
+    if (reply.sqlstate == queue::no_product_sqlstate) {
+      auto failed = queue::fail({row.tenant_id, row.run_id, row.id, options_.owner},
+                                "the product could not be written: its project, a source note "
+                                "or the doc to refresh is gone");
+      auto again = co_await storage::async_execute(db_, std::move(failed));
+      if (again.ok() || again.sqlstate == queue::lease_lost_sqlstate) co_return;
+      reply = std::move(again);
     }
     telemetry::log_warn("writing a workflow item failed",
                         {{"item_id", row.id}, {"error", storage::to_string(reply.error)}});
@@ -337,6 +384,7 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
       telemetry::log_warn("workflow item stopped", {{"item_id", row.id}, {"error", e.what()}});
     }
     self->finished(row.id);
+    --self->live_;
   }
 
   asio::awaitable<void> process(const queue::claimed_item& row) {
@@ -365,11 +413,8 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
     while (true) {
       auto next = workflows::advance(*kind, *context, input, answers, options_.context_chars);
       if (auto* product = std::get_if<workflows::item_product>(&next)) {
-        finished_item f{row.tenant_id, row.run_id, row.id, row.project_id, row.created_by, *kind};
-        auto out = writer_(f, *product);
         if (abandoned(row.id)) co_return;
-        auto completed = queue::complete(held, std::move(out.statements), out.output,
-                                         served_of(last));
+        auto completed = complete(row, *kind, *product, served_of(last));
         co_await write(row, std::move(completed));
         co_return;
       }
@@ -395,8 +440,7 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
         json::array earlier;
         for (const auto& a : answers) earlier.emplace_back(a);
         json::object kept{{"answers", std::move(earlier)}};
-        auto cut =
-            queue::truncate(held, outcome.content, json::serialize(kept), served_of(last));
+        auto cut = queue::truncate(held, outcome.content, json::serialize(kept), served_of(last));
         co_await write(row, std::move(cut));
         co_return;
       }
@@ -415,23 +459,23 @@ class engine final : public pipeline_engine, public std::enable_shared_from_this
   std::size_t next_shard_ = 0;
   storage::database& db_;
   std::shared_ptr<const gateway_services> gateway_;
-  product_writer writer_;
   pipeline_options options_;
   asio::steady_timer poll_timer_;
   asio::steady_timer renew_timer_;
   std::unordered_map<std::string, running_item> items_;
   bool woken_ = false;
   bool stopping_ = false;
+  std::atomic<int> live_{0};  ///< coroutines not yet ended: the loops and the items
 };
 
 }  // namespace
 
 std::shared_ptr<pipeline_engine> pipeline_engine::start(
     caf::actor_system& sys, asio::io_context& io, std::vector<asio::io_context*> shards,
-    storage::database& db, std::shared_ptr<const gateway_services> gateway, product_writer writer,
+    storage::database& db, std::shared_ptr<const gateway_services> gateway,
     pipeline_options options) {
   auto e = std::make_shared<engine>(sys, io, std::move(shards), db, std::move(gateway),
-                                    std::move(writer), std::move(options));
+                                    std::move(options));
   e->begin();
   return e;
 }

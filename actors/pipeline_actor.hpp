@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,36 +31,17 @@ struct pipeline_options {
   std::size_t context_chars = 24000;
 };
 
-/// The item an engine finished, as `write_product` gets it.
-struct finished_item {
-  std::string tenant_id;
-  std::string run_id;
-  std::string item_id;
-  std::string project_id;
-  std::string created_by;  ///< "" for none
-  workflows::kind kind = workflows::kind::blog;
-};
-
-/// The statements that write an item's product, and the item's `output` JSON text naming what
-/// they wrote ({"postId"} or {"docId"}). They run inside the item's lease-checked transaction.
-struct product_write {
-  std::vector<storage::statement> statements;
-  std::string output;
-};
-using product_writer =
-    std::function<product_write(const finished_item&, const workflows::item_product&)>;
-
 /// One per node: claims workflow items from the database queue and runs each through
 /// `workflows::advance` and in-process calls of the request actor (docs/workflows.md, "The
 /// engine"). Thread-safe.
 class pipeline_engine {
  public:
   /// Starts claiming at once. Calls run on `shards` in turn.
-  static std::shared_ptr<pipeline_engine> start(
-      caf::actor_system& sys, boost::asio::io_context& io,
-      std::vector<boost::asio::io_context*> shards, storage::database& db,
-      std::shared_ptr<const gateway_services> gateway, product_writer writer,
-      pipeline_options options);
+  static std::shared_ptr<pipeline_engine> start(caf::actor_system& sys, boost::asio::io_context& io,
+                                                std::vector<boost::asio::io_context*> shards,
+                                                storage::database& db,
+                                                std::shared_ptr<const gateway_services> gateway,
+                                                pipeline_options options);
   virtual ~pipeline_engine() = default;
   /// Claims at once instead of at the next poll (`nyxgate_pipeline_wake`).
   virtual void wake() = 0;

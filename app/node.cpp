@@ -7,6 +7,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/pipeline_actor.hpp"
 #include "actors/provider_actor.hpp"
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
@@ -84,13 +85,17 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
 
 /// Follows other nodes' changes: LISTEN on a dedicated connection; a key notice reloads that
 /// tenant's actor if this node runs one, a principal notice drops that tenant's cached
-/// principals, a blog notice drops that project's rendered pages. After a reconnect every
-/// actor reloads and every principal and page is dropped, since notifications sent while the
-/// connection was down are lost.
+/// principals, a blog notice drops that project's rendered pages, a pipeline wake makes the
+/// engine claim, a pipeline cancel stops that run's calls, a pipeline progress notice wakes
+/// that run's progress subscribers. After a reconnect every actor
+/// reloads, every principal and page is dropped, every progress subscriber reads again and the
+/// engine claims, since notifications
+/// sent while the connection was down are lost.
 std::shared_ptr<storage::detail::pg_connection> start_listener(
     boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
     identity::authenticator& auth, api::blog::blog_cache& blogs, api::progress_hub& progress,
-    std::shared_ptr<actors::vault_ref> vault, std::string key_file) {
+    std::shared_ptr<actors::pipeline_engine> pipelines, std::shared_ptr<actors::vault_ref> vault,
+    std::string key_file) {
   storage::detail::connection_options o;
   o.conninfo = conninfo;
   o.name = "listener";
@@ -101,12 +106,12 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                    std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
   };
   conn->start(
-      [weak, &tenants, &auth, &blogs, &progress, reload](bool up) {
+      [weak, &tenants, &auth, &blogs, &progress, pipelines, reload](bool up) {
         if (!up) return;
         auto c = weak.lock();
         if (!c) return;
         c->execute(storage::listen_all(),
-                   [&tenants, &auth, &blogs, &progress, reload](storage::db_reply r) {
+                   [&tenants, &auth, &blogs, &progress, pipelines, reload](storage::db_reply r) {
                      if (!r.ok()) {
                        telemetry::log_warn("listening for changes failed",
                                            {{"error", storage::to_string(r.error)}});
@@ -119,10 +124,11 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                      auth.invalidate_all();
                      blogs.invalidate_all();
                      progress.changed_all();
+                     pipelines->wake();
                    });
       },
-      [&tenants, &auth, &blogs, &progress, reload, vault, key_file](std::string channel,
-                                                                    std::string payload) {
+      [&tenants, &auth, &blogs, &progress, pipelines, reload, vault, key_file](
+          std::string channel, std::string payload) {
         if (channel == storage::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
           return;
@@ -137,6 +143,14 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         }
         if (channel == storage::pipeline_progress_channel) {
           progress.changed(payload);
+          return;
+        }
+        if (channel == storage::pipeline_wake_channel) {
+          pipelines->wake();
+          return;
+        }
+        if (channel == storage::pipeline_cancel_channel) {
+          pipelines->cancel_run(std::move(payload));
           return;
         }
         if (channel != storage::master_key_channel) return;
@@ -197,6 +211,18 @@ std::shared_ptr<actors::gateway_services> make_gateway(
   return g;
 }
 
+actors::pipeline_options pipeline_options(const config::settings& s) {
+  actors::pipeline_options o;
+  o.owner = identity::new_uuid();
+  o.node_concurrency = s.workflows.node_concurrency;
+  o.tenant_concurrency = s.workflows.tenant_concurrency;
+  o.run_concurrency = s.workflows.run_concurrency;
+  o.lease_s = s.workflows.lease_s;
+  o.poll = std::chrono::milliseconds(s.workflows.poll_ms);
+  o.context_chars = static_cast<std::size_t>(s.workflows.context_chars);
+  return o;
+}
+
 }  // namespace
 
 struct node::impl {
@@ -216,6 +242,7 @@ struct node::impl {
   /// changes a blog calls after its commit.
   api::blog::blog_pages blog;
   api::router routes;
+  std::shared_ptr<actors::pipeline_engine> pipelines;
   std::shared_ptr<storage::detail::pg_connection> listener;
   std::shared_ptr<net::http_server> server;
   bool stopped = false;
@@ -261,9 +288,12 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   api::github_access github{keys, upstream, s.providers.github.base_url};
   api::add_project_insight_procedures(impl_->trpc, github);
   api::add_github_import_procedures(impl_->trpc, github);
-  impl_->listener =
-      start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants, impl_->auth,
-                     impl_->blog.cache(), impl_->progress, impl_->vault, master_key_path(s));
+  impl_->pipelines =
+      actors::pipeline_engine::start(impl_->rt.actors(), impl_->rt.io(), impl_->rt.io_shards(),
+                                     impl_->rt.db(), impl_->gateway, pipeline_options(s));
+  impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
+                                   impl_->auth, impl_->blog.cache(), impl_->progress,
+                                   impl_->pipelines, impl_->vault, master_key_path(s));
   impl_->auth.start();
   net::server_limits limits;
   limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);
@@ -345,6 +375,7 @@ void node::shutdown() {
     impl_->server->shutdown(grace, [drained] { drained->set_value(); });
     future.wait_for(grace + std::chrono::seconds(1));
   }
+  if (impl_->pipelines) impl_->pipelines->stop(grace + std::chrono::seconds(1));
   impl_->auth.stop();
   impl_->auth.flush_blocking();
   // Answers are out; give their request actors a moment to record usage, then flush.

@@ -44,6 +44,14 @@ void finish_tail(db_batch& b, std::string_view tenant_id, std::string_view run_i
   b.statements.push_back(notify(pipeline_progress_channel, run_id));
 }
 
+/// The id of the product row this transaction wrote (its xmin is the transaction's own id) in
+/// the project of parameter `project`; the tenant is $1.
+std::string written_row(product_table table, std::string_view project) {
+  return std::string{"SELECT w.id FROM "} + (table == product_table::post ? "blog_posts" : "docs") +
+         " w WHERE w.tenant_id = $1 AND w.project_id = " + std::string{project} +
+         "::uuid AND w.xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text";
+}
+
 statement set_served(statement st, const served& by) {
   st.bind(by.provider.empty() ? std::optional<std::string>{} : by.provider)
       .bind(by.key_scope.empty() ? std::optional<std::string>{} : by.key_scope)
@@ -121,18 +129,23 @@ statement renew(std::string_view owner, std::int64_t lease_s) {
   return st;
 }
 
-db_batch complete(const held_item& item, std::vector<statement> product, std::string_view output,
-                  const served& by) {
+db_batch complete(const held_item& item, std::vector<statement> product, product_table table,
+                  std::string_view project_id, const served& by) {
   db_batch b;
   b.transaction = true;
   b.statements.push_back(lease_check(item));
   for (auto& st : product) b.statements.push_back(std::move(st));
-  statement done{
-      "UPDATE pipeline_items SET status = 'done', output = $5::jsonb, partial = NULL, error = "
-      "NULL, owner = NULL, lease_until = NULL, provider = $6, key_scope = $7, fallback = "
-      "$8::boolean, updated_at = clock_timestamp() WHERE tenant_id = $1 AND run_id = $2 AND id = "
-      "$3 AND owner = $4"};
-  done.bind(item.tenant_id).bind(item.run_id).bind(item.id).bind(item.owner).bind(output);
+  statement check{"SELECT (CASE WHEN count(*) = 1 THEN '1' ELSE 'no product' END)::int FROM (" +
+                  written_row(table, "$2") + ") written"};
+  check.bind(item.tenant_id).bind(project_id);
+  b.statements.push_back(std::move(check));
+  statement done{"UPDATE pipeline_items SET status = 'done', output = jsonb_build_object('" +
+                 std::string{table == product_table::post ? "postId" : "docId"} + "', (" +
+                 written_row(table, "$5") +
+                 ")), partial = NULL, error = NULL, owner = NULL, lease_until = NULL, provider = "
+                 "$6, key_scope = $7, fallback = $8::boolean, updated_at = clock_timestamp() "
+                 "WHERE tenant_id = $1 AND run_id = $2 AND id = $3 AND owner = $4"};
+  done.bind(item.tenant_id).bind(item.run_id).bind(item.id).bind(item.owner).bind(project_id);
   b.statements.push_back(set_served(std::move(done), by));
   finish_tail(b, item.tenant_id, item.run_id);
   return b;

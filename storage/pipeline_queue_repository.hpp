@@ -66,11 +66,19 @@ struct held_item {
 /// SQLSTATE of the error a batch of this repository fails with when the item's lease was lost.
 inline constexpr std::string_view lease_lost_sqlstate = "22012";
 
-/// The item done with `output` (JSON text), the `product` statements (which write what the
-/// item made) run in the same transaction after the lease check; the run done or failed when
-/// no item is left.
-db_batch complete(const held_item& item, std::vector<statement> product, std::string_view output,
-                  const served& by);
+/// What an item's product statements write: one row of `blog_posts` or `docs`.
+enum class product_table : std::uint8_t { post, doc };
+
+/// SQLSTATE of the error `complete` fails with when its product statements wrote no row (the
+/// project, a source note or the doc to refresh is gone).
+inline constexpr std::string_view no_product_sqlstate = "22P02";
+
+/// The item done: the `product` statements (writing one row of `table` in `project_id`) run
+/// after the lease check in the same transaction; `output` names that row ({"postId"} or
+/// {"docId"}), found as the row this transaction wrote; the run done or failed when no item is
+/// left.
+db_batch complete(const held_item& item, std::vector<statement> product, product_table table,
+                  std::string_view project_id, const served& by);
 
 /// The item `truncated`: `partial` kept aside, `answers_json` ({"answers":[...]}) the answers
 /// before the cut; the lease released.

@@ -44,9 +44,9 @@ bool valid_usage_event(const usage_event& e) {
     return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
   };
   return is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
-         uuid_or_empty(e.run_id) && uuid_or_empty(e.item_id) && !e.request_id.empty() && !to_string(e.status).empty() &&
-         one_of(e.key_scope, {"", "personal", "tenant"}) && e.prompt_tokens >= 0 &&
-         e.completion_tokens >= 0 && e.latency_ms >= 0;
+         uuid_or_empty(e.run_id) && uuid_or_empty(e.item_id) && !e.request_id.empty() &&
+         !to_string(e.status).empty() && one_of(e.key_scope, {"", "personal", "tenant"}) &&
+         e.prompt_tokens >= 0 && e.completion_tokens >= 0 && e.latency_ms >= 0;
 }
 
 namespace {
@@ -198,7 +198,8 @@ statement copy_statement(const std::vector<usage_event>& rows) {
   }
   statement st{
       "COPY usage_events (tenant_id, user_id, request_id, provider, model, key_id, key_scope, "
-      "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at, run_id, item_id) "
+      "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at, run_id, "
+      "item_id) "
       "FROM STDIN (FORMAT binary)"};
   st.copy_data = out.done();
   return st;

@@ -40,8 +40,8 @@ struct usage_event {
   std::int64_t completion_tokens = 0;
   std::int64_t latency_ms = 0;
   std::int64_t at_us = 0;  ///< microseconds since the epoch; 0: when `record` runs
-  std::string run_id;   ///< a workflow call's run; "" for none
-  std::string item_id;  ///< a workflow call's item; "" for none
+  std::string run_id;      ///< a workflow call's run; "" for none
+  std::string item_id;     ///< a workflow call's item; "" for none
 };
 
 /// True when the row can be written: a uuid tenant, uuid or empty user and key ids, a known

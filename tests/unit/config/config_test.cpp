@@ -73,6 +73,12 @@ const std::vector<expected_key> all_keys{
     {"identity.negative_cache_entries", "NYXGATE_IDENTITY_NEGATIVE_CACHE_ENTRIES", "10000"},
     {"identity.invite_ttl_s", "NYXGATE_IDENTITY_INVITE_TTL_S", "604800"},
     {"usage.retention_days", "NYXGATE_USAGE_RETENTION_DAYS", "90"},
+    {"workflows.node_concurrency", "NYXGATE_WORKFLOWS_NODE_CONCURRENCY", "16"},
+    {"workflows.tenant_concurrency", "NYXGATE_WORKFLOWS_TENANT_CONCURRENCY", "16"},
+    {"workflows.run_concurrency", "NYXGATE_WORKFLOWS_RUN_CONCURRENCY", "8"},
+    {"workflows.lease_s", "NYXGATE_WORKFLOWS_LEASE_S", "30"},
+    {"workflows.poll_ms", "NYXGATE_WORKFLOWS_POLL_MS", "1000"},
+    {"workflows.context_chars", "NYXGATE_WORKFLOWS_CONTEXT_CHARS", "24000"},
     {"log.level", "NYXGATE_LOG_LEVEL", "info"},
 };
 
