@@ -87,10 +87,9 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
 /// tenant's actor if this node runs one, a principal notice drops that tenant's cached
 /// principals, a blog notice drops that project's rendered pages, a pipeline wake makes the
 /// engine claim, a pipeline cancel stops that run's calls, a pipeline progress notice wakes
-/// that run's progress subscribers. After a reconnect every actor
-/// reloads, every principal and page is dropped, every progress subscriber reads again and the
-/// engine claims, since notifications
-/// sent while the connection was down are lost.
+/// that run's progress subscribers. After a reconnect every actor reloads, every principal and
+/// page is dropped, every progress subscriber reads again and the engine claims, since
+/// notifications sent while the connection was down are lost.
 std::shared_ptr<storage::detail::pg_connection> start_listener(
     boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
     identity::authenticator& auth, api::blog::blog_cache& blogs, api::progress_hub& progress,

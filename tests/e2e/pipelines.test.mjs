@@ -119,6 +119,20 @@ describe('pipeline runs with @trpc/client', () => {
     assert.notEqual(runs[2].finishedAt, null);
   });
 
+  it('follows a generated run through the engine to its end', async () => {
+    // No provider key in this tenant: the engine fails the item, which ends the run.
+    await owner.mutation('projects.notes.create', { projectId: project, title: 'Roadmap', body: 'Next' });
+    const run = await owner.mutation('projects.blogPosts.generate', { projectId: project });
+    const runs = await progressOf(live, run.id);
+    assert.ok(runs.length >= 1);
+    const last = runs.at(-1);
+    assert.equal(last.id, run.id);
+    assert.notEqual(last.status, 'running');
+    assert.notEqual(last.finishedAt, null);
+    assert.equal(last.counts.pending + last.counts.running + last.counts.truncated, 0);
+    assert.deepEqual(await owner.query('pipelines.get', { id: run.id }), last);
+  });
+
   /** A run no engine touches: `n` items leased by another node for an hour. */
   function leasedRun(n) {
     const runId = psql(
