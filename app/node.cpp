@@ -18,6 +18,7 @@
 #include "api/trpc/identity_procedures.hpp"
 #include "api/trpc/key_probe_procedures.hpp"
 #include "api/trpc/key_procedures.hpp"
+#include "api/trpc/pipeline_procedures.hpp"
 #include "api/trpc/project_insight_procedures.hpp"
 #include "api/trpc/projects_procedures.hpp"
 #include "api/trpc/router.hpp"
@@ -86,12 +87,13 @@ std::shared_ptr<actors::vault_ref> load_vault(const config::settings& s, storage
 /// Follows other nodes' changes: LISTEN on a dedicated connection; a key notice reloads that
 /// tenant's actor if this node runs one, a principal notice drops that tenant's cached
 /// principals, a blog notice drops that project's rendered pages, a pipeline wake makes the
-/// engine claim, a pipeline cancel stops that run's calls. After a reconnect every actor
-/// reloads, every principal and page is dropped and the engine claims, since notifications
-/// sent while the connection was down are lost.
+/// engine claim, a pipeline cancel stops that run's calls, a pipeline progress notice wakes
+/// that run's progress subscribers. After a reconnect every actor reloads, every principal and
+/// page is dropped, every progress subscriber reads again and the engine claims, since
+/// notifications sent while the connection was down are lost.
 std::shared_ptr<storage::detail::pg_connection> start_listener(
     boost::asio::io_context& io, const std::string& conninfo, actors::tenant_directory& tenants,
-    identity::authenticator& auth, api::blog::blog_cache& blogs,
+    identity::authenticator& auth, api::blog::blog_cache& blogs, api::progress_hub& progress,
     std::shared_ptr<actors::pipeline_engine> pipelines, std::shared_ptr<actors::vault_ref> vault,
     std::string key_file) {
   storage::detail::connection_options o;
@@ -104,12 +106,12 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                    std::make_shared<actors::reply_sink<std::string>>([](std::string) {}, ""));
   };
   conn->start(
-      [weak, &tenants, &auth, &blogs, pipelines, reload](bool up) {
+      [weak, &tenants, &auth, &blogs, &progress, pipelines, reload](bool up) {
         if (!up) return;
         auto c = weak.lock();
         if (!c) return;
         c->execute(storage::listen_all(),
-                   [&tenants, &auth, &blogs, pipelines, reload](storage::db_reply r) {
+                   [&tenants, &auth, &blogs, &progress, pipelines, reload](storage::db_reply r) {
                      if (!r.ok()) {
                        telemetry::log_warn("listening for changes failed",
                                            {{"error", storage::to_string(r.error)}});
@@ -121,11 +123,12 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
                      for (auto& a : tenants.all()) reload(a);
                      auth.invalidate_all();
                      blogs.invalidate_all();
+                     progress.changed_all();
                      pipelines->wake();
                    });
       },
-      [&tenants, &auth, &blogs, pipelines, reload, vault, key_file](std::string channel,
-                                                                    std::string payload) {
+      [&tenants, &auth, &blogs, &progress, pipelines, reload, vault, key_file](
+          std::string channel, std::string payload) {
         if (channel == storage::tenant_change_channel) {
           if (auto a = tenants.find(payload)) reload(*a);
           return;
@@ -136,6 +139,10 @@ std::shared_ptr<storage::detail::pg_connection> start_listener(
         }
         if (channel == storage::blog_change_channel) {
           blogs.invalidate(payload);
+          return;
+        }
+        if (channel == storage::pipeline_progress_channel) {
+          progress.changed(payload);
           return;
         }
         if (channel == storage::pipeline_wake_channel) {
@@ -225,6 +232,7 @@ struct node::impl {
   std::unique_ptr<actors::tenant_directory> tenants;
   identity::authenticator auth;
   api::trpc_router trpc;
+  api::progress_hub progress;
   actors::provider_directory providers;
   std::shared_ptr<storage::usage_recorder> usage;
   std::shared_ptr<storage::usage_retention> retention;
@@ -250,7 +258,8 @@ struct node::impl {
         gateway(make_gateway(s, rt, *tenants, providers, usage)),
         data(rt.io(), auth, rt.actors(), gateway,
              api::ws_chat_options{static_cast<std::size_t>(s.websocket.max_streams),
-                                  s.limits.max_json_depth}),
+                                  s.limits.max_json_depth},
+             &rt.db(), &progress),
         blog(rt.io(), rt.db()),
         routes(rt.io(), rt.db(), trpc, &data, &blog) {}
 };
@@ -266,6 +275,7 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
                                 blog.cache().invalidate(project_id);
                               });
   api::add_template_procedures(impl_->trpc, impl_->rt.db());
+  api::add_pipeline_procedures(impl_->trpc, impl_->rt.db(), impl_->rt.io(), impl_->progress);
   api::probe_settings probe;
   probe.openai = s.providers.openai.base_url;
   probe.anthropic = s.providers.anthropic.base_url;
@@ -282,9 +292,9 @@ node::node(const config::settings& settings, std::function<void()> on_fatal)
   impl_->pipelines =
       actors::pipeline_engine::start(impl_->rt.actors(), impl_->rt.io(), impl_->rt.io_shards(),
                                      impl_->rt.db(), impl_->gateway, pipeline_options(s));
-  impl_->listener =
-      start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants, impl_->auth,
-                     impl_->blog.cache(), impl_->pipelines, impl_->vault, master_key_path(s));
+  impl_->listener = start_listener(impl_->rt.io(), impl_->rt.conninfo(), *impl_->tenants,
+                                   impl_->auth, impl_->blog.cache(), impl_->progress,
+                                   impl_->pipelines, impl_->vault, master_key_path(s));
   impl_->auth.start();
   net::server_limits limits;
   limits.max_body_bytes = static_cast<std::size_t>(s.limits.max_body_bytes);

@@ -154,7 +154,7 @@ asio::awaitable<void> run_websocket(identity::authenticator& auth,
 
 data_plane::data_plane(asio::io_context& io, identity::authenticator& auth, caf::actor_system& sys,
                        std::shared_ptr<const actors::gateway_services> services,
-                       ws_chat_options ws_options)
+                       ws_chat_options ws_options, storage::database* db, progress_hub* progress)
     : io_(io), auth_(auth), sys_(sys), services_(std::move(services)) {
   auto ws = std::make_shared<ws_chat_context>();
   ws->io = &io_;
@@ -162,6 +162,8 @@ data_plane::data_plane(asio::io_context& io, identity::authenticator& auth, caf:
   ws->sys = &sys_;
   ws->services = services_;
   ws->options = ws_options;
+  ws->db = db;
+  ws->progress = progress;
   ws_ = std::move(ws);
 }
 

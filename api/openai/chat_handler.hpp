@@ -26,7 +26,8 @@ class data_plane {
  public:
   data_plane(boost::asio::io_context& io, identity::authenticator& auth, caf::actor_system& sys,
              std::shared_ptr<const actors::gateway_services> services,
-             ws_chat_options ws_options = {});
+             ws_chat_options ws_options = {}, storage::database* db = nullptr,
+             progress_hub* progress = nullptr);
 
   /// POST /v1/chat/completions
   void chat_completions(net::http_request request, net::respond_fn respond);

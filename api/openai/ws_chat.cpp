@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,10 +19,12 @@
 #include "actors/request_actor.hpp"
 #include "api/openai/errors.hpp"
 #include "api/openai/http_sink.hpp"
+#include "api/pipeline_progress.hpp"
 #include "identity/authenticator.hpp"
 #include "identity/token.hpp"
 #include "providers/chat.hpp"
 #include "runtime/io_runtime.hpp"
+#include "storage/uuid.hpp"
 #include "telemetry/json_escape.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -220,6 +223,13 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
       streams.swap(streams_);
     }
     for (auto& [id, e] : streams) cancel_entry(e);
+    std::vector<std::weak_ptr<run_watch>> watches;
+    {
+      std::lock_guard lock(mutex_);
+      watches.swap(watches_);
+    }
+    for (auto& w : watches)
+      if (auto watch = w.lock()) watch->stop();
     backlog_.clear();
     conn_.reset();  // it holds our drained callback: break the cycle
   }
@@ -278,8 +288,10 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
     if (kind == "auth") return handle_auth(*msg);
     if (kind == "chat.create") return handle_create(*msg);
     if (kind == "cancel") return handle_cancel(*msg);
+    if (kind == "pipeline.subscribe") return handle_pipeline_subscribe(*msg);
     send_error("", "unknown_type",
-               "unknown message type; expected auth, chat.create, cancel or ping");
+               "unknown message type; expected auth, chat.create, cancel, pipeline.subscribe or "
+               "ping");
   }
 
   void handle_auth(const json::object& msg) {
@@ -437,6 +449,42 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
     actors::spawn_request_actor(*ctx_->sys, ctx_->services, std::move(call));
   }
 
+  /// Follows a run of the caller's tenant: `pipeline.progress` at every change, ending with
+  /// the finished run; a run the tenant does not hold is an error event naming it.
+  void handle_pipeline_subscribe(const json::object& msg) {
+    const auto* run = msg.if_contains("runId");
+    if (!run || !run->is_string() || run->as_string().size() != 36 ||
+        !storage::is_uuid(std::string_view{run->as_string()}))
+      return send_error("", "invalid_message", "pipeline.subscribe needs a \"runId\" (a UUID)");
+    std::string run_id{run->as_string()};
+    if (!who_) return send_error(run_id, "unauthorized", "authenticate first: {\"type\":\"auth\"}");
+    if (!ctx_->db || !ctx_->progress)
+      return send_error(run_id, "unsupported", "this server does not run pipelines");
+    {
+      std::lock_guard lock(mutex_);
+      std::erase_if(watches_, [](const auto& w) { return w.expired(); });
+      if (closed_) return;
+      if (watches_.size() >= ctx_->options.max_streams)
+        return send_error(run_id, "too_many_streams",
+                          "at most " + std::to_string(ctx_->options.max_streams) +
+                              " runs may be followed at once on one socket");
+    }
+    auto sent = std::make_shared<std::atomic<bool>>(false);
+    run_watch::handlers h;
+    h.on_run = [conn = conn_, sent](const json::value& r) {
+      sent->store(true);
+      return conn->send(json::serialize(json::object{{"type", "pipeline.progress"}, {"run", r}}));
+    };
+    h.on_idle = [] { return true; };  // the socket has its own keep-alive
+    h.on_end = [conn = conn_, sent, run_id] {
+      if (!sent->load()) conn->send(error_event(run_id, "not_found", "no such run"));
+    };
+    auto watch = run_watch::start(*ctx_->io, *ctx_->db, *ctx_->progress, who_->tenant_id, run_id,
+                                  std::move(h), std::chrono::seconds(10));
+    std::lock_guard lock(mutex_);
+    watches_.push_back(watch);
+  }
+
   void handle_cancel(const json::object& msg) {
     auto id = stream_id(msg);
     if (id.empty()) return;
@@ -469,6 +517,7 @@ class ws_chat final : public net::ws_endpoint, public std::enable_shared_from_th
 
   std::mutex mutex_;  ///< streams_, draining_, closed_: sinks end from actor threads
   std::map<std::string, entry> streams_;
+  std::vector<std::weak_ptr<run_watch>> watches_;  ///< followed runs
   bool draining_ = false;
   bool closed_ = false;
 };

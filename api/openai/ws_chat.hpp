@@ -21,7 +21,13 @@ namespace nyxgate::actors {
 struct gateway_services;
 }
 
+namespace nyxgate::storage {
+class database;
+}
+
 namespace nyxgate::api {
+
+class progress_hub;
 
 struct ws_chat_options {
   std::size_t max_streams = 16;  ///< concurrent chat streams per socket
@@ -35,10 +41,15 @@ struct ws_chat_context {
   caf::actor_system* sys = nullptr;
   std::shared_ptr<const actors::gateway_services> services;
   ws_chat_options options;
+  /// For `pipeline.subscribe`; without them the socket refuses it.
+  storage::database* db = nullptr;
+  progress_hub* progress = nullptr;
 };
 
 /// The protocol of `GET /v1/ws` (SPEC §4) for one socket: `auth`, `chat.create`, `cancel`,
-/// `ping` in; `meta`, `delta`, `done`, `error`, `pong` out. `who` (with its `token`) is set
+/// `ping` in; `meta`, `delta`, `done`, `error`, `pong` out; and `pipeline.subscribe {runId}`
+/// in, `pipeline.progress {run}` out at every change of the run until it ends (docs/
+/// workflows.md). `who` (with its `token`) is set
 /// when the upgrade request carried a valid Authorization header; otherwise the first message
 /// must be `auth`. Every `chat.create` checks the token again (from the cache, as a request
 /// does): once it is revoked or its member removed, the socket is closed with 1008.

@@ -1,7 +1,5 @@
 #include "api/trpc/blog_post_procedures.hpp"
 
-#include <algorithm>
-
 #include <boost/json.hpp>
 
 #include "api/trpc/identity_procedures.hpp"
@@ -20,38 +18,8 @@ namespace repo = storage::projects_repository;
 
 namespace {
 
-constexpr std::size_t max_source_notes = 100;
-
 trpc_error no_such_post() {
   return {trpc_code::not_found, "input.id: no such post"};
-}
-
-/// `sourceNoteIds`: at most 100 canonical UUIDs, returned distinct.
-std::vector<std::string> read_source_note_ids(input_reader& in) {
-  std::vector<std::string> ids;
-  const auto* raw = in.optional_value("sourceNoteIds");
-  if (raw == nullptr || raw->is_null()) return ids;
-  const auto* list = raw->if_array();
-  if (list == nullptr) {
-    in.fail("sourceNoteIds", "expected an array of note ids");
-    return {};
-  }
-  if (list->size() > max_source_notes) {
-    in.fail("sourceNoteIds", "at most 100 notes");
-    return {};
-  }
-  for (const auto& v : *list) {
-    const auto* s = v.if_string();
-    if (s == nullptr || s->size() != 36 || !storage::is_uuid(std::string_view{*s})) {
-      in.fail("sourceNoteIds", "expected an array of note ids (UUIDs)");
-      return {};
-    }
-    std::string id{*s};
-    std::transform(id.begin(), id.end(), id.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
-  }
-  return ids;
 }
 
 awaitable<procedure_result> posts_list(services& s, const procedure_context& ctx,
@@ -87,7 +55,7 @@ awaitable<procedure_result> posts_create(services& s, const procedure_context& c
   p.title = in.required_string("title", 1, project_data::max_title);
   p.body = project_data::required_body(in, "body", project_data::max_note_body);
   p.slug = project_data::optional_slug(in, "slug");
-  p.source_note_ids = read_source_note_ids(in);
+  p.source_note_ids = project_data::optional_note_ids(in, "sourceNoteIds");
   NYXGATE_FINISH_INPUT(in);
   p.default_slug = project_data::slug_from_title(p.title);
   auto reply = co_await storage::async_execute(s.db, storage::single(repo::create_post(p)));

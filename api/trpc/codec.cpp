@@ -267,12 +267,14 @@ std::variant<trpc_request, trpc_error> parse_trpc_request(std::string_view metho
 
 std::optional<trpc_error> check_trpc_method(trpc_kind kind, std::string_view method,
                                             std::string_view path) {
-  std::string_view wanted = kind == trpc_kind::query ? "GET" : "POST";
+  std::string_view wanted = kind == trpc_kind::mutation ? "POST" : "GET";
   if (method == wanted) return std::nullopt;
+  std::string_view name = kind == trpc_kind::query      ? "query"
+                          : kind == trpc_kind::mutation ? "mutation"
+                                                        : "subscription";
   return error(trpc_code::method_not_supported,
                "Unsupported " + std::string(method.substr(0, 16)) + "-request to " +
-                   (kind == trpc_kind::query ? "query" : "mutation") + " procedure at path \"" +
-                   std::string(path) + "\"");
+                   std::string(name) + " procedure at path \"" + std::string(path) + "\"");
 }
 
 trpc_http_reply render_trpc_reply(const trpc_request& req,
@@ -318,6 +320,28 @@ trpc_http_reply render_trpc_error(const trpc_error& err, std::string_view path) 
   reply.body = boost::json::serialize(envelope);
   if (reply.status == 405) reply.allow = "GET, POST";
   return reply;
+}
+
+std::string trpc_sse_connected() {
+  return "event: connected\ndata: {}\n\n";
+}
+
+std::string trpc_sse_data(const boost::json::value& value) {
+  // JSON text holds no raw line break, so the value is one `data:` line.
+  return "data: " + boost::json::serialize(value) + "\n\n";
+}
+
+std::string trpc_sse_return() {
+  return "event: return\ndata: \n\n";
+}
+
+std::string trpc_sse_ping() {
+  return "event: ping\ndata: \n\n";
+}
+
+std::string trpc_sse_error(const trpc_error& err, std::string_view path) {
+  return "event: serialized-error\ndata: " +
+         boost::json::serialize(error_shape(err, path.empty() ? nullptr : &path)) + "\n\n";
 }
 
 }  // namespace nyxgate::api

@@ -50,7 +50,8 @@ struct trpc_error {
   std::string message;
 };
 
-enum class trpc_kind { query, mutation };
+/// A subscription answers GET with a stream of Server-Sent Events (httpSubscriptionLink).
+enum class trpc_kind { query, mutation, subscription };
 
 struct trpc_call {
   std::string path;                         ///< dotted procedure path, url-decoded: "members.add"
@@ -104,5 +105,15 @@ trpc_http_reply render_trpc_reply(const trpc_request& req,
 /// A single error envelope, for failures before any call could be identified (parse errors).
 /// An empty `path` leaves `error.data.path` out.
 trpc_http_reply render_trpc_error(const trpc_error& err, std::string_view path = {});
+
+/// The Server-Sent Events of a tRPC subscription, as @trpc/client's httpSubscriptionLink reads
+/// them: `connected` first, then one unnamed event per value, `return` when the stream ends,
+/// `ping` to keep an idle connection alive, or `serialized-error` carrying the error's shape
+/// (as in an error envelope) in place of the values.
+std::string trpc_sse_connected();
+std::string trpc_sse_data(const boost::json::value& value);
+std::string trpc_sse_return();
+std::string trpc_sse_ping();
+std::string trpc_sse_error(const trpc_error& err, std::string_view path);
 
 }  // namespace nyxgate::api

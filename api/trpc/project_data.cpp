@@ -9,6 +9,7 @@
 #include "storage/async.hpp"
 #include "storage/channels.hpp"
 #include "storage/projects_repository.hpp"
+#include "storage/uuid.hpp"
 
 namespace nyxgate::api::project_data {
 
@@ -24,6 +25,34 @@ bool alnum(char c) {
 constexpr std::string_view slug_rule = "must be 1-64 characters of a-z, 0-9 and '-'";
 
 }  // namespace
+
+std::vector<std::string> optional_note_ids(input_reader& in, std::string_view key) {
+  constexpr std::size_t max_notes = 100;
+  std::vector<std::string> ids;
+  const auto* raw = in.optional_value(key);
+  if (raw == nullptr || raw->is_null()) return ids;
+  const auto* list = raw->if_array();
+  if (list == nullptr) {
+    in.fail(key, "expected an array of note ids");
+    return {};
+  }
+  if (list->size() > max_notes) {
+    in.fail(key, "at most 100 notes");
+    return {};
+  }
+  for (const auto& v : *list) {
+    const auto* s = v.if_string();
+    if (s == nullptr || s->size() != 36 || !storage::is_uuid(std::string_view{*s})) {
+      in.fail(key, "expected an array of note ids (UUIDs)");
+      return {};
+    }
+    std::string id{*s};
+    std::transform(id.begin(), id.end(), id.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+  }
+  return ids;
+}
 
 bool valid_slug(std::string_view s) {
   return !s.empty() && s.size() <= max_slug &&

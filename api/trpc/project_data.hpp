@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -45,6 +46,10 @@ std::string required_body(input_reader& in, std::string_view key, std::size_t ma
 std::optional<std::optional<std::string>> nullable_field(input_reader& in, std::string_view key,
                                                          bool (*check)(std::string_view),
                                                          std::string_view rule);
+
+/// A list of at most 100 note ids (canonical UUIDs), returned lower-cased and distinct; absent
+/// or null: empty.
+std::vector<std::string> optional_note_ids(input_reader& in, std::string_view key);
 
 /// A post slug made from a title (storage picks the free one: workflows name their posts
 /// by the same rule).

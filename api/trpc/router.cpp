@@ -18,6 +18,11 @@ void trpc_router::add_public(std::string path, trpc_kind kind, procedure_fn fn) 
   procedures_.insert_or_assign(std::move(path), procedure{kind, std::move(fn), false});
 }
 
+void trpc_router::add_subscription(std::string path, subscription_fn fn) {
+  procedures_.insert_or_assign(std::move(path),
+                               procedure{trpc_kind::subscription, {}, true, std::move(fn)});
+}
+
 std::vector<std::pair<std::string, trpc_kind>> trpc_router::procedures() const {
   std::vector<std::pair<std::string, trpc_kind>> out;
   out.reserve(procedures_.size());
@@ -55,6 +60,13 @@ boost::asio::awaitable<net::http_response> trpc_router::handle(const net::http_r
   if (auto* err = std::get_if<trpc_error>(&parsed)) co_return to_http(render_trpc_error(*err));
   const auto& calls = std::get<trpc_request>(parsed);
 
+  if (!calls.batch && calls.calls.size() == 1) {
+    auto it = procedures_.find(calls.calls.front().path);
+    if (it != procedures_.end() && it->second.kind == trpc_kind::subscription &&
+        request.method == "GET")
+      co_return co_await subscribe(it->second, calls.calls.front(), request);
+  }
+
   std::vector<trpc_outcome> outcomes;
   outcomes.reserve(calls.calls.size());
   std::optional<identity::auth_result> auth;
@@ -67,6 +79,10 @@ boost::asio::awaitable<net::http_response> trpc_router::handle(const net::http_r
     }
     if (auto mismatch = check_trpc_method(it->second.kind, request.method, call.path)) {
       outcomes.emplace_back(std::move(*mismatch));
+      continue;
+    }
+    if (it->second.kind == trpc_kind::subscription) {
+      outcomes.emplace_back(trpc_error{trpc_code::bad_request, "Cannot batch subscription calls"});
       continue;
     }
     static const identity::principal nobody;
@@ -92,6 +108,42 @@ boost::asio::awaitable<net::http_response> trpc_router::handle(const net::http_r
     }
   }
   co_return to_http(render_trpc_reply(calls, outcomes));
+}
+
+boost::asio::awaitable<net::http_response> trpc_router::subscribe(
+    const procedure& p, const trpc_call& call, const net::http_request& request) {
+  subscription_result result = trpc_error{trpc_code::internal_server_error, "internal error"};
+  auto auth = co_await auth_.authenticate(request.header("authorization"));
+  if (auth.status != identity::auth_status::ok) {
+    result = auth_error(auth.status);
+  } else {
+    try {
+      procedure_context ctx{auth.who, request};
+      result = co_await p.subscribe(ctx, call.input);
+    } catch (const std::exception& e) {
+      telemetry::log_error(
+          "subscription failed",
+          {{"path", call.path}, {"request_id", request.request_id}, {"error", e.what()}});
+    }
+  }
+  net::http_response out;
+  out.route = telemetry::route_kind::trpc;
+  out.content_type = "text/event-stream";
+  out.headers.emplace_back("cache-control", "no-cache, no-transform");
+  out.headers.emplace_back("x-accel-buffering", "no");
+  if (auto* err = std::get_if<trpc_error>(&result)) {
+    out.stream = [text = trpc_sse_connected() +
+                         trpc_sse_error(*err, call.path)](std::shared_ptr<net::response_writer> w) {
+      w->write(text);
+      w->finish();
+    };
+    co_return out;
+  }
+  out.stream =
+      [produce = std::get<stream_fn>(std::move(result))](std::shared_ptr<net::response_writer> w) {
+        if (w->write(trpc_sse_connected())) produce(std::move(w));
+      };
+  co_return out;
 }
 
 }  // namespace nyxgate::api

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/json.hpp>
@@ -11,11 +13,33 @@
 
 namespace nyxgate::testing {
 
-/// A reply as a client sees it: HTTP status and parsed JSON body.
+/// A reply as a client sees it: HTTP status and parsed JSON body. A streamed answer (a tRPC
+/// subscription) is read to its end and reads as a tRPC client takes it: its data events as
+/// an array in `result.data`, or its `serialized-error` event as `error` with that error's
+/// status; `raw` holds the events as sent.
 struct http_reply {
   unsigned status = 0;
   boost::json::value body;
   std::string raw;
+};
+
+/// One Server-Sent Event: its name ("" for a plain data event) and its data.
+struct sse_event {
+  std::string name;
+  std::string data;
+};
+
+/// A streamed answer (Server-Sent Events) as it arrives.
+class event_stream {
+ public:
+  virtual ~event_stream() = default;
+  /// The next whole event, waiting up to `timeout`; nullopt on timeout or once the stream
+  /// ended and every event was read.
+  virtual std::optional<sse_event> next(std::chrono::milliseconds timeout) = 0;
+  /// Whether the server ended the stream.
+  virtual bool finished() const = 0;
+  /// The client leaves.
+  virtual void close() = 0;
 };
 
 /// A nyxgate node on a fresh database of the shared test cluster, listening on a free port.
@@ -45,6 +69,10 @@ class node_fixture {
                    const std::string& input = {});
   http_reply mutate(const std::string& path, const std::string& token,
                     const std::string& input = {});
+  /// A tRPC subscription (GET with ?input=) read event by event; nullptr when the answer is
+  /// no stream.
+  std::shared_ptr<event_stream> subscribe(const std::string& path, const std::string& token,
+                                          const std::string& input);
 
   /// Seeds a tenant with an owner through `init`; returns the owner's token.
   std::string seed_tenant(const std::string& slug, const std::string& owner_email);

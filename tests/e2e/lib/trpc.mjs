@@ -4,8 +4,11 @@ import {
   createTRPCUntypedClient,
   httpBatchLink,
   httpLink,
+  httpSubscriptionLink,
   isTRPCClientError,
+  splitLink,
 } from '@trpc/client';
+import { EventSource } from 'eventsource';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -21,6 +24,30 @@ export function trpcClient(baseUrl, token, { batch = false, fetch } = {}) {
         url: `${baseUrl}/trpc`,
         headers: () => (token ? { authorization: `Bearer ${token}` } : {}),
         ...(fetch ? { fetch } : {}),
+      }),
+    ],
+  });
+}
+
+/**
+ * A client whose subscriptions go over `httpSubscriptionLink` (Server-Sent Events through the
+ * `eventsource` package, which lets the token ride in the Authorization header) and whose
+ * queries and mutations over `httpLink`.
+ */
+export function trpcSubscriptionClient(baseUrl, token) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  return createTRPCUntypedClient({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: `${baseUrl}/trpc`,
+          EventSource,
+          eventSourceOptions: () => ({
+            fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+          }),
+        }),
+        false: httpLink({ url: `${baseUrl}/trpc`, headers: () => headers }),
       }),
     ],
   });

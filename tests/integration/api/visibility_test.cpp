@@ -80,13 +80,14 @@ struct tenant_world {
   std::string private_note, private_cited, owner_note, member_note;
   std::vector<std::string> private_created_at;
   std::string doc, draft, published;
+  std::string run;  // a docs run of the owner's
 
   /// Every id of this tenant, to look for in another tenant's answers.
   std::vector<std::string> ids() const {
     std::vector<std::string> all{
         tenant_id,  owner_id,     admin_id,   member_id, invitee_id,    pending_id,   token_id,
         tenant_key, personal_key, github_key, project,   spare_project, private_note, private_cited,
-        owner_note, member_note,  doc,        draft,     published};
+        owner_note, member_note,  doc,        draft,     published,     run};
     std::erase(all, std::string{});
     return all;
   }
@@ -575,6 +576,54 @@ std::vector<entry> table() {
            },
        .ids = {{"id"}},
        .same = equal_overview()});
+  // pipelines (docs/workflows.md): any member works with the tenant's runs. The run's counts
+  // move while an engine works on it.
+  add({.path = "pipelines.create",
+       .query = m,
+       .input =
+           [](const tenant_world& w) {
+             return obj({{"projectId", w.project},
+                         {"kind", "blog"},
+                         {"input", obj({{"noteIds", json::array{w.owner_note}}})}});
+           },
+       .ids = {{"projectId"}},
+       .member_status = 200});
+  add({.path = "projects.blogPosts.generate",
+       .query = m,
+       .input =
+           [](const tenant_world& w) {
+             return obj({{"projectId", w.project}, {"noteIds", json::array{w.owner_note}}});
+           },
+       .ids = {{"projectId"}, {"noteIds", id_kind::uuid_list}},
+       .member_status = 200,
+       .note_field = "noteIds"});
+  add({.path = "pipelines.get",
+       .query = q,
+       .input = with("id", &tenant_world::run),
+       .ids = {{"id"}},
+       .same = equal(),
+       .volatile_answer = true});
+  add({.path = "pipelines.list",
+       .query = q,
+       .input = with("projectId", &tenant_world::project),
+       .ids = {{"projectId"}},
+       .same = equal(),
+       .volatile_answer = true});
+  add({.path = "pipelines.onProgress",
+       .query = q,
+       .input = with("runId", &tenant_world::run),
+       .ids = {{"runId"}},
+       .same = equal()});
+  add({.path = "pipelines.rerun",
+       .query = m,
+       .input = with("id", &tenant_world::run),
+       .ids = {{"id"}},
+       .member_status = 200});
+  add({.path = "pipelines.cancel",
+       .query = m,
+       .input = with("id", &tenant_world::run),
+       .ids = {{"id"}},
+       .member_status = 200});
   // GitHub is unreachable: the member gets the author's BAD_GATEWAY, not a NOT_FOUND.
   add({.path = "projects.importGitHubCommits",
        .query = m,
@@ -703,6 +752,12 @@ struct visibility_fixture : node_fixture {
                                {"sourceNoteIds", json::array{w.private_cited}}}));
       if (has("projects.blogPosts.publish"))
         ok("projects.blogPosts.publish", false, w.owner, obj({{"id", w.published}}));
+    }
+    if (has("pipelines.create")) {
+      w.run = id_of("pipelines.create", w.owner,
+                    obj({{"projectId", w.project}, {"kind", "docs"}, {"input", obj({})}}));
+      // Finished, so that its progress stream ends and no engine changes it meanwhile.
+      if (has("pipelines.cancel")) ok("pipelines.cancel", false, w.owner, obj({{"id", w.run}}));
     }
     return w;
   }

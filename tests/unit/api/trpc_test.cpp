@@ -273,6 +273,22 @@ BOOST_AUTO_TEST_CASE(method_mismatch_helper_follows_trpc) {
              R"(Unsupported GET-request to mutation procedure at path "members.add")");
 }
 
+BOOST_AUTO_TEST_CASE(subscriptions_take_get_and_speak_sse_as_the_link_reads_it) {
+  BOOST_TEST(!check_trpc_method(trpc_kind::subscription, "GET", "a.b").has_value());
+  auto s = check_trpc_method(trpc_kind::subscription, "POST", "pipelines.onProgress");
+  BOOST_REQUIRE(s.has_value());
+  BOOST_TEST(
+      s->message ==
+      R"(Unsupported POST-request to subscription procedure at path "pipelines.onProgress")");
+  BOOST_TEST(trpc_sse_connected() == "event: connected\ndata: {}\n\n");
+  BOOST_TEST(trpc_sse_data(boost::json::value{{"a", "x\ny"}}) == "data: {\"a\":\"x\\ny\"}\n\n");
+  BOOST_TEST(trpc_sse_return() == "event: return\ndata: \n\n");
+  BOOST_TEST(trpc_sse_ping() == "event: ping\ndata: \n\n");
+  BOOST_TEST(trpc_sse_error({trpc_code::not_found, "input.runId: no such run"}, "p.q") ==
+             "event: serialized-error\ndata: {\"message\":\"input.runId: no such run\",\"code\":"
+             "-32004,\"data\":{\"code\":\"NOT_FOUND\",\"httpStatus\":404,\"path\":\"p.q\"}}\n\n");
+}
+
 BOOST_AUTO_TEST_CASE(render_single_success) {
   trpc_request req{{{"tenants.current", std::nullopt}}, false, trpc_kind::query};
   auto reply = render_trpc_reply(req, {json::value(json::object{{"id", "t1"}})});
