@@ -122,6 +122,13 @@ describe("the README's quickstart", () => {
     assert.match(run.stdout, /^<title>We are live<\/title>$/m, context());
   });
 
+  it('generates a draft post from the new note and streams the run to its end', () => {
+    assert.match(run.stdout, /^event: connected$/m, context());
+    assert.match(run.stdout, /^data: \{"id":"[0-9a-f-]{36}"[^\n]*"kind":"blog","status":"done"/m, context());
+    assert.match(run.stdout, /^event: return$/m, context());
+    assert.match(run.stdout, /"status":"draft"[^\n]*Teams ask for yearly billing|Teams ask for yearly billing[^\n]*"status":"draft"/, context());
+  });
+
   it('shows one usage row per call and stops the server cleanly', () => {
     const rows = run.stdout.split('\n').filter((l) => /^\s*openai\s*\|.*\|\s*ok\s*\|/.test(l));
     assert.equal(rows.length, 5, context());
