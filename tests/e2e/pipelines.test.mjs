@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 
 import WebSocket from 'ws';
 
-import { initArgs, psql, runNyxgate, startServer, stopChecked } from './lib/server.mjs';
+import { psql, seedTenant, startServer, stopChecked } from './lib/server.mjs';
 import { UUID_RE, rejectsWith, trpcClient, trpcSubscriptionClient } from './lib/trpc.mjs';
 
 const RUN_FIELDS = ['counts', 'createdAt', 'finishedAt', 'id', 'kind', 'projectId', 'status', 'updatedAt'];
@@ -57,12 +55,7 @@ describe('pipeline runs with @trpc/client', () => {
     secrets.push(srv.token);
     owner = trpcClient(srv.url, srv.token);
     live = trpcSubscriptionClient(srv.url, srv.token);
-    const tokenFile = path.join(srv.dataDir, 'globex.token');
-    const seeded = await runNyxgate(
-      initArgs(srv.dataDir, { tenantSlug: 'globex', tenantName: 'Globex', adminEmail: 'hank@globex.test', tokenFile }),
-    );
-    assert.equal(seeded.code, 0, seeded.stderr);
-    const otherToken = (await readFile(tokenFile, 'utf8')).trim();
+    const otherToken = await seedTenant(srv);
     secrets.push(otherToken);
     other = trpcSubscriptionClient(srv.url, otherToken);
     project = (await owner.mutation('projects.create', { slug: 'site', name: 'Site' })).id;

@@ -3,12 +3,10 @@
 // second member who sees the tenant's data but not another member's private notes, a second
 // tenant whose ids answer exactly as missing ids, and an infinite-query walk over nextCursor.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { initArgs, runNyxgate, startServer, stopChecked } from './lib/server.mjs';
-import { UUID_RE, rejectsWith, trpcClient } from './lib/trpc.mjs';
+import { seedTenant, startServer, stopChecked } from './lib/server.mjs';
+import { UUID_RE, addMember, rejectsWith, trpcClient } from './lib/trpc.mjs';
 
 const PROJECT_FIELDS = ['blogSlug', 'createdAt', 'description', 'githubRepo', 'id', 'name', 'slug', 'updatedAt'];
 const NOTE_FIELDS = ['authorId', 'body', 'createdAt', 'githubSha', 'id', 'projectId', 'title', 'updatedAt', 'visibility'];
@@ -55,19 +53,10 @@ describe('projects, notes, docs and blog posts with @trpc/client', () => {
     srv = await startServer();
     secrets.push(srv.token);
     owner = trpcClient(srv.url, srv.token);
-    const added = await owner.mutation('members.add', { email: 'grace@acme.test', role: 'member' });
-    const redeemed = await trpcClient(srv.url, null).mutation('invites.redeem', {
-      code: added.invite.code,
-      name: 'Grace',
-    });
-    secrets.push(redeemed.token);
-    member = trpcClient(srv.url, redeemed.token);
-    const tokenFile = path.join(srv.dataDir, 'globex.token');
-    const seeded = await runNyxgate(
-      initArgs(srv.dataDir, { tenantSlug: 'globex', tenantName: 'Globex', adminEmail: 'hank@globex.test', tokenFile }),
-    );
-    assert.equal(seeded.code, 0, seeded.stderr);
-    const otherToken = (await readFile(tokenFile, 'utf8')).trim();
+    const grace = await addMember(srv.url, owner, { email: 'grace@acme.test', name: 'Grace' });
+    secrets.push(grace.token);
+    member = trpcClient(srv.url, grace.token);
+    const otherToken = await seedTenant(srv);
     secrets.push(otherToken);
     other = trpcClient(srv.url, otherToken);
   });

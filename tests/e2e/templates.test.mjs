@@ -4,12 +4,10 @@
 // that saves nothing, the reset with `body: null`, and another tenant that never sees the
 // override.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { initArgs, runNyxgate, startServer, stopChecked } from './lib/server.mjs';
-import { rejectsWith, trpcClient } from './lib/trpc.mjs';
+import { seedTenant, startServer, stopChecked } from './lib/server.mjs';
+import { addMember, rejectsWith, trpcClient } from './lib/trpc.mjs';
 
 const KINDS = ['blog', 'docs', 'keyPoints', 'translate'];
 const MATERIAL = { blog: '{{notes}}', docs: '{{notes}}', keyPoints: '{{doc}}', translate: '{{doc}}' };
@@ -30,19 +28,10 @@ describe('templates.get and templates.update with @trpc/client', () => {
     srv = await startServer();
     secrets.push(srv.token);
     owner = trpcClient(srv.url, srv.token);
-    const added = await owner.mutation('members.add', { email: 'grace@acme.test', role: 'member' });
-    const redeemed = await trpcClient(srv.url, null).mutation('invites.redeem', {
-      code: added.invite.code,
-      name: 'Grace',
-    });
-    secrets.push(redeemed.token);
-    member = trpcClient(srv.url, redeemed.token);
-    const tokenFile = path.join(srv.dataDir, 'globex.token');
-    const seeded = await runNyxgate(
-      initArgs(srv.dataDir, { tenantSlug: 'globex', tenantName: 'Globex', adminEmail: 'hank@globex.test', tokenFile }),
-    );
-    assert.equal(seeded.code, 0, seeded.stderr);
-    const otherToken = (await readFile(tokenFile, 'utf8')).trim();
+    const grace = await addMember(srv.url, owner, { email: 'grace@acme.test', name: 'Grace' });
+    secrets.push(grace.token);
+    member = trpcClient(srv.url, grace.token);
+    const otherToken = await seedTenant(srv);
     secrets.push(otherToken);
     other = trpcClient(srv.url, otherToken);
   });

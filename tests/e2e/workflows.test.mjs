@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { providerFlags, startMockProviders } from './lib/mock_providers.mjs';
 import { startServer, stopChecked } from './lib/server.mjs';
-import { trpcClient, trpcSubscriptionClient } from './lib/trpc.mjs';
+import { addMember, trpcClient, trpcSubscriptionClient } from './lib/trpc.mjs';
 
 const ETHICS = 'Cite only what the notes say; never invent figures.';
 const PRIVATE = 'salary bands for the next review';
@@ -61,10 +61,9 @@ describe('workflows through the procedures and the mock providers', () => {
     await owner.mutation('llmDefaults.update', { primary: 'openai', fallback: null, ethics: ETHICS });
     project = (await owner.mutation('projects.create', { slug: 'flows', name: 'Flows' })).id;
 
-    const added = await owner.mutation('members.add', { email: 'mia@acme.test', name: 'Mia', role: 'member' });
-    const redeemed = await trpcClient(srv.url, null).mutation('invites.redeem', { code: added.invite.code, name: 'Mia' });
-    secrets.push(redeemed.token);
-    const mia = trpcClient(srv.url, redeemed.token);
+    const added = await addMember(srv.url, owner, { email: 'mia@acme.test', name: 'Mia' });
+    secrets.push(added.token);
+    const mia = trpcClient(srv.url, added.token);
     await mia.mutation('projects.notes.create', { projectId: project, title: 'Private', body: PRIVATE, visibility: 'private' });
     await mia.mutation('projects.notes.create', { projectId: project, title: 'Beta', body: 'Forty teams joined the beta.' });
     await owner.mutation('projects.notes.create', { projectId: project, title: 'Pricing', body: 'One plan, billed monthly.' });

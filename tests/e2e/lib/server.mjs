@@ -108,6 +108,14 @@ export function initArgs(dataDir, overrides = {}) {
   return [...args, ...commonFlags(dataDir)];
 }
 
+/** Seeds a second tenant with `nyxgate init` beside a running server; returns its owner's token. */
+export async function seedTenant(srv, { slug = 'globex', name = 'Globex', email = 'hank@globex.test' } = {}) {
+  const tokenFile = path.join(srv.dataDir, `${slug}.token`);
+  const seeded = await runNyxgate(initArgs(srv.dataDir, { tenantSlug: slug, tenantName: name, adminEmail: email, tokenFile }));
+  assert.equal(seeded.code, 0, seeded.stderr);
+  return (await readFile(tokenFile, 'utf8')).trim();
+}
+
 export const TOKEN_RE = /ngt_[A-Za-z0-9_-]+/;
 
 /**

@@ -58,6 +58,16 @@ export function trpcSubscriptionClient(baseUrl, token) {
  * data.httpStatus is `httpStatus`; `message` (a RegExp) must match the error message.
  * Returns the error.
  */
+/**
+ * Adds a member through members.add and redeems the invite as they would; returns
+ * {token, userId}.
+ */
+export async function addMember(baseUrl, owner, { email, name, role = 'member' }) {
+  const added = await owner.mutation('members.add', { email, name, role });
+  const redeemed = await trpcClient(baseUrl, null).mutation('invites.redeem', { code: added.invite.code, name });
+  return { token: redeemed.token, userId: added.userId };
+}
+
 export async function rejectsWith(promise, code, httpStatus, message) {
   let caught;
   await assert.rejects(promise, (err) => {
