@@ -11,9 +11,12 @@
 
 #include "tests/integration/node_fixture.hpp"
 #include "tests/integration/pg_fixture.hpp"
+#include "tests/integration/trpc_reply.hpp"
 
 namespace json = boost::json;
+using nyxgate::testing::code_of;
 using nyxgate::testing::http_reply;
+using nyxgate::testing::message_of;
 using nyxgate::testing::node_fixture;
 using nyxgate::testing::sql;
 
@@ -21,14 +24,6 @@ namespace {
 
 constexpr const char* missing_id = "00000000-0000-4000-8000-000000000000";
 
-std::string code_of(const http_reply& r) {
-  const auto* e = r.body.is_object() ? r.body.as_object().if_contains("error") : nullptr;
-  return e ? std::string{e->at("data").at("code").as_string()} : "";
-}
-std::string message_of(const http_reply& r) {
-  const auto* e = r.body.is_object() ? r.body.as_object().if_contains("error") : nullptr;
-  return e ? std::string{e->at("message").as_string()} : "";
-}
 const json::value& data(const http_reply& r) {
   return r.body.at("result").at("data");
 }
