@@ -61,6 +61,7 @@ struct content_delta {
   std::string_view content;
   bool role_start = false;
   std::string_view finish_reason;
+  std::span<const providers::tool_call_delta> tool_calls{};  ///< tool call pieces, in order
 };
 
 /// A call that ended with its answer.

@@ -31,6 +31,34 @@ class chat_adapter {
   /// One stream event.
   virtual stream_step on_event(stream_state& s, const sse_event& e) const = 0;
 
+  /// A field `handling` lets through whose value this provider still cannot honour (a schema
+  /// keyword, an image type, a tool_choice mode): the 400 naming it. Checked with
+  /// `refused_parameter` for every element of a call's chain before anything goes upstream.
+  virtual std::optional<request_error> refuse(const chat_request& req) const {
+    static_cast<void>(req);
+    return std::nullopt;
+  }
+
+  // -- embeddings: a provider without an embeddings API keeps these defaults --------------
+
+  /// The model an embeddings call with model "auto" (or none) gets; "" for no embeddings API.
+  virtual std::string_view default_embedding_model() const { return {}; }
+  /// The provider's embeddings request for `req` on `model`.
+  virtual upstream_request build_embedding_request(std::string_view base_url,
+                                                   std::string_view api_key,
+                                                   const embedding_request& req,
+                                                   std::string_view model) const {
+    static_cast<void>(base_url), static_cast<void>(api_key), static_cast<void>(req),
+        static_cast<void>(model);
+    return {};
+  }
+  /// A 2xx embeddings body; error: a body we cannot understand.
+  virtual std::variant<embedding_result, std::string> parse_embeddings(
+      const std::string& body) const {
+    static_cast<void>(body);
+    return std::string{"this provider has no embeddings API"};
+  }
+
   /// An error message that means the key's balance is spent (a quota failure, not a client
   /// error), beyond the error codes every provider shares.
   virtual bool says_quota(std::string_view message) const {

@@ -59,7 +59,9 @@ void render_chunk_with_head(std::string& out, std::string_view head, std::string
 }
 
 void append_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
-                            bool role_start, std::string_view finish_reason) {
+                            bool role_start, std::string_view finish_reason,
+                            std::span<const tool_call_delta> tool_calls) {
+  static_cast<void>(tool_calls);
   out.append(head);
   out.append(R"(,"choices":[{"index":0,"delta":{)"sv);
   bool comma = false;
