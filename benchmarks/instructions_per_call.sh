@@ -3,6 +3,8 @@
 # machine's load, for comparing two builds where wall-clock runs differ by 15 % between runs.
 #
 #   benchmarks/instructions_per_call.sh [NYXGATE_BIN ...]     (MODE=json|stream, SECONDS_=6,
+#                                                              BENCH_TOOLS=1: a tool-calling
+#                                                              request answered by a tool call,
 #                                                              TOP=N: the N costliest functions,
 #                                                              KEEP=DIR: keep the dumps)
 #
@@ -109,7 +111,7 @@ for bin in "${bins[@]}"; do
   total=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' <<<"$report")
   shake=$(awk '/engine::handshake\(/ { gsub(",", "", $1); print $1; exit }' <<<"$report")
   shake=${shake:-0}
-  echo "$bin $mode: calls=$calls non2xx=$non2xx instructions/call=$((total / calls))" \
+  echo "$bin $mode${BENCH_TOOLS:+ tools}: calls=$calls non2xx=$non2xx instructions/call=$((total / calls))" \
     "without handshakes=$(((total - shake) / calls))"
   # TOP=N: the N functions with the most instructions of their own per call; the frames still
   # running when the counters are dumped (the threads' entry points) show 100 % and are skipped.

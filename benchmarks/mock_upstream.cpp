@@ -134,6 +134,7 @@ options parse_args(int argc, char** argv) {
 /// What the body asks for, read by scanning rather than parsing: the mock must stay cheap.
 struct call_shape {
   bool stream = false;
+  bool tools = false;  ///< the request offers tools: the answer calls one
   std::string_view model = "gpt-4o-mini";
 };
 
@@ -152,6 +153,7 @@ std::string_view value_after(std::string_view body, std::string_view quoted_key)
 call_shape read_shape(std::string_view body) {
   call_shape s;
   s.stream = value_after(body, "\"stream\"").starts_with("true");
+  s.tools = value_after(body, "\"tools\"").starts_with("[{");
   auto m = value_after(body, "\"model\"");
   if (m.starts_with('"')) {
     m.remove_prefix(1);
@@ -239,6 +241,61 @@ void append_completion(writer& w, const call_shape& s, int tokens, std::uint64_t
   w.part_number(tokens + 12);
   b.append("}}");
   w.answer("200 OK", "application/json", keep_alive);
+}
+
+/// The arguments a tool-calling answer carries, and the pieces its stream sends them in.
+constexpr std::string_view tool_arguments = R"({\"city\":\"Paris\",\"unit\":\"celsius\"})";
+
+void append_tool_completion(writer& w, const call_shape& s, std::uint64_t id, bool keep_alive) {
+  auto& b = w.part();
+  b.append(R"({"id":"chatcmpl-mock)");
+  w.part_number(static_cast<long long>(id));
+  b.append(R"(","object":"chat.completion","created":)");
+  w.part_number(static_cast<long long>(std::time(nullptr)));
+  b.append(R"(,"model":")");
+  b.append(s.model);
+  b.append(R"(","choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+           R"("tool_calls":[{"id":"call_mock)");
+  w.part_number(static_cast<long long>(id));
+  b.append(R"(","type":"function","function":{"name":"get_weather","arguments":")");
+  b.append(tool_arguments);
+  b.append(R"("}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":40,)"
+           R"("completion_tokens":18,"total_tokens":58,"prompt_tokens_details":)"
+           R"({"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}})");
+  w.answer("200 OK", "application/json", keep_alive);
+}
+
+void append_chunk_prefix(writer& w, const call_shape& s, std::uint64_t id, std::time_t created);
+
+/// A streamed tool call as OpenAI sends it: the call's id and name first, then its arguments
+/// in `n` fragments, the last one with finish_reason tool_calls.
+void append_tool_events(writer& w, const call_shape& s, std::uint64_t id, std::time_t created,
+                        int n) {
+  append_chunk_prefix(w, s, id, created);
+  auto& b = w.part();
+  b.append(R"("choices":[{"index":0,"delta":{"role":"assistant","content":null,)"
+           R"("tool_calls":[{"index":0,"id":"call_mock)");
+  w.part_number(static_cast<long long>(id));
+  b.append(R"(","type":"function","function":{"name":"get_weather","arguments":""}}]},)"
+           R"("finish_reason":null}]})");
+  b.append("\n\n");
+  w.chunk();
+  std::size_t from = 0;
+  for (int i = 0; i < n; ++i) {
+    // Cut between escapes: a fragment never ends inside `\"`.
+    std::size_t to = i + 1 == n ? tool_arguments.size() : tool_arguments.size() * (i + 1) / n;
+    while (to < tool_arguments.size() && to > 0 && tool_arguments[to - 1] == '\\') ++to;
+    if (to < from) to = from;
+    append_chunk_prefix(w, s, id, created);
+    b.append(
+        R"("choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":")");
+    b.append(tool_arguments.substr(from, to - from));
+    b.append(i + 1 == n ? R"("}}]},"finish_reason":"tool_calls"}]})"
+                        : R"("}}]},"finish_reason":null}]})");
+    b.append("\n\n");
+    w.chunk();
+    from = to;
+  }
 }
 
 void append_chunk_prefix(writer& w, const call_shape& s, std::uint64_t id, std::time_t created) {
@@ -352,7 +409,14 @@ asio::awaitable<void> serve_requests(Stream& stream, const options& opt) {
         int n = header_int(req, "x-mock-chunks", opt.chunks, max_chunks);
         int delay_ms = header_int(req, "x-mock-chunk-delay-ms", opt.chunk_delay_ms, max_delay_ms);
         auto id = next_id.fetch_add(1, std::memory_order_relaxed);
-        if (!shape.stream) {
+        if (shape.tools && !shape.stream) {
+          append_tool_completion(w, shape, id, keep_alive);
+        } else if (shape.tools) {
+          auto created = std::time(nullptr);
+          append_stream_head(w, keep_alive);
+          append_tool_events(w, shape, id, created, n);
+          append_stream_tail(w, shape, id, created, n);
+        } else if (!shape.stream) {
           append_completion(w, shape, n, id, keep_alive);
         } else {
           auto created = std::time(nullptr);

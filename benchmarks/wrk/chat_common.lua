@@ -2,7 +2,8 @@
 -- and one JSON line from done() with throughput, latency percentiles and error counts.
 --
 -- Environment: BENCH_TOKEN (the bearer token, default "sk-bench-direct"), BENCH_LABEL (copied
--- into the JSON line), BENCH_MODEL (default "gpt-4o-mini").
+-- into the JSON line), BENCH_MODEL (default "gpt-4o-mini"), BENCH_TOOLS=1 (the request offers
+-- two function tools after a finished tool round, and the mock answers with a tool call).
 local M = {}
 
 function M.setup_request(stream)
@@ -11,6 +12,21 @@ function M.setup_request(stream)
   local body = '{"model":"' .. model .. '","messages":[' ..
       '{"role":"system","content":"You are a terse assistant."},' ..
       '{"role":"user","content":"Say hello to the benchmark."}]'
+  if os.getenv("BENCH_TOOLS") == "1" then
+    body = '{"model":"' .. model .. '","messages":[' ..
+        '{"role":"system","content":"You are a terse assistant."},' ..
+        '{"role":"user","content":"What is the weather in Paris and in Rome?"},' ..
+        '{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",' ..
+        '"function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},' ..
+        '{"role":"tool","tool_call_id":"call_1","content":"{\"temp\":21}"}],' ..
+        '"tools":[{"type":"function","function":{"name":"get_weather",' ..
+        '"description":"The weather in a city","parameters":{"type":"object",' ..
+        '"properties":{"city":{"type":"string"},"unit":{"type":"string",' ..
+        '"enum":["celsius","fahrenheit"]}},"required":["city"]}}},' ..
+        '{"type":"function","function":{"name":"get_time","description":"The local time",' ..
+        '"parameters":{"type":"object","properties":{"city":{"type":"string"}},' ..
+        '"required":["city"]}}}],"tool_choice":"auto"'
+  end
   if stream then
     body = body .. ',"stream":true,"stream_options":{"include_usage":true}'
   end
