@@ -253,6 +253,29 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     assert.deepEqual(callsWith(key)[1].body.stop_sequences, ['STOP']);
   });
 
+  it('tools, a tool round and an image reach OpenAI as sent, and usage has its details', async () => {
+    const key = await addKey('openai', 'good');
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: true } }];
+    const messages = [
+      { role: 'user', content: [{ type: 'text', text: 'weather here?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'low' } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+    ];
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } } }, strict: true } };
+    const r = await client.chat.completions.create({
+      model: MODELS.openai, messages, tools, tool_choice: 'required', parallel_tool_calls: false, response_format: responseFormat,
+    });
+    assert.equal(typeof r.choices[0].message.content, 'string');
+    assert.equal(r.usage.prompt_tokens_details.cached_tokens, 0);
+    assert.equal(r.usage.completion_tokens_details.reasoning_tokens, 0);
+    const sent = callsWith(key).at(-1).body;
+    assert.deepEqual(sent.messages, messages);
+    assert.deepEqual(sent.tools, tools);
+    assert.equal(sent.tool_choice, 'required');
+    assert.equal(sent.parallel_tool_calls, false);
+    assert.deepEqual(sent.response_format, responseFormat);
+  });
+
   it('a personal key wins over the tenant key', async () => {
     await addKey('openai', 'good');
     const mine = await addKey('openai', 'good', { isPersonal: true });
