@@ -2,6 +2,8 @@
 // OpenAI's own dialect and registry pieces.
 #include "providers/detail/openai_compatible.hpp"
 
+#include <algorithm>
+
 #include "providers/chat_json.hpp"
 #include "providers/detail/embedding_wire.hpp"
 #include "providers/detail/json_doc.hpp"
@@ -12,13 +14,83 @@ namespace nyxgate::providers {
 
 namespace detail {
 
+namespace {
+
+/// A message's content as OpenAI's parts: text and image_url, in the client's order. Kept out
+/// of `body` (as is append_tool_calls): the plain message's loop stays small.
+[[gnu::noinline]] void append_parts(std::string& out, const std::vector<content_part>& parts) {
+  out += '[';
+  bool first = true;
+  for (const auto& p : parts) {
+    if (!first) out += ',';
+    first = false;
+    if (p.type == content_part::kind::text) {
+      out += R"({"type":"text","text":)";
+      append_json_string(out, p.text);
+      out += '}';
+      continue;
+    }
+    const auto& image = p.image;
+    out += R"({"type":"image_url","image_url":{"url":)";
+    if (image.url.empty()) {
+      // Both pieces were checked when the request was read (a known media type, base64
+      // characters): nothing in them needs escaping.
+      out += "\"data:";
+      out += image.media_type;
+      out += ";base64,";
+      out += image.data;
+      out += '"';
+    } else {
+      append_json_string(out, image.url);
+    }
+    if (!image.detail.empty()) {
+      out += R"(,"detail":)";
+      append_json_string(out, image.detail);
+    }
+    out += "}}";
+  }
+  out += ']';
+}
+
+[[gnu::noinline]] void append_tool_calls(std::string& out, const std::vector<tool_call>& calls) {
+  out += R"(,"tool_calls":[)";
+  bool first = true;
+  for (const auto& c : calls) {
+    out += first ? R"({"id":)" : R"(,{"id":)";
+    first = false;
+    append_json_string(out, c.id);
+    out += R"(,"type":"function","function":{"name":)";
+    append_json_string(out, c.name);
+    out += R"(,"arguments":)";
+    append_json_string(out, c.arguments);
+    out += "}}";
+  }
+  out += ']';
+}
+
+std::size_t message_size(const chat_message& m) {
+  std::size_t size = m.content.size() + m.name.size() + m.tool_call_id.size() + 48;
+  for (const auto& p : m.parts)
+    size += p.text.size() + p.image.url.size() + p.image.data.size() + 64;
+  for (const auto& c : m.tool_calls) size += c.id.size() + c.name.size() + c.arguments.size() + 64;
+  return size;
+}
+
+/// Fields that sit in the messages, not at the top level.
+bool message_level(chat_param p) {
+  return p == chat_param::message_name || p == chat_param::image_part ||
+         p == chat_param::tool_message;
+}
+
+}  // namespace
+
 /// Written straight into one string (the body goes out on every call: building a JSON DOM
 /// first cost two dozen allocations).
 std::string openai_compatible::body(const chat_request& req, std::string_view model,
                                     std::int64_t max_tokens) const {
   std::size_t size = 256 + model.size();
-  for (const auto& m : req.messages) size += m.content.size() + m.name.size() + 48;
-  for (const auto& p : req.provider_params) size += p.json.size() + 32;
+  for (const auto& m : req.messages) size += message_size(m);
+  for (const auto& p : req.provider_params) size += p.json.size() + p.where.size() + 32;
   std::string out;
   out.reserve(size);
   out += R"({"model":)";
@@ -33,10 +105,20 @@ std::string openai_compatible::body(const chat_request& req, std::string_view mo
     first = false;
     append_json_string(out, role);
     out += R"(,"content":)";
-    append_json_string(out, m.content);
+    if (!m.parts.empty())
+      append_parts(out, m.parts);
+    else if (m.content.empty() && !m.tool_calls.empty())
+      out += "null";
+    else
+      append_json_string(out, m.content);
     if (!m.name.empty()) {
       out += R"(,"name":)";
       append_json_string(out, m.name);
+    }
+    if (!m.tool_calls.empty()) append_tool_calls(out, m.tool_calls);
+    if (!m.tool_call_id.empty()) {
+      out += R"(,"tool_call_id":)";
+      append_json_string(out, m.tool_call_id);
     }
     out += '}';
   }
@@ -62,10 +144,11 @@ std::string openai_compatible::body(const chat_request& req, std::string_view mo
   out += R"(":)";
   append_int(out, max_tokens);
   for (const auto& p : req.provider_params) {
-    if (p.id == chat_param::message_name || handling(p.id) != param_handling::forwarded) continue;
-    out += ",\"";
-    out += param_key(p.id);
-    out += "\":";
+    if (message_level(p.id) || handling(p.id) != param_handling::forwarded) continue;
+    out += ',';
+    append_json_string(out,
+                       p.id == chat_param::other ? std::string_view{p.where} : param_key(p.id));
+    out += ':';
     out += p.json;
   }
   // Usage is recorded for every call, so a stream always asks for it.
@@ -90,33 +173,30 @@ upstream_request openai_compatible::build_request(std::string_view base_url,
   return out;
 }
 
+namespace {
+
+token_usage usage_of(const chunk_usage& u) {
+  return token_usage{u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.reasoning_tokens};
+}
+
+}  // namespace
+
+/// The one-pass reader for the usual answer, the DOM for the rest (tool calls among them).
 std::variant<chat_completion, std::string> openai_compatible::parse_completion(
     const std::string& text) const {
+  auto answer = scan_openai_chunk(text, openai_shape::completion);
+  if (!answer) answer = read_openai_chunk_dom(text, openai_shape::completion);
+  if (!answer || answer->has_error) return std::string{"the answer is not a JSON object"};
+  if (!answer->has_choice) return std::string{"the answer has no choices"};
   chat_completion c;
-  if (auto fast = scan_openai_chunk(text, openai_shape::completion)) {
-    if (!fast->has_choice) return std::string{"the answer has no choices"};
-    c.content = std::move(fast->content);
-    c.finish_reason = std::move(fast->finish_reason);
-    if (fast->usage) {
-      c.usage.prompt_tokens = fast->usage->prompt_tokens;
-      c.usage.completion_tokens = fast->usage->completion_tokens;
-    }
-    c.upstream_id = std::move(fast->id);
-  } else {
-    // What the one-pass reader gives up on: the DOM's reading of the same fields.
-    parsed_json doc(text);
-    if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
-    auto [choices, usage, id] = pick<3>(doc.value, {"choices", "usage", "id"});
-    auto choice = first(choices);
-    if (!choice) return std::string{"the answer has no choices"};
-    auto [message, finish] = pick<2>(choice, {"message", "finish_reason"});
-    c.content = str(at(message, "content"));
-    c.finish_reason = str(finish);
-    auto [prompt, completion] = pick<2>(usage, {"prompt_tokens", "completion_tokens"});
-    c.usage.prompt_tokens = num(prompt);
-    c.usage.completion_tokens = num(completion);
-    c.upstream_id = str(id);
-  }
+  c.content = std::move(answer->content);
+  c.finish_reason = std::move(answer->finish_reason);
+  if (answer->usage) c.usage = usage_of(*answer->usage);
+  c.upstream_id = std::move(answer->id);
+  c.tool_calls.reserve(answer->tool_calls.size());
+  for (auto& call : answer->tool_calls)
+    c.tool_calls.push_back(
+        tool_call{std::move(call.id), std::move(call.name), std::move(call.arguments)});
   return c;
 }
 
@@ -141,13 +221,17 @@ stream_step openai_compatible::on_event(stream_state& s, const sse_event& e) con
   step.role_start = s.start();
   auto take_usage = [&](const std::optional<chunk_usage>& u) {
     if (!u) return;
-    s.usage.prompt_tokens = u->prompt_tokens;
-    s.usage.completion_tokens = u->completion_tokens;
+    s.usage = usage_of(*u);
     step.usage = s.usage;
   };
   if (chunk->has_choice) {
     step.content = std::move(chunk->content);
     step.finish_reason = std::move(chunk->finish_reason);
+    if (!chunk->tool_calls.empty()) {
+      for (const auto& piece : chunk->tool_calls)
+        s.tool_calls = std::max(s.tool_calls, piece.index + 1);
+      step.tool_calls = std::move(chunk->tool_calls);
+    }
     take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
   }
   take_usage(chunk->usage);
