@@ -485,6 +485,33 @@ describe('anthropic: @anthropic-ai/sdk', () => {
     assert.equal(final.usage.output_tokens, countWords(echo));
   });
 
+  it('tools: tool_use blocks with example input, stop_reason tool_use; streamed as input_json_delta; results echoed', async () => {
+    const client = anthropic(key('sk-ant-api03', 'good'));
+    const tools = weatherTools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters }));
+    const messages = [{ role: 'user', content: 'get_weather for city=Rome' }];
+    const msg = await client.messages.create({ model, max_tokens: 64, messages, tools });
+    assert.equal(msg.stop_reason, 'tool_use');
+    assert.equal(msg.content.length, 1);
+    assert.equal(msg.content[0].type, 'tool_use');
+    assert.match(msg.content[0].id, /^toolu_01[A-Za-z0-9]{22}$/);
+    assert.deepEqual([msg.content[0].name, msg.content[0].input], ['get_weather', { city: 'Rome', unit: 'celsius' }]);
+    const streamed = await client.messages.stream({ model, max_tokens: 64, messages, tools }).finalMessage();
+    assert.deepEqual(streamed.content, msg.content, 'the SDK assembles the input_json_delta fragments into the same input');
+    assert.equal(streamed.stop_reason, 'tool_use');
+    const done = await client.messages.create({
+      model,
+      max_tokens: 64,
+      tools,
+      messages: [...messages, { role: 'assistant', content: msg.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: msg.content[0].id, content: 'sunny' }] }],
+    });
+    assert.equal(done.content[0].text, 'echo: tool results: sunny');
+    const err = await client.messages
+      .create({ model, max_tokens: 64, messages: [...messages, { role: 'assistant', content: msg.content }, { role: 'user', content: 'and?' }] })
+      .then(() => assert.fail('expected an error'), (e) => e);
+    assert.ok(err instanceof Anthropic.BadRequestError);
+    assert.match(err.message, /`tool_use` ids were found without `tool_result` blocks immediately after/);
+  });
+
   it('the raw stream has event: lines, a ping, and content-type text/event-stream', async () => {
     const res = await post(
       '/v1/messages',
@@ -583,6 +610,32 @@ describe('google: plain fetch', () => {
     assert.equal(call.auth, 'x-goog-api-key');
     assert.equal(call.stream, false);
     assert.deepEqual(call.body, body);
+  });
+
+  it('tools: a functionCall part with example args, whole in one stream record; a functionResponse is echoed', async () => {
+    const k = key('AIzaSy', 'good');
+    const tools = [{ functionDeclarations: weatherTools.map((t) => ({ name: t.function.name, parameters: { type: 'object', properties: t.function.parameters.properties } })) }];
+    const contents = [{ role: 'user', parts: [{ text: 'get_time zone=UTC' }] }];
+    const r = await (await post(`/v1beta/models/${model}:generateContent`, { 'x-goog-api-key': k }, { contents, tools })).json();
+    assert.deepEqual(r.candidates[0].content.parts, [{ functionCall: { name: 'get_time', args: { zone: 'UTC' } } }]);
+    assert.equal(r.candidates[0].finishReason, 'STOP');
+    const raw = await (await post(`/v1beta/models/${model}:streamGenerateContent?alt=sse`, { 'x-goog-api-key': k }, { contents, tools })).text();
+    const records = sseEvents(raw, '\r\n\r\n').map((e) => JSON.parse(e.data));
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0].candidates[0].content.parts, r.candidates[0].content.parts);
+    const done = await (
+      await post(`/v1beta/models/${model}:generateContent`, { 'x-goog-api-key': k }, {
+        tools,
+        contents: [...contents, r.candidates[0].content, { role: 'user', parts: [{ functionResponse: { name: 'get_time', response: { content: '12:00' } } }] }],
+      })
+    ).json();
+    assert.equal(done.candidates[0].content.parts[0].text, 'echo: tool results: 12:00');
+    const bad = await post(`/v1beta/models/${model}:generateContent`, { 'x-goog-api-key': k }, {
+      contents,
+      tools: [{ functionDeclarations: [{ name: 'f', parameters: { type: 'object', properties: { a: { $ref: '#/x' } } } }] }],
+    });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error.message, /Unknown name "\$ref" at 'tools\[0\].function_declarations\[0\].parameters.properties\["a"\].value'/);
   });
 
   it('maxOutputTokens cuts the answer with finishReason MAX_TOKENS', async () => {
