@@ -464,6 +464,30 @@ BOOST_AUTO_TEST_CASE(a_stream_of_two_tool_calls_in_fragments_becomes_openai_delt
   BOOST_TEST(t.done);
 }
 
+BOOST_AUTO_TEST_CASE(a_message_delta_with_input_counts_updates_them_and_zeros_keep_them) {
+  auto base =
+      message_start(R"({"input_tokens":12,"cache_read_input_tokens":40,"output_tokens":1})") +
+      block_start(0, R"({"type":"text","text":""})") +
+      block_delta(0, R"({"type":"text_delta","text":"Hi"})") + block_stop(0);
+  auto repeated = fold(
+      base +
+      event(
+          "message_delta",
+          R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+          R"("usage":{"input_tokens":13,"cache_creation_input_tokens":0,"cache_read_input_tokens":40,"output_tokens":3}})"));
+  BOOST_TEST(repeated.usage.prompt_tokens == 53);
+  BOOST_TEST(repeated.usage.cached_tokens == 40);
+  BOOST_TEST(repeated.usage.completion_tokens == 3);
+  auto zeros = fold(
+      base +
+      event("message_delta",
+            R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+            R"("usage":{"input_tokens":0,"cache_read_input_tokens":0,"output_tokens":3}})"));
+  BOOST_TEST(zeros.usage.prompt_tokens == 52);
+  BOOST_TEST(zeros.usage.cached_tokens == 40);
+  BOOST_TEST(zeros.finish_reason == "stop");
+}
+
 BOOST_AUTO_TEST_CASE(a_stream_split_anywhere_assembles_the_same_calls) {
   auto stream = two_call_stream();
   auto whole = fold(stream);
