@@ -68,6 +68,12 @@ class google_api final : public provider_adapter {
       case chat_param::frequency_penalty:
       case chat_param::presence_penalty:
       case chat_param::seed:
+      case chat_param::reasoning_effort:
+      case chat_param::response_format:
+      case chat_param::tools:
+      case chat_param::tool_choice:
+      case chat_param::image_part:
+      case chat_param::tool_message:
         return param_handling::translated;
       default:
         return param_handling::refused;
