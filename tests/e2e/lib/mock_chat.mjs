@@ -460,6 +460,87 @@ function anthropicResultText(content) {
   return typeof content === 'string' ? content : textOfParts(content);
 }
 
+const ANTHROPIC_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
+const ANTHROPIC_DOCS = 'Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
+
+/** What the API refuses in an image block's source (null: nothing). */
+function anthropicImageProblem(b, where) {
+  const s = b.source;
+  if (s?.type === 'base64') {
+    if (!ANTHROPIC_IMAGE_TYPES.includes(s.media_type)) {
+      return `${where}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`;
+    }
+    if (typeof s.data !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(s.data)) return `${where}.image.source.base64.data: The image data is not valid base64`;
+    for (const k of Object.keys(s)) if (!['type', 'media_type', 'data'].includes(k)) return `${where}.image.source.base64.${k}: Extra inputs are not permitted`;
+    return null;
+  }
+  if (s?.type === 'url') {
+    if (typeof s.url !== 'string') return `${where}.image.source.url.url: Field required`;
+    if (!/^https?:\/\//.test(s.url)) return `${where}.image.source.url.url: Only HTTP and HTTPS URLs are supported`;
+    for (const k of Object.keys(s)) if (!['type', 'url'].includes(k)) return `${where}.image.source.url.${k}: Extra inputs are not permitted`;
+    return null;
+  }
+  return `${where}.image.source: Input tag '${s?.type}' found using 'type' does not match any of the expected tags: 'base64', 'url', 'file'`;
+}
+
+/**
+ * The shape checks of an Anthropic body beyond the turns, as the API words them: tools with
+ * an object input_schema, tool_choice only with tools, content blocks (non-empty text, image
+ * sources, tool_use ids), thinking's budget and what it cannot go with.
+ */
+function anthropicShapeProblem(body) {
+  const tools = body.tools ?? [];
+  if (!Array.isArray(tools)) return 'tools: Input should be a valid list';
+  for (const [i, t] of tools.entries()) {
+    if (typeof t?.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(t.name)) return `tools.${i}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`;
+    const schema = t.input_schema;
+    if (schema === undefined) return `tools.${i}.custom.input_schema: Field required`;
+    if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return `tools.${i}.custom.input_schema: Input should be a valid dictionary`;
+    if (schema.type !== 'object') return `tools.${i}.custom.input_schema.type: Input should be 'object'`;
+  }
+  const tc = body.tool_choice;
+  if (tc !== undefined) {
+    if (!tools.length) return 'tool_choice may only be specified while providing tools.';
+    if (!['auto', 'any', 'tool', 'none'].includes(tc?.type)) {
+      return `tool_choice: Input tag '${tc?.type}' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'`;
+    }
+    if (tc.type === 'tool' && typeof tc.name !== 'string') return 'tool_choice.tool.name: Field required';
+    if (tc.type === 'none' && 'disable_parallel_tool_use' in tc) return 'tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted';
+  }
+  for (const [i, m] of body.messages.entries()) {
+    const final = i === body.messages.length - 1 && m.role === 'assistant';
+    if (typeof m.content === 'string') {
+      if (!m.content && !final) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+      continue;
+    }
+    if (!Array.isArray(m.content)) return `messages.${i}.content: Input should be a valid string or list`;
+    if (!m.content.length && !final) return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`;
+    for (const [j, b] of m.content.entries()) {
+      const where = `messages.${i}.content.${j}`;
+      if (b?.type === 'text' && (typeof b.text !== 'string' || !b.text)) return 'messages: text content blocks must be non-empty';
+      if (b?.type === 'image') {
+        if (m.role !== 'user') return `${where}: Image blocks are only supported in user messages`;
+        const p = anthropicImageProblem(b, where);
+        if (p) return p;
+      }
+      if (b?.type === 'tool_use') {
+        if (m.role !== 'assistant') return `${where}: tool_use blocks are only supported in assistant messages`;
+        if (typeof b.id !== 'string' || !/^[a-zA-Z0-9_-]+$/.test(b.id)) return `${where}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'`;
+        if (b.input === null || typeof b.input !== 'object' || Array.isArray(b.input)) return `${where}.tool_use.input: Input should be a valid dictionary`;
+      }
+      if (b?.type === 'tool_result' && m.role !== 'user') return `${where}: tool_result blocks are only supported in user messages`;
+    }
+  }
+  const th = body.thinking;
+  if (th !== undefined && th?.type === 'enabled') {
+    if (!Number.isInteger(th.budget_tokens) || th.budget_tokens < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if (body.max_tokens <= th.budget_tokens) return `\`max_tokens\` must be greater than \`thinking.budget_tokens\`. ${ANTHROPIC_DOCS}#max-tokens-and-context-window-size`;
+    if (body.temperature !== undefined && body.temperature !== 1) return `\`temperature\` may only be set to 1 when thinking is enabled. ${ANTHROPIC_DOCS}#feature-compatibility`;
+    if (tc?.type === 'any' || tc?.type === 'tool') return 'Thinking may not be enabled when tool_choice forces tool use.';
+  }
+  return null;
+}
+
 /**
  * The conversation of an Anthropic body, checked as the API does: the tool_use blocks of an
  * assistant turn are answered by tool_result blocks in the very next user turn, and no
@@ -534,8 +615,12 @@ export function parseAnthropic(body) {
     }
   }
   if (body.stop_sequences !== undefined && !Array.isArray(body.stop_sequences)) return bad('stop_sequences: Input should be a valid list');
+  const shape = anthropicShapeProblem(body);
+  if (shape) return bad(shape);
   const conv = anthropicConversation(body, bad);
   if (conv.error) return conv;
+  const toolBlocks = body.messages.some((m) => Array.isArray(m.content) && m.content.some((b) => b?.type === 'tool_use' || b?.type === 'tool_result'));
+  if (toolBlocks && !body.tools?.length) return bad('Requests which include `tool_use` or `tool_result` blocks must define tools.');
   const users = body.messages.filter((m) => m.role === 'user' && (typeof m.content === 'string' || m.content?.some?.((b) => b?.type === 'text')));
   const blockText = (m) =>
     (Array.isArray(m.content) ? m.content : [])
