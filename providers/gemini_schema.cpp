@@ -80,6 +80,13 @@ class converter {
         e = refused(key);
       if (e) return e;
     }
+    // JSON Schema lets `properties` or `items` imply the type; Gemini takes them only with it.
+    if (!out.contains("type") && !out.contains("anyOf")) {
+      if (out.contains("properties"))
+        out["type"] = "object";
+      else if (out.contains("items"))
+        out["type"] = "array";
+    }
     return std::nullopt;
   }
 

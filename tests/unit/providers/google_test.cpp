@@ -210,6 +210,12 @@ BOOST_AUTO_TEST_CASE(a_type_with_null_becomes_nullable) {
   BOOST_TEST(converted(R"({"type":["boolean"]})") == json::parse(R"({"type":"boolean"})"));
 }
 
+BOOST_AUTO_TEST_CASE(properties_or_items_imply_the_type_gemini_wants_said) {
+  BOOST_TEST(converted(R"({"properties":{"a":{"items":{"type":"string"}}}})") ==
+             json::parse(R"({"properties":{"a":{"items":{"type":"string"},"type":"array"}},
+                             "type":"object"})"));
+}
+
 BOOST_AUTO_TEST_CASE(a_string_const_becomes_a_one_value_enum) {
   BOOST_TEST(converted(R"({"type":"string","const":"fixed"})") ==
              json::parse(R"({"type":"string","enum":["fixed"]})"));
