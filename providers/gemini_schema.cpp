@@ -57,7 +57,8 @@ class converter {
     if (!o) return refused_by_google(path_, "a schema must be a JSON object");
     for (const auto& [k, v] : *o) {
       std::string_view key = k;
-      if (one_of(key, dropped) || (key == "additionalProperties" && v.is_bool() && !v.get_bool()))
+      if (one_of(key, dropped) || (key == "additionalProperties" && v.is_bool() && !v.get_bool()) ||
+          ((key == "$defs" || key == "definitions") && v.is_object() && v.get_object().empty()))
         continue;
       if (one_of(key, kept)) {
         out[key] = v;

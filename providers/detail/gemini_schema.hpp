@@ -17,8 +17,8 @@ namespace nyxgate::providers::detail {
 request_error refused_by_google(std::string where, std::string_view why = {});
 
 /// `schema` (JSON Schema text) in Gemini's subset: the keywords Gemini knows kept as they are,
-/// annotations and `additionalProperties: false` dropped, `type: [t, "null"]` as `type: t,
-/// nullable: true`, a string `const` as a one-value `enum`. Error: the refusal naming the
+/// annotations, `additionalProperties: false` and empty `$defs` dropped, `type: [t, "null"]` as
+/// `type: t, nullable: true`, a string `const` as a one-value `enum`. Error: the refusal naming the
 /// first keyword Gemini cannot take by its full path, `where` + "." + its path in the schema
 /// ("tools[0].function.parameters.properties.tags.uniqueItems").
 std::variant<boost::json::value, request_error> gemini_schema(std::string_view schema,

@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(the_subset_is_kept_and_annotations_are_dropped) {
   auto out = converted(R"({
     "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "x", "$comment": "c",
     "title": "Order", "description": "An order", "type": "object", "strict": true,
-    "examples": [{}], "additionalProperties": false, "minProperties": 1, "maxProperties": 9,
+    "examples": [{}], "additionalProperties": false, "$defs": {}, "definitions": {}, "minProperties": 1, "maxProperties": 9,
     "propertyOrdering": ["id", "tags", "price"], "example": {"id": "a"},
     "properties": {
       "id": {"type": "string", "format": "date-time", "pattern": "^a", "minLength": 1,
@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(a_keyword_gemini_cannot_take_is_refused_by_its_full_path) {
   const row rows[] = {
       {R"({"$ref":"#/$defs/a"})", "s.$ref"},
       {R"({"type":"object","$defs":{"a":{}}})", "s.$defs"},
-      {R"({"definitions":{}})", "s.definitions"},
+      {R"({"definitions":{"a":{}}})", "s.definitions"},
       {R"({"allOf":[{"type":"string"}]})", "s.allOf"},
       {R"({"oneOf":[{"type":"string"}]})", "s.oneOf"},
       {R"({"not":{"type":"string"}})", "s.not"},
