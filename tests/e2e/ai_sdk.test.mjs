@@ -4,38 +4,23 @@
 // with tools over several steps, streamText (text, and a tool step), generateObject with a
 // Zod schema sent as json_schema.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { z } from 'zod';
 
 import { ECHO_PREFIX } from './lib/mock_providers.mjs';
-import {
-  Person,
-  bothToolsAnswer,
-  bothToolsArguments,
-  bothToolsPrompt,
-  examplePerson,
-  personPrompt,
-  timeResult,
-  weatherResult,
-} from './lib/sdk_fixtures.mjs';
-import { PROVIDERS, startSdkGateway } from './lib/sdk_gateway.mjs';
+import * as fx from './lib/sdk_fixtures.mjs';
+import { PROVIDERS, useSdkGateway } from './lib/sdk_gateway.mjs';
 
-let gw;
-
-before(async () => {
-  gw = await startSdkGateway();
-});
-
-after(() => gw?.stop());
+const gateway = useSdkGateway();
 
 /** nyxgate as an OpenAI-compatible provider of the AI SDK, with a tenant's token. */
 function modelOf(t) {
   const nyxgate = createOpenAICompatible({
     name: 'nyxgate',
-    baseURL: `${gw.srv.url}/v1`,
+    baseURL: `${gateway.gw.srv.url}/v1`,
     apiKey: t.token,
     includeUsage: true,
     // Without it the AI SDK asks for json_object and puts the schema into the prompt.
@@ -52,7 +37,7 @@ function recordingTools(ran) {
       inputSchema: z.object({ city: z.string(), unit: z.enum(['celsius', 'fahrenheit']) }),
       execute: async (input) => {
         ran.push(['get_weather', input]);
-        return weatherResult(input);
+        return fx.weatherResult(input);
       },
     }),
     get_time: tool({
@@ -60,7 +45,7 @@ function recordingTools(ran) {
       inputSchema: z.object({ zone: z.string() }),
       execute: async (input) => {
         ran.push(['get_time', input]);
-        return timeResult(input);
+        return fx.timeResult(input);
       },
     }),
   };
@@ -68,7 +53,7 @@ function recordingTools(ran) {
 
 for (const provider of PROVIDERS) {
   describe(`${provider}: the AI SDK`, () => {
-    const t = () => gw.tenants[provider];
+    const t = () => gateway.gw.tenants[provider];
 
     it('generateText with tools runs both tools and answers with their results in the next step', async () => {
       const ran = [];
@@ -76,18 +61,18 @@ for (const provider of PROVIDERS) {
         model: modelOf(t()),
         tools: recordingTools(ran),
         stopWhen: stepCountIs(4),
-        prompt: bothToolsPrompt,
+        prompt: fx.bothToolsPrompt,
       });
-      assert.equal(result.text, bothToolsAnswer);
+      assert.equal(result.text, fx.bothToolsAnswer);
       assert.deepEqual(ran, [
-        ['get_weather', bothToolsArguments[0]],
-        ['get_time', bothToolsArguments[1]],
+        ['get_weather', fx.bothToolsArguments[0]],
+        ['get_time', fx.bothToolsArguments[1]],
       ]);
       assert.equal(result.steps.length, 2);
       assert.equal(result.steps[0].finishReason, 'tool-calls');
       assert.deepEqual(result.steps[0].toolCalls.map((c) => [c.toolName, c.input]), [
-        ['get_weather', bothToolsArguments[0]],
-        ['get_time', bothToolsArguments[1]],
+        ['get_weather', fx.bothToolsArguments[0]],
+        ['get_time', fx.bothToolsArguments[1]],
       ]);
       assert.equal(result.finishReason, 'stop');
       assert.ok(result.totalUsage.inputTokens > 0 && result.totalUsage.outputTokens > 0, JSON.stringify(result.totalUsage));
@@ -109,36 +94,36 @@ for (const provider of PROVIDERS) {
 
     it('streamText with tools streams a tool step, then the text of the next step', async () => {
       const ran = [];
-      const result = streamText({ model: modelOf(t()), tools: recordingTools(ran), stopWhen: stepCountIs(4), prompt: bothToolsPrompt });
+      const result = streamText({ model: modelOf(t()), tools: recordingTools(ran), stopWhen: stepCountIs(4), prompt: fx.bothToolsPrompt });
       const parts = [];
       for await (const part of result.fullStream) parts.push(part);
       const calls = parts.filter((p) => p.type === 'tool-call');
       assert.deepEqual(calls.map((c) => [c.toolName, c.input]), [
-        ['get_weather', bothToolsArguments[0]],
-        ['get_time', bothToolsArguments[1]],
+        ['get_weather', fx.bothToolsArguments[0]],
+        ['get_time', fx.bothToolsArguments[1]],
       ]);
       assert.ok(parts.some((p) => p.type === 'tool-input-delta'), 'the arguments streamed as deltas');
-      assert.deepEqual(parts.filter((p) => p.type === 'tool-result').map((p) => p.output), [weatherResult(bothToolsArguments[0]), timeResult(bothToolsArguments[1])]);
-      assert.equal(parts.filter((p) => p.type === 'text-delta').map((p) => p.text).join(''), bothToolsAnswer);
+      assert.deepEqual(parts.filter((p) => p.type === 'tool-result').map((p) => p.output), [fx.weatherResult(fx.bothToolsArguments[0]), fx.timeResult(fx.bothToolsArguments[1])]);
+      assert.equal(parts.filter((p) => p.type === 'text-delta').map((p) => p.text).join(''), fx.bothToolsAnswer);
       assert.deepEqual(parts.filter((p) => p.type === 'finish-step').map((p) => p.finishReason), ['tool-calls', 'stop']);
       assert.equal(ran.length, 2);
     });
 
     it('generateObject with a Zod schema sends json_schema and returns the object', async () => {
-      const before = gw.callsWith(t().key).length;
-      const { object, finishReason } = await generateObject({ model: modelOf(t()), schema: Person, prompt: personPrompt });
-      assert.deepEqual(object, examplePerson);
+      const before = gateway.gw.callsWith(t().key).length;
+      const { object, finishReason } = await generateObject({ model: modelOf(t()), schema: fx.Person, prompt: fx.personPrompt });
+      assert.deepEqual(object, fx.examplePerson);
       assert.equal(finishReason, 'stop');
-      const [sent] = gw.callsWith(t().key).slice(before);
+      const [sent] = gateway.gw.callsWith(t().key).slice(before);
       const b = sent.body;
       if (provider === 'anthropic') {
         assert.deepEqual(b.tool_choice, { type: 'tool', name: 'nyxgate_json' });
       } else if (provider === 'google') {
         assert.equal(b.generationConfig.responseMimeType, 'application/json');
-        assert.deepEqual(Object.keys(b.generationConfig.responseSchema.properties), Object.keys(examplePerson));
+        assert.deepEqual(Object.keys(b.generationConfig.responseSchema.properties), Object.keys(fx.examplePerson));
       } else {
         assert.equal(b.response_format.type, 'json_schema');
-        assert.deepEqual(Object.keys(b.response_format.json_schema.schema.properties), Object.keys(examplePerson));
+        assert.deepEqual(Object.keys(b.response_format.json_schema.schema.properties), Object.keys(fx.examplePerson));
       }
     });
   });

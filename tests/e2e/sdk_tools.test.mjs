@@ -5,40 +5,21 @@
 // deltas, embeddings; and a tool conversation that fails over from OpenAI to Anthropic
 // between its turns.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 
-import {
-  Person,
-  bothToolsAnswer,
-  bothToolsArguments,
-  bothToolsPrompt,
-  examplePerson,
-  personPrompt,
-  timeParameters,
-  timeResult,
-  tools,
-  upstreamToolResults,
-  weatherParameters,
-  weatherResult,
-} from './lib/sdk_fixtures.mjs';
-import { PROVIDERS, startSdkGateway } from './lib/sdk_gateway.mjs';
+import * as fx from './lib/sdk_fixtures.mjs';
+import { PROVIDERS, useSdkGateway } from './lib/sdk_gateway.mjs';
 
-let gw;
+const gateway = useSdkGateway();
 
-before(async () => {
-  gw = await startSdkGateway();
-});
-
-after(() => gw?.stop());
-
-const clientOf = (t) => new OpenAI({ apiKey: t.token, baseURL: `${gw.srv.url}/v1`, maxRetries: 0 });
+const clientOf = (t) => new OpenAI({ apiKey: t.token, baseURL: `${gateway.gw.srv.url}/v1`, maxRetries: 0 });
 
 for (const provider of PROVIDERS) {
   describe(`${provider}: the openai SDK`, () => {
-    const t = () => gw.tenants[provider];
+    const t = () => gateway.gw.tenants[provider];
 
     it('chat.completions.runTools runs both function tools and ends with their results', async () => {
       const ran = [];
@@ -54,50 +35,50 @@ for (const provider of PROVIDERS) {
           },
         },
       });
-      const before = gw.callsWith(t().key).length;
+      const before = gateway.gw.callsWith(t().key).length;
       const runner = clientOf(t()).chat.completions.runTools({
         model: 'auto',
-        messages: [{ role: 'user', content: bothToolsPrompt }],
-        tools: [runnable('get_weather', weatherParameters, weatherResult), runnable('get_time', timeParameters, timeResult)],
+        messages: [{ role: 'user', content: fx.bothToolsPrompt }],
+        tools: [runnable('get_weather', fx.weatherParameters, fx.weatherResult), runnable('get_time', fx.timeParameters, fx.timeResult)],
       });
-      assert.equal(await runner.finalContent(), bothToolsAnswer);
+      assert.equal(await runner.finalContent(), fx.bothToolsAnswer);
       assert.deepEqual(ran, [
-        ['get_weather', bothToolsArguments[0]],
-        ['get_time', bothToolsArguments[1]],
+        ['get_weather', fx.bothToolsArguments[0]],
+        ['get_time', fx.bothToolsArguments[1]],
       ]);
       const completions = runner.allChatCompletions();
       assert.deepEqual(completions.map((c) => c.choices[0].finish_reason), ['tool_calls', 'stop']);
       const calls = completions[0].choices[0].message.tool_calls;
       assert.equal(new Set(calls.map((c) => c.id)).size, 2, 'two distinct call ids');
 
-      const upstream = gw.callsWith(t().key).slice(before);
+      const upstream = gateway.gw.callsWith(t().key).slice(before);
       assert.equal(upstream.length, 2, 'one upstream call a turn');
-      const results = upstreamToolResults(provider, upstream[1].body);
+      const results = fx.upstreamToolResults(provider, upstream[1].body);
       const expectedIds = provider === 'google' ? ['get_weather', 'get_time'] : calls.map((c) => c.id);
       assert.deepEqual(results, [
-        [expectedIds[0], weatherResult(bothToolsArguments[0])],
-        [expectedIds[1], timeResult(bothToolsArguments[1])],
+        [expectedIds[0], fx.weatherResult(fx.bothToolsArguments[0])],
+        [expectedIds[1], fx.timeResult(fx.bothToolsArguments[1])],
       ]);
     });
 
     it('chat.completions.parse with zodResponseFormat parses the structured answer', async () => {
       const res = await clientOf(t()).chat.completions.parse({
         model: 'auto',
-        messages: [{ role: 'user', content: personPrompt }],
-        response_format: zodResponseFormat(Person, 'person'),
+        messages: [{ role: 'user', content: fx.personPrompt }],
+        response_format: zodResponseFormat(fx.Person, 'person'),
       });
       const msg = res.choices[0].message;
       assert.equal(res.choices[0].finish_reason, 'stop');
-      assert.deepEqual(msg.parsed, examplePerson);
-      assert.deepEqual(JSON.parse(msg.content), examplePerson);
+      assert.deepEqual(msg.parsed, fx.examplePerson);
+      assert.deepEqual(JSON.parse(msg.content), fx.examplePerson);
       assert.ok(!msg.tool_calls?.length, 'the structured answer is content, not a tool call');
     });
 
     it('a streamed tool call assembles from its deltas: id, name, JSON arguments, finish_reason tool_calls', async () => {
       const stream = await clientOf(t()).chat.completions.create({
         model: 'auto',
-        messages: [{ role: 'user', content: bothToolsPrompt }],
-        tools,
+        messages: [{ role: 'user', content: fx.bothToolsPrompt }],
+        tools: fx.tools,
         stream: true,
         stream_options: { include_usage: true },
       });
@@ -130,7 +111,7 @@ for (const provider of PROVIDERS) {
       assert.deepEqual(calls.map((c) => c.name), ['get_weather', 'get_time']);
       assert.ok(calls.every((c) => c.id), 'every call has an id');
       assert.equal(new Set(calls.map((c) => c.id)).size, 2);
-      assert.deepEqual(calls.map((c) => JSON.parse(c.arguments)), bothToolsArguments);
+      assert.deepEqual(calls.map((c) => JSON.parse(c.arguments)), fx.bothToolsArguments);
       assert.ok(usage && usage.completion_tokens > 0, JSON.stringify(usage));
     });
 
@@ -149,14 +130,14 @@ for (const provider of PROVIDERS) {
 
 describe('failover in the middle of a tool conversation', () => {
   it('OpenAI answers the tool call, its credits run out, Anthropic answers the tool results', async () => {
-    const t = await gw.tenant('sdk-failover', 'openai', 'anthropic');
-    const openaiKey = await gw.addKey(t.owner, 'openai', 'exhaust');
-    const anthropicKey = await gw.addKey(t.owner, 'anthropic', 'good');
-    gw.mock.configure({ exhaustAfter: 1 });
+    const t = await gateway.gw.tenant('sdk-failover', 'openai', 'anthropic');
+    const openaiKey = await gateway.gw.addKey(t.owner, 'openai', 'exhaust');
+    const anthropicKey = await gateway.gw.addKey(t.owner, 'anthropic', 'good');
+    gateway.gw.mock.configure({ exhaustAfter: 1 });
     try {
       const client = clientOf(t);
       const messages = [{ role: 'user', content: 'call get_weather for city=Oslo' }];
-      const first = await client.chat.completions.create({ model: 'auto', messages, tools }).withResponse();
+      const first = await client.chat.completions.create({ model: 'auto', messages, tools: fx.tools }).withResponse();
       assert.equal(first.response.headers.get('x-nyxgate-provider'), 'openai');
       assert.equal(first.response.headers.get('x-nyxgate-fallback'), 'false');
       const msg = first.data.choices[0].message;
@@ -164,23 +145,23 @@ describe('failover in the middle of a tool conversation', () => {
       assert.deepEqual(msg.tool_calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)]), [['get_weather', { city: 'Oslo', unit: 'celsius' }]]);
 
       messages.push(msg, { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'snow, -3 C' });
-      const second = await client.chat.completions.create({ model: 'auto', messages, tools }).withResponse();
+      const second = await client.chat.completions.create({ model: 'auto', messages, tools: fx.tools }).withResponse();
       assert.equal(second.data.choices[0].message.content, 'echo: tool results: snow, -3 C');
       assert.equal(second.data.choices[0].finish_reason, 'stop');
       assert.equal(second.response.headers.get('x-nyxgate-provider'), 'anthropic');
       assert.equal(second.response.headers.get('x-nyxgate-fallback'), 'true');
 
-      assert.deepEqual(gw.callsWith(openaiKey).map((c) => c.status), [200, 402]);
-      const [served] = gw.callsWith(anthropicKey);
+      assert.deepEqual(gateway.gw.callsWith(openaiKey).map((c) => c.status), [200, 402]);
+      const [served] = gateway.gw.callsWith(anthropicKey);
       const assistant = served.body.messages.find((m) => m.role === 'assistant');
       assert.deepEqual(
         assistant.content.filter((b) => b.type === 'tool_use').map((b) => [b.id, b.name, b.input]),
         [[msg.tool_calls[0].id, 'get_weather', { city: 'Oslo', unit: 'celsius' }]],
         'the OpenAI call id carries over into the Anthropic conversation',
       );
-      assert.deepEqual(upstreamToolResults('anthropic', served.body), [[msg.tool_calls[0].id, 'snow, -3 C']]);
+      assert.deepEqual(fx.upstreamToolResults('anthropic', served.body), [[msg.tool_calls[0].id, 'snow, -3 C']]);
     } finally {
-      gw.mock.configure({ exhaustAfter: 5 });
+      gateway.gw.mock.configure({ exhaustAfter: 5 });
     }
   });
 });

@@ -2,6 +2,8 @@
 // provider: tenant `sdk-<provider>` has one good key of that provider and that provider as
 // its primary, so model "auto" of its token is served by it. For the SDK end-to-end suites,
 // which run every case through each provider's wire format.
+import { after, before } from 'node:test';
+
 import { fingerprint, providerFlags, startMockProviders } from './mock_providers.mjs';
 import { leakedSecrets, seedTenant, startServer, tail } from './server.mjs';
 import { trpcClient } from './trpc.mjs';
@@ -64,4 +66,14 @@ export async function startSdkGateway({ mockOptions = {}, extraFlags = [] } = {}
       if (leaked.length) throw new Error(`a key or token reached the log: ${leaked.length} of them`);
     },
   };
+}
+
+/** Starts the gateway before the file's tests and stops it after them; read `.gw` in the tests. */
+export function useSdkGateway(options) {
+  const holder = { gw: null };
+  before(async () => {
+    holder.gw = await startSdkGateway(options);
+  });
+  after(() => holder.gw?.stop());
+  return holder;
 }
