@@ -285,13 +285,14 @@ bool contains(std::string_view hay, std::string_view needle) {
 }
 
 /// Anthropic's usage: input_tokens counts only what is neither read from nor written to the
-/// prompt cache, where OpenAI's prompt_tokens counts them all.
+/// prompt cache, where OpenAI's prompt_tokens counts them all. A message_delta may repeat the
+/// input counts or give zeros for them: zeros keep what message_start said.
 void read_usage(node usage, token_usage& u) {
   auto [input, read, created, output] = pick<4>(
       usage,
       {"input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens"});
-  if (input || read || created) {
-    u.prompt_tokens = num(input) + num(read) + num(created);
+  if (auto prompt = num(input) + num(read) + num(created); prompt > 0) {
+    u.prompt_tokens = prompt;
     u.cached_tokens = num(read);
   }
   if (output) u.completion_tokens = num(output);

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include "parsed_request.hpp"
 #include "providers/adapter.hpp"
 #include "providers/chat.hpp"
 
@@ -183,6 +184,33 @@ std::string two_call_stream() {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(anthropic_test)
+
+BOOST_AUTO_TEST_CASE(an_openai_tool_and_image_conversation_reads_into_anthropic_blocks) {
+  auto req = nyxgate::providers::test::parsed(R"({"model":"auto","messages":[
+      {"role":"user","content":[{"type":"text","text":"Weather here?"},
+        {"type":"image_url","image_url":{"url":"data:image/webp;base64,UklGRg==","detail":"low"}}]},
+      {"role":"assistant","content":null,"tool_calls":[{"id":"call_9","type":"function",
+        "function":{"name":"get_weather","arguments":"{\"city\":\"Lyon\"}"}}]},
+      {"role":"tool","tool_call_id":"call_9","content":[{"type":"text","text":"rain"}]}],
+    "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],
+    "tool_choice":"required","parallel_tool_calls":false})");
+  BOOST_TEST(!refused_parameter("anthropic", req));
+  auto b = body_of(req);
+  BOOST_TEST(
+      json::serialize(b.at("messages")) ==
+      R"([{"role":"user","content":[{"type":"text","text":"Weather here?"},)"
+      R"({"type":"image","source":{"type":"base64","media_type":"image/webp","data":"UklGRg=="}}]},)"
+      R"({"role":"assistant","content":[{"type":"tool_use","id":"call_9","name":"get_weather","input":{"city":"Lyon"}}]},)"
+      R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"call_9","content":"rain"}]}])");
+  BOOST_TEST(json::serialize(b.at("tool_choice")) ==
+             R"({"type":"any","disable_parallel_tool_use":true})");
+  auto refused = refused_parameter(
+      "anthropic", nyxgate::providers::test::parsed(
+                       R"({"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low",)"
+                       R"("tools":[{"type":"function","function":{"name":"f"}}]})"));
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(refused->param == "reasoning_effort");
+}
 
 BOOST_AUTO_TEST_CASE(tools_become_input_schemas_and_tool_choice_maps_to_anthropics) {
   chat_request req;
@@ -462,6 +490,30 @@ BOOST_AUTO_TEST_CASE(a_stream_of_two_tool_calls_in_fragments_becomes_openai_delt
   BOOST_TEST(t.usage.cached_tokens == 40);
   BOOST_TEST(t.usage.completion_tokens == 89);
   BOOST_TEST(t.done);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_delta_with_input_counts_updates_them_and_zeros_keep_them) {
+  auto base =
+      message_start(R"({"input_tokens":12,"cache_read_input_tokens":40,"output_tokens":1})") +
+      block_start(0, R"({"type":"text","text":""})") +
+      block_delta(0, R"({"type":"text_delta","text":"Hi"})") + block_stop(0);
+  auto repeated = fold(
+      base +
+      event(
+          "message_delta",
+          R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+          R"("usage":{"input_tokens":13,"cache_creation_input_tokens":0,"cache_read_input_tokens":40,"output_tokens":3}})"));
+  BOOST_TEST(repeated.usage.prompt_tokens == 53);
+  BOOST_TEST(repeated.usage.cached_tokens == 40);
+  BOOST_TEST(repeated.usage.completion_tokens == 3);
+  auto zeros = fold(
+      base +
+      event("message_delta",
+            R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+            R"("usage":{"input_tokens":0,"cache_read_input_tokens":0,"output_tokens":3}})"));
+  BOOST_TEST(zeros.usage.prompt_tokens == 52);
+  BOOST_TEST(zeros.usage.cached_tokens == 40);
+  BOOST_TEST(zeros.finish_reason == "stop");
 }
 
 BOOST_AUTO_TEST_CASE(a_stream_split_anywhere_assembles_the_same_calls) {
