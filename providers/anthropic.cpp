@@ -54,7 +54,19 @@ bool contains(std::string_view hay, std::string_view needle) {
 class anthropic_api final : public provider_adapter {
  public:
   param_handling handling(chat_param p) const override {
-    return p == chat_param::user ? param_handling::translated : param_handling::refused;
+    switch (p) {
+      case chat_param::user:
+      case chat_param::reasoning_effort:
+      case chat_param::response_format:
+      case chat_param::tools:
+      case chat_param::tool_choice:
+      case chat_param::parallel_tool_calls:
+      case chat_param::image_part:
+      case chat_param::tool_message:
+        return param_handling::translated;
+      default:
+        return param_handling::refused;
+    }
   }
 
   upstream_request build_request(std::string_view base_url, std::string_view api_key,

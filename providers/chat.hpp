@@ -154,10 +154,11 @@ struct request_error {
 };
 
 /// Parses and validates a /v1/chat/completions body in one pass over its fields. Every field
-/// of OpenAI's request is read: the ones no provider takes through nyxgate (tools, audio,
-/// image parts, ...) are refused here (`unsupported_parameter`), unknown fields too
-/// (`unknown_parameter`); provider-dependent ones land in `provider_params` for
-/// `refused_parameter`. A value that asks for the default (`n: 1`, `logprobs: false`,
+/// of OpenAI's request is read: the ones no provider takes through nyxgate (audio, file
+/// parts, ...) are refused here (`unsupported_parameter`), unknown fields below the top level
+/// too (`unknown_parameter`); provider-dependent ones (unknown top-level fields among them, as
+/// `chat_param::other`) land in `provider_params` for `refused_parameter`; tools, tool
+/// messages, images and response_format are also read into the request's structure. A value that asks for the default (`n: 1`, `logprobs: false`,
 /// penalties of 0, ...) changes nothing and is accepted. Wrong types, missing or empty
 /// `messages`, bad roles, a model that is no `valid_model_name`, out-of-range temperature (0..2) /
 /// top_p (0..1) / max_tokens (>= 1) are errors.

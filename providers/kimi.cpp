@@ -11,6 +11,13 @@ param_handling kimi_handling(chat_param p) {
     case chat_param::presence_penalty:
     case chat_param::user:
     case chat_param::message_name:
+    case chat_param::response_format:
+    case chat_param::tools:
+    case chat_param::tool_choice:
+    case chat_param::parallel_tool_calls:
+    case chat_param::image_part:
+    case chat_param::tool_message:
+    case chat_param::other:
       return param_handling::forwarded;
     default:
       return param_handling::refused;

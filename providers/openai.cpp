@@ -11,13 +11,80 @@ namespace nyxgate::providers {
 
 namespace detail {
 
+namespace {
+
+/// A message's content as OpenAI's parts: text and image_url, in the client's order.
+void append_parts(std::string& out, const std::vector<content_part>& parts) {
+  out += '[';
+  bool first = true;
+  for (const auto& p : parts) {
+    if (!first) out += ',';
+    first = false;
+    if (p.type == content_part::kind::text) {
+      out += R"({"type":"text","text":)";
+      append_json_string(out, p.text);
+      out += '}';
+      continue;
+    }
+    const auto& image = p.image;
+    out += R"({"type":"image_url","image_url":{"url":)";
+    if (image.url.empty()) {
+      out += "\"data:";
+      telemetry::append_json_escaped(out, image.media_type);
+      out += ";base64,";
+      telemetry::append_json_escaped(out, image.data);
+      out += '"';
+    } else {
+      append_json_string(out, image.url);
+    }
+    if (!image.detail.empty()) {
+      out += R"(,"detail":)";
+      append_json_string(out, image.detail);
+    }
+    out += "}}";
+  }
+  out += ']';
+}
+
+void append_tool_calls(std::string& out, const std::vector<tool_call>& calls) {
+  out += R"(,"tool_calls":[)";
+  bool first = true;
+  for (const auto& c : calls) {
+    out += first ? R"({"id":)" : R"(,{"id":)";
+    first = false;
+    append_json_string(out, c.id);
+    out += R"(,"type":"function","function":{"name":)";
+    append_json_string(out, c.name);
+    out += R"(,"arguments":)";
+    append_json_string(out, c.arguments);
+    out += "}}";
+  }
+  out += ']';
+}
+
+std::size_t message_size(const chat_message& m) {
+  std::size_t size = m.content.size() + m.name.size() + m.tool_call_id.size() + 48;
+  for (const auto& p : m.parts)
+    size += p.text.size() + p.image.url.size() + p.image.data.size() + 64;
+  for (const auto& c : m.tool_calls) size += c.id.size() + c.name.size() + c.arguments.size() + 64;
+  return size;
+}
+
+/// Fields that sit in the messages, not at the top level.
+bool message_level(chat_param p) {
+  return p == chat_param::message_name || p == chat_param::image_part ||
+         p == chat_param::tool_message;
+}
+
+}  // namespace
+
 /// Written straight into one string (the body goes out on every call: building a JSON DOM
 /// first cost two dozen allocations).
 std::string openai_compatible::body(const chat_request& req, std::string_view model,
                                     std::int64_t max_tokens) const {
   std::size_t size = 256 + model.size();
-  for (const auto& m : req.messages) size += m.content.size() + m.name.size() + 48;
-  for (const auto& p : req.provider_params) size += p.json.size() + 32;
+  for (const auto& m : req.messages) size += message_size(m);
+  for (const auto& p : req.provider_params) size += p.json.size() + p.where.size() + 32;
   std::string out;
   out.reserve(size);
   out += R"({"model":)";
@@ -32,10 +99,20 @@ std::string openai_compatible::body(const chat_request& req, std::string_view mo
     first = false;
     append_json_string(out, role);
     out += R"(,"content":)";
-    append_json_string(out, m.content);
+    if (!m.parts.empty())
+      append_parts(out, m.parts);
+    else if (m.content.empty() && !m.tool_calls.empty())
+      out += "null";
+    else
+      append_json_string(out, m.content);
     if (!m.name.empty()) {
       out += R"(,"name":)";
       append_json_string(out, m.name);
+    }
+    if (!m.tool_calls.empty()) append_tool_calls(out, m.tool_calls);
+    if (!m.tool_call_id.empty()) {
+      out += R"(,"tool_call_id":)";
+      append_json_string(out, m.tool_call_id);
     }
     out += '}';
   }
@@ -61,10 +138,11 @@ std::string openai_compatible::body(const chat_request& req, std::string_view mo
   out += R"(":)";
   append_int(out, max_tokens);
   for (const auto& p : req.provider_params) {
-    if (p.id == chat_param::message_name || handling(p.id) != param_handling::forwarded) continue;
-    out += ",\"";
-    out += param_key(p.id);
-    out += "\":";
+    if (message_level(p.id) || handling(p.id) != param_handling::forwarded) continue;
+    out += ',';
+    append_json_string(out,
+                       p.id == chat_param::other ? std::string_view{p.where} : param_key(p.id));
+    out += ':';
     out += p.json;
   }
   // Usage is recorded for every call, so a stream always asks for it.

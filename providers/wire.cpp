@@ -8,8 +8,9 @@ namespace nyxgate::providers::detail {
 
 namespace {
 
-/// The wire name of a forwarded parameter (`chat_param` order).
-constexpr std::array<std::string_view, 16> param_keys{"frequency_penalty",
+/// The wire name of a forwarded parameter (`chat_param` order; "" for the message-level ones
+/// and `other`, whose key is its `where`).
+constexpr std::array<std::string_view, 22> param_keys{"frequency_penalty",
                                                       "logit_bias",
                                                       "metadata",
                                                       "prediction",
@@ -24,8 +25,14 @@ constexpr std::array<std::string_view, 16> param_keys{"frequency_penalty",
                                                       "store",
                                                       "user",
                                                       "verbosity",
-                                                      "name"};
-static_assert(param_keys.size() == static_cast<std::size_t>(chat_param::message_name) + 1);
+                                                      "name",
+                                                      "tools",
+                                                      "tool_choice",
+                                                      "parallel_tool_calls",
+                                                      "",
+                                                      "",
+                                                      ""};
+static_assert(param_keys.size() == static_cast<std::size_t>(chat_param::other) + 1);
 
 }  // namespace
 

@@ -35,6 +35,12 @@ constexpr std::string_view hi = R"({"role":"user","content":"hi"})";
 
 #define BODY(extra) R"({"model":"m-1","messages":[{"role":"user","content":"hi"}],)" extra "}"
 #define MESSAGES(list) R"({"model":"m-1","messages":[)" list "]}"
+#define TOOLS \
+  R"("tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}])"
+#define CALL_AND_RESULT                                                                            \
+  R"({"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1",)" \
+  R"("type":"function","function":{"name":"f","arguments":"{}"}}]},)"                              \
+  R"({"role":"tool","tool_call_id":"t1","content":"42"})"
 #define REFUSED \
   {R, R, R, R}, {}
 
@@ -46,7 +52,7 @@ const param_row rows[] = {
      {"/messages", "/messages", "/contents", "/messages"},
      "",
      "",
-     "text only; see the rows below"},
+     "see the rows below"},
     {"model",
      MESSAGES(R"({"role":"user","content":"hi"})"),
      {F, F, T, F},
@@ -95,7 +101,14 @@ const param_row rows[] = {
     {"modalities", BODY(R"("modalities":["text","audio"])"), REFUSED, "", "",
      "`[\"text\"]` is accepted"},
     {"n", BODY(R"("n":2)"), REFUSED, "", "", "1 is accepted"},
-    {"parallel_tool_calls", BODY(R"("parallel_tool_calls":true)"), REFUSED},
+    {"parallel_tool_calls",
+     BODY(TOOLS R"(,"parallel_tool_calls":false)"),
+     {F, T, R, F},
+     {"/parallel_tool_calls", "", "", "/parallel_tool_calls"},
+     "/parallel_tool_calls",
+     "",
+     "`true` is accepted everywhere; Anthropic `disable_parallel_tool_use`; Google cannot be "
+     "told"},
     {"prediction",
      BODY(R"("prediction":{"type":"content","content":"x"})"),
      {F, R, R, R},
@@ -120,16 +133,17 @@ const param_row rows[] = {
      "/prompt_cache_retention"},
     {"reasoning_effort",
      BODY(R"("reasoning_effort":"low")"),
-     {F, R, T, R},
-     {"/reasoning_effort", "", "/generationConfig/thinkingConfig/thinkingBudget", ""},
+     {F, T, T, R},
+     {"/reasoning_effort", "", "", ""},
      "/reasoning_effort"},
     {"response_format",
-     BODY(R"("response_format":{"type":"json_object"})"),
-     {F, R, T, R},
-     {"/response_format", "", "", ""},
+     BODY(
+         R"("response_format":{"type":"json_schema","json_schema":{"name":"r","schema":{"type":"object"}}})"),
+     {F, T, T, F},
+     {"/response_format", "", "", "/response_format"},
      "/response_format",
      "",
-     "`{\"type\":\"text\"}` is accepted everywhere"},
+     "`{\"type\":\"text\"}` is accepted everywhere; see Structured output"},
     {"safety_identifier",
      BODY(R"("safety_identifier":"s")"),
      {F, R, R, R},
@@ -183,8 +197,20 @@ const param_row rows[] = {
      "/temperature",
      "",
      "0 to 2; Anthropic's is capped at 1"},
-    {"tool_choice", BODY(R"("tool_choice":"auto")"), REFUSED},
-    {"tools", BODY(R"("tools":[{"type":"function","function":{"name":"f"}}])"), REFUSED},
+    {"tool_choice",
+     BODY(TOOLS R"(,"tool_choice":"required")"),
+     {F, T, T, F},
+     {"/tool_choice", "", "", "/tool_choice"},
+     "/tool_choice",
+     "",
+     "`\"auto\"` is accepted everywhere; see Tools"},
+    {"tools",
+     BODY(TOOLS),
+     {F, T, T, F},
+     {"/tools", "", "", "/tools"},
+     "/tools",
+     "",
+     "`[]` is accepted everywhere; see Tools"},
     {"top_logprobs", BODY(R"("top_logprobs":2)"), REFUSED},
     {"top_p",
      BODY(R"("top_p":0.5)"),
@@ -202,8 +228,13 @@ const param_row rows[] = {
      {"/verbosity", "", "", ""},
      "/verbosity"},
     {"web_search_options", BODY(R"("web_search_options":{})"), REFUSED},
-    {"any other field", BODY(R"("frobnicate":1)"), REFUSED, "", "frobnicate",
-     "400 `unknown_parameter`"},
+    {"any other field",
+     BODY(R"("frobnicate":{"level":1})"),
+     {F, R, R, F},
+     {"/frobnicate", "", "", "/frobnicate"},
+     "/frobnicate",
+     "frobnicate",
+     "forwarded as sent; Anthropic and Google: 400 `unsupported_parameter` naming the provider"},
     // -- per message -------------------------------------------------------------------
     {"messages[].role: system",
      MESSAGES(R"({"role":"system","content":"s"},{"role":"user","content":"hi"})"),
@@ -228,9 +259,12 @@ const param_row rows[] = {
      "",
      "Google's assistant is `model`; turns of one side are merged"},
     {"messages[].role: tool",
-     MESSAGES(
-         R"({"role":"user","content":"hi"},{"role":"tool","tool_call_id":"t1","content":"42"})"),
-     REFUSED, "", "messages[1].role"},
+     MESSAGES(CALL_AND_RESULT),
+     {F, T, T, F},
+     {"/messages/2/role", "", "", "/messages/2/role"},
+     "/messages/2/role",
+     "",
+     "Anthropic `tool_result`, Google `functionResponse`; see Tools"},
     {"messages[].content: string",
      MESSAGES(R"({"role":"user","content":"hi"})"),
      {F, F, T, F},
@@ -248,8 +282,12 @@ const param_row rows[] = {
      "joined with a line break"},
     {"messages[].content: image_url part",
      MESSAGES(
-         R"({"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]})"),
-     REFUSED, "", "messages[0].content[0]"},
+         R"({"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"low"}}]})"),
+     {F, T, T, F},
+     {"/messages/0/content/1", "", "", "/messages/0/content/1"},
+     "/messages/0/content/1",
+     "",
+     "user messages only; see Images"},
     {"messages[].content: input_audio part",
      MESSAGES(
          R"({"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AA==","format":"wav"}}]})"),
@@ -268,11 +306,19 @@ const param_row rows[] = {
      "/messages/0/name",
      "messages[0].name"},
     {"messages[].tool_calls",
-     MESSAGES(
-         R"({"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]})"),
-     REFUSED, "", "messages[1].tool_calls", "`[]` is accepted"},
-    {"messages[].tool_call_id", MESSAGES(R"({"role":"user","content":"hi","tool_call_id":"t1"})"),
-     REFUSED, "", "messages[0].tool_call_id"},
+     MESSAGES(CALL_AND_RESULT),
+     {F, T, T, F},
+     {"/messages/1/tool_calls", "", "", "/messages/1/tool_calls"},
+     "/messages/1/tool_calls",
+     "",
+     "`[]` is accepted; content may be null"},
+    {"messages[].tool_call_id",
+     MESSAGES(CALL_AND_RESULT),
+     {F, T, T, F},
+     {"/messages/2/tool_call_id", "", "", "/messages/2/tool_call_id"},
+     "/messages/2/tool_call_id",
+     "",
+     "required in a tool message: the id of an earlier tool call"},
     {"messages[].function_call",
      MESSAGES(
          R"({"role":"user","content":"hi"},{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{}"}})"),
@@ -293,6 +339,8 @@ const param_row rows[] = {
 #undef BODY
 #undef MESSAGES
 #undef REFUSED
+#undef TOOLS
+#undef CALL_AND_RESULT
 
 std::string_view word(how h) {
   return h == F ? "forwarded" : h == T ? "translated" : "refused";
@@ -390,7 +438,9 @@ BOOST_AUTO_TEST_CASE(values_that_ask_for_the_default_are_accepted_and_change_not
       R"("modalities":["text"])",
       R"("n":1)",
       R"("stream_options":{"include_obfuscation":false})",
-      R"("tools":null,"tool_choice":null,"seed":null,"audio":null,"user":null)",
+      R"("tools":null,"tool_choice":null,"seed":null,"audio":null,"user":null,"x":null)",
+      R"("tools":[],"tool_choice":"auto","parallel_tool_calls":true)",
+      R"("tool_choice":"none","parallel_tool_calls":false)",
   };
   auto plain = std::get<chat_request>(
       parse_chat_request(R"({"model":"m-1","messages":[{"role":"user","content":"hi"}]})"));
@@ -419,9 +469,10 @@ BOOST_AUTO_TEST_CASE(values_that_ask_for_the_default_are_accepted_and_change_not
   }
 }
 
-BOOST_AUTO_TEST_CASE(unknown_fields_are_refused_wherever_they_are) {
+BOOST_AUTO_TEST_CASE(unknown_fields_are_refused_below_the_top_level) {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"messages":[{"role":"user","content":"x"}],"top_k":5})", "top_k"},
+      {R"({"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"},"x":1}]})",
+       "tools[0].x"},
       {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":true,"x":1}})",
        "stream_options.x"},
       {R"({"messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{}}]}]})",

@@ -5,17 +5,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "providers/chat.hpp"
+#include "tests/unit/providers/parsed_request.hpp"
 
 using namespace nyxgate::providers;
 namespace json = boost::json;
+using nyxgate::providers::test::parsed;
 
 namespace {
-
-chat_request parsed(std::string_view body) {
-  auto r = parse_chat_request(body);
-  if (auto* e = std::get_if<request_error>(&r)) BOOST_FAIL("unexpected error: " << e->message);
-  return std::get<chat_request>(std::move(r));
-}
 
 std::string error_param(std::string_view body) {
   auto r = parse_chat_request(body);
@@ -196,7 +192,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_name_the_offending_field) {
       {R"({"messages":[{"role":"user"}]})", "messages[0].content"},
       {R"({"messages":[{"role":"user","content":5}]})", "messages[0].content"},
       {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})",
-       "messages[0].content[0]"},
+       "messages[0].content[0].image_url"},
       {R"({"model":5,"messages":[{"role":"user","content":"x"}]})", "model"},
       {R"({"messages":[{"role":"user","content":"x"}],"temperature":3})", "temperature"},
       {R"({"messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
