@@ -799,7 +799,7 @@ export function parseGoogle(body, model) {
     const r = p?.functionResponse ?? p?.function_response;
     return r ? JSON.stringify(r.response ?? {}) : '';
   };
-  const textOf = (c) => (c?.parts ?? []).map((p) => p?.text ?? '').join(' ');
+  const textOf = (c) => (c?.parts ?? []).filter((p) => typeof p?.text === 'string').map((p) => p.text).join(' ');
   const allOf = (c) => (c?.parts ?? []).map(partText).join(' ');
   const gc = b.generationConfig ?? {};
   const users = b.contents.filter((c) => (c.role ?? 'user') === 'user' && c.parts.some((p) => typeof p?.text === 'string'));
