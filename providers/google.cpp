@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "providers/adapter.hpp"
+#include "providers/detail/embedding_wire.hpp"
 #include "providers/detail/gemini_schema.hpp"
 #include "providers/detail/json_doc.hpp"
 #include "providers/detail/wire.hpp"
@@ -452,6 +453,29 @@ class google_api final : public provider_adapter {
     if (body.find("API_KEY_INVALID") != std::string_view::npos)
       return probe_verdict{key_status::invalid, "provider rejected the key (400 API_KEY_INVALID)"};
     return std::nullopt;
+  }
+
+  // -- embeddings (docs/embeddings.md) --------------------------------------------------
+
+  std::string_view default_embedding_model() const override { return "gemini-embedding-001"; }
+
+  upstream_request build_embedding_request(std::string_view base_url, std::string_view api_key,
+                                           const embedding_request& req,
+                                           std::string_view model) const override {
+    upstream_request out;
+    out.url = trimmed_base(base_url) + "/v1beta/models/";
+    append_path_segment(out.url, model);
+    out.url += ":batchEmbedContents";
+    out.headers = {{"x-goog-api-key", std::string{api_key}},
+                   {"content-type", "application/json"},
+                   {"accept", "application/json"}};
+    out.body = google_embedding_body(req, model);
+    return out;
+  }
+
+  std::variant<embedding_result, std::string> parse_embeddings(
+      const std::string& body) const override {
+    return read_google_embeddings(body);
   }
 };
 
