@@ -4,6 +4,8 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "providers/embeddings.hpp"
+
 namespace nyxgate::actors {
 
 bool attempt_link::open(upstream_exchange_ptr stream) {
@@ -138,7 +140,9 @@ struct attempt_run final : upstream_reader {
       ev.fail = providers::transport_failure(error);
       return report(upstream_event::kind::failed, std::move(ev));
     }
-    auto parsed = providers::parse_completion(provider, body);
+    const auto& embedding = spec->request->embedding;
+    auto parsed = embedding ? providers::parse_embeddings(provider, *embedding, body)
+                            : providers::parse_completion(provider, body);
     if (auto* c = std::get_if<providers::chat_completion>(&parsed)) {
       ev.completion = std::move(*c);
       return report(upstream_event::kind::completed, std::move(ev));
@@ -187,8 +191,12 @@ provider_actor::behavior_type provider_fun(provider_actor::stateful_pointer<prov
         const auto& ep = self->state.endpoint;
         auto admission = ep.circuit->admit();
         if (admission == circuit_breaker::admission::refuse) return refuse(*spec);
-        auto up = providers::build_upstream_request(ep.provider, ep.base_url, spec->secret,
-                                                    *spec->request, spec->model, spec->max_tokens);
+        const auto& req = *spec->request;
+        auto up = req.embedding
+                      ? providers::build_embedding_request(ep.provider, ep.base_url, spec->secret,
+                                                           *req.embedding, spec->model)
+                      : providers::build_upstream_request(ep.provider, ep.base_url, spec->secret,
+                                                          req, spec->model, spec->max_tokens);
         upstream_call call;
         call.url = std::move(up.url);
         call.headers = std::move(up.headers);

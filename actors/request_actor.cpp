@@ -10,6 +10,7 @@
 
 #include "actors/provider_actor.hpp"
 #include "actors/tenant_actor.hpp"
+#include "providers/embeddings.hpp"
 #include "storage/usage_recorder.hpp"
 #include "telemetry/log.hpp"
 #include "telemetry/metrics.hpp"
@@ -133,6 +134,10 @@ void record_usage(request_state& st, usage_status status) {
   e.status = status;
   e.prompt_tokens = st.usage.prompt_tokens;
   e.completion_tokens = st.usage.completion_tokens;
+  e.cached_tokens = st.usage.cached_tokens;
+  e.reasoning_tokens = st.usage.reasoning_tokens;
+  e.operation = st.request().embedding ? storage::usage_operation::embeddings
+                                       : storage::usage_operation::chat;
   e.latency_ms = micros(steady::now() - st.call.received_at) / 1000;
   st.services->usage->record(std::move(e));
 }
@@ -438,6 +443,27 @@ std::optional<providers::request_error> refused_parameter(const providers::chain
   return std::nullopt;
 }
 
+/// The chain the call walks: an embeddings call's is made from the chat chain its model
+/// resolved to (providers::embedding_chain); a chat call's is that chain.
+std::variant<chain_answer_ptr, providers::request_error> call_chain(const request_state& st,
+                                                                    chain_answer_ptr answer) {
+  const auto& embedding = st.request().embedding;
+  if (!embedding || answer->chain.error || answer->chain.elements.empty()) return answer;
+  auto chain = providers::embedding_chain(answer->chain, *embedding);
+  if (auto* e = std::get_if<providers::request_error>(&chain)) return std::move(*e);
+  // The key records stay in the snapshot the copy keeps alive.
+  auto out = std::make_shared<chain_answer>(*answer);
+  out->chain = std::get<providers::chain>(std::move(chain));
+  return chain_answer_ptr{std::move(out)};
+}
+
+call_failure invalid_request(providers::request_error e) {
+  auto bad = failure(call_error::invalid_request, 400, std::move(e.message));
+  bad.code = std::move(e.code);
+  bad.param = std::move(e.param);
+  return bad;
+}
+
 request_actor::behavior_type request_behavior(request_pointer self);
 
 request_actor::behavior_type request_fun(request_pointer self,
@@ -458,12 +484,13 @@ request_actor::behavior_type request_fun(request_pointer self,
   // the call can start on at once is taken here: every other outcome (an error answer ends
   // the actor, which it may not do before its behavior exists) asks the actor below.
   if (auto snap = tenant.published->load()) {
-    auto answer = chain_for(snap, q);
-    if (!answer->chain.error && !answer->chain.elements.empty() &&
-        st.services->providers->find(answer->chain.elements.front().provider) &&
-        !refused_parameter(answer->chain, st.request()) &&
+    auto chosen = call_chain(st, chain_for(snap, q));
+    auto* answer = std::get_if<chain_answer_ptr>(&chosen);
+    if (answer && !(*answer)->chain.error && !(*answer)->chain.elements.empty() &&
+        st.services->providers->find((*answer)->chain.elements.front().provider) &&
+        !refused_parameter((*answer)->chain, st.request()) &&
         steady::now() + std::chrono::milliseconds(1) < st.deadline) {
-      st.chain = std::move(answer);
+      st.chain = std::move(*answer);
       start_attempt(self);
       return request_behavior(self);
     }
@@ -485,12 +512,12 @@ request_actor::behavior_type request_fun(request_pointer self,
               return answer_failure(self, failure(call_error::no_provider_key, 400,
                                                   "no usable provider key for this model: add a "
                                                   "personal key or ask an admin for a tenant key"));
-            if (auto e = refused_parameter(st.chain->chain, st.request())) {
-              auto bad = failure(call_error::invalid_request, 400, std::move(e->message));
-              bad.code = std::move(e->code);
-              bad.param = std::move(e->param);
-              return answer_failure(self, std::move(bad));
-            }
+            auto chosen = call_chain(st, std::move(st.chain));
+            if (auto* e = std::get_if<providers::request_error>(&chosen))
+              return answer_failure(self, invalid_request(std::move(*e)));
+            st.chain = std::get<chain_answer_ptr>(std::move(chosen));
+            if (auto e = refused_parameter(st.chain->chain, st.request()))
+              return answer_failure(self, invalid_request(std::move(*e)));
             start_attempt(self);
           },
           [self](caf::error&) {

@@ -93,6 +93,10 @@ void router::handle(net::http_request request, net::respond_fn respond) {
       return data_->chat_completions(std::move(request), std::move(respond));
     return respond(method_not_allowed(path, "POST"));
   }
+  if (data_ && path == "/v1/embeddings") {
+    if (request.method == "POST") return data_->embeddings(std::move(request), std::move(respond));
+    return respond(method_not_allowed(path, "POST"));
+  }
   if (data_ && path == "/v1/models") {
     if (request.method == "GET") return data_->models(std::move(request), std::move(respond));
     return respond(method_not_allowed(path, "GET"));

@@ -3,7 +3,8 @@
 // the refusal check. No produced URL may leave the provider's base path (no separator, query,
 // fragment or dot segment from the model), a model a client got through is one Google's path
 // carries as plain text, a client's request makes a valid JSON body, and the key is in
-// neither URL nor body.
+// neither URL nor body. The same body as an embeddings request: OpenAI's and Gemini's requests
+// for it are valid JSON on their fixed paths, without the key.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "providers/chat.hpp"
+#include "providers/embeddings.hpp"
 #include "providers/resolution.hpp"
 
 namespace {
@@ -95,6 +97,29 @@ const chat_request& plain_request(bool stream) {
   return both[stream ? 1 : 0];
 }
 
+/// An embeddings request the client got through: each provider with an embeddings API builds
+/// a JSON body on its fixed path, the key in a header only.
+void check_embeddings(std::string_view input) {
+  auto parsed = parse_embedding_request(input);
+  auto* req = std::get_if<embedding_request>(&parsed);
+  if (!req) return;
+  if (!req->model.empty() && !valid_model_name(req->model)) __builtin_trap();
+  if (req->inputs.empty() != req->token_input) __builtin_trap();
+  for (std::string_view provider : {"openai", "google"}) {
+    std::string_view model =
+        provider == "google" ? "gemini-embedding-001" : "text-embedding-3-small";
+    auto up = build_embedding_request(provider, base, secret, *req, model);
+    std::string_view path = provider == "google"
+                                ? "/v1beta/models/gemini-embedding-001:batchEmbedContents"
+                                : "/v1/embeddings";
+    if (up.url != std::string{base} + std::string{path}) __builtin_trap();
+    boost::system::error_code ec;
+    auto body = boost::json::parse(up.body, ec);
+    if (ec || !body.is_object()) __builtin_trap();
+    if (!secret_in_input && up.body.find(secret) != std::string::npos) __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -102,6 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   secret_in_input = input.find(secret) != std::string_view::npos;
   for (const char* provider : providers)
     for (bool stream : {false, true}) check(provider, plain_request(stream), input, false);
+
+  check_embeddings(input);
 
   auto parsed = parse_chat_request(input);
   auto* req = std::get_if<chat_request>(&parsed);

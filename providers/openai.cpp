@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "providers/chat_json.hpp"
+#include "providers/detail/embedding_wire.hpp"
 #include "providers/detail/json_doc.hpp"
 #include "providers/detail/openai_chunk.hpp"
 #include "providers/detail/wire.hpp"
@@ -239,6 +240,24 @@ probe_request openai_compatible::request(std::string_view base_url, std::string_
   return r;
 }
 
+upstream_request openai_compatible::build_embedding_request(std::string_view base_url,
+                                                            std::string_view api_key,
+                                                            const embedding_request& req,
+                                                            std::string_view model) const {
+  upstream_request out;
+  out.url = trimmed_base(base_url) + "/v1/embeddings";
+  out.headers = {{"authorization", "Bearer " + std::string{api_key}},
+                 {"content-type", "application/json"},
+                 {"accept", "application/json"}};
+  out.body = openai_embedding_body(req, model);
+  return out;
+}
+
+std::variant<embedding_result, std::string> openai_compatible::parse_embeddings(
+    const std::string& body) const {
+  return read_openai_embeddings(body);
+}
+
 }  // namespace detail
 
 namespace {
@@ -252,7 +271,7 @@ param_handling openai_handling(chat_param) {
 const provider_adapter& openai_adapter() {
   // OpenAI's reasoning models refuse max_tokens; max_completion_tokens works for every model.
   static const detail::openai_compatible adapter{
-      {"openai", "max_completion_tokens", false, &openai_handling}};
+      {"openai", "max_completion_tokens", false, &openai_handling, "text-embedding-3-small"}};
   return adapter;
 }
 

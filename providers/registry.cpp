@@ -10,7 +10,7 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array openai_prefixes{"gpt-"sv, "o1"sv, "o3"sv, "o4"sv};
+constexpr std::array openai_prefixes{"gpt-"sv, "o1"sv, "o3"sv, "o4"sv, "text-embedding-"sv};
 constexpr std::array anthropic_prefixes{"claude-"sv};
 constexpr std::array google_prefixes{"gemini-"sv};
 constexpr std::array kimi_prefixes{"moonshot-"sv, "kimi-"sv};

@@ -264,13 +264,23 @@ CREATE TABLE prompt_templates (
 ALTER TABLE usage_events ADD COLUMN run_id uuid, ADD COLUMN item_id uuid;
 )SQL";
 
-constexpr std::array<migration, 6> all_migrations{{
+/// What a usage row tells beyond its token totals: the cached prompt tokens and reasoning
+/// tokens inside them (OpenAI's counting), and whether the call was a chat or an embeddings one.
+constexpr std::string_view v7_usage_detail = R"SQL(
+ALTER TABLE usage_events
+  ADD COLUMN cached_tokens bigint NOT NULL DEFAULT 0,
+  ADD COLUMN reasoning_tokens bigint NOT NULL DEFAULT 0,
+  ADD COLUMN operation text NOT NULL DEFAULT 'chat' CHECK (operation IN ('chat', 'embeddings'));
+)SQL";
+
+constexpr std::array<migration, 7> all_migrations{{
     {1, "identity", v1_identity},
     {2, "usage", v2_usage},
     {3, "usage without id", v3_usage_without_id},
     {4, "member names and invites", v4_member_names_and_invites},
     {5, "projects", v5_projects},
     {6, "workflows", v6_workflows},
+    {7, "usage detail", v7_usage_detail},
 }};
 
 /// Any constant works as long as every nyxgate node uses the same one.

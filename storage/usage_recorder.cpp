@@ -38,6 +38,16 @@ std::string_view to_string(usage_status s) {
   return {};
 }
 
+std::string_view to_string(usage_operation o) {
+  switch (o) {
+    case usage_operation::chat:
+      return "chat";
+    case usage_operation::embeddings:
+      return "embeddings";
+  }
+  return {};
+}
+
 bool valid_usage_event(const usage_event& e) {
   auto uuid_or_empty = [](const std::string& s) { return s.empty() || is_uuid(s); };
   auto one_of = [](const std::string& s, std::initializer_list<std::string_view> allowed) {
@@ -46,7 +56,8 @@ bool valid_usage_event(const usage_event& e) {
   return is_uuid(e.tenant_id) && uuid_or_empty(e.user_id) && uuid_or_empty(e.key_id) &&
          uuid_or_empty(e.run_id) && uuid_or_empty(e.item_id) && !e.request_id.empty() &&
          !to_string(e.status).empty() && one_of(e.key_scope, {"", "personal", "tenant"}) &&
-         e.prompt_tokens >= 0 && e.completion_tokens >= 0 && e.latency_ms >= 0;
+         !to_string(e.operation).empty() && e.prompt_tokens >= 0 && e.completion_tokens >= 0 &&
+         e.cached_tokens >= 0 && e.reasoning_tokens >= 0 && e.latency_ms >= 0;
 }
 
 namespace {
@@ -179,7 +190,7 @@ class copy_rows {
 statement copy_statement(const std::vector<usage_event>& rows) {
   copy_rows out{rows.size()};
   for (const auto& e : rows) {
-    out.row(15)
+    out.row(18)
         .uuid(e.tenant_id)
         .uuid_or_null(e.user_id)
         .text(e.request_id)
@@ -194,12 +205,15 @@ statement copy_statement(const std::vector<usage_event>& rows) {
         .number(e.latency_ms)
         .timestamp(e.at_us)
         .uuid_or_null(e.run_id)
-        .uuid_or_null(e.item_id);
+        .uuid_or_null(e.item_id)
+        .number(e.cached_tokens)
+        .number(e.reasoning_tokens)
+        .text(to_string(e.operation));
   }
   statement st{
       "COPY usage_events (tenant_id, user_id, request_id, provider, model, key_id, key_scope, "
       "fallback, status, prompt_tokens, completion_tokens, latency_ms, created_at, run_id, "
-      "item_id) "
+      "item_id, cached_tokens, reasoning_tokens, operation) "
       "FROM STDIN (FORMAT binary)"};
   st.copy_data = out.done();
   return st;

@@ -25,6 +25,15 @@ enum class usage_status : std::uint8_t {
 /// The column's text for `s`; empty for a value outside the enum.
 std::string_view to_string(usage_status s);
 
+/// What a call asked for, as `usage_events.operation` keeps it.
+enum class usage_operation : std::uint8_t {
+  chat,        ///< POST /v1/chat/completions, the WebSocket, workflows
+  embeddings,  ///< POST /v1/embeddings
+};
+
+/// The column's text for `o`; empty for a value outside the enum.
+std::string_view to_string(usage_operation o);
+
 /// One completion call, as the `usage_events` table keeps it (SPEC §2).
 struct usage_event {
   std::string tenant_id;
@@ -38,6 +47,9 @@ struct usage_event {
   usage_status status = usage_status::ok;
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  std::int64_t cached_tokens = 0;     ///< of prompt_tokens
+  std::int64_t reasoning_tokens = 0;  ///< of completion_tokens
+  usage_operation operation = usage_operation::chat;
   std::int64_t latency_ms = 0;
   std::int64_t at_us = 0;  ///< microseconds since the epoch; 0: when `record` runs
   std::string run_id;      ///< a workflow call's run; "" for none

@@ -12,6 +12,7 @@
 
 #include "actors/request_actor.hpp"
 #include "actors/tenant_actor.hpp"
+#include "api/openai/embeddings_handler.hpp"
 #include "api/openai/errors.hpp"
 #include "api/openai/http_sink.hpp"
 #include "api/tenant_calls.hpp"
@@ -27,28 +28,22 @@ namespace json = boost::json;
 
 namespace {
 
-net::http_response error_answer(unsigned status, std::string_view type, std::string_view code,
-                                std::string_view message, std::string_view param = {}) {
-  auto out = error_response(status, type, code, message, param);
-  out.route = telemetry::route_kind::data_plane;
-  return out;
-}
-
 /// OpenAI's answers to a missing or bad key, so SDKs raise their AuthenticationError.
 std::optional<net::http_response> auth_failure(identity::auth_status status) {
   switch (status) {
     case identity::auth_status::ok:
       return std::nullopt;
     case identity::auth_status::missing:
-      return error_answer(401, "invalid_request_error", "missing_api_key",
-                          "missing bearer token (Authorization: Bearer ngt_...)");
+      return data_plane_error(401, "invalid_request_error", "missing_api_key",
+                              "missing bearer token (Authorization: Bearer ngt_...)");
     case identity::auth_status::unavailable:
-      return error_answer(503, "server_error", "auth_unavailable",
-                          "authentication is temporarily unavailable");
+      return data_plane_error(503, "server_error", "auth_unavailable",
+                              "authentication is temporarily unavailable");
     case identity::auth_status::invalid:
       break;
   }
-  return error_answer(401, "invalid_request_error", "invalid_api_key", "invalid or revoked token");
+  return data_plane_error(401, "invalid_request_error", "invalid_api_key",
+                          "invalid or revoked token");
 }
 
 /// The caller, or nothing once an error answer went out.
@@ -67,15 +62,10 @@ asio::awaitable<std::optional<identity::principal>> authenticated(identity::auth
 /// session's handler straight into its request actor.
 void start_chat(caf::actor_system& sys, std::shared_ptr<const actors::gateway_services> services,
                 identity::principal who, net::http_request request, net::respond_fn respond) {
-  auto content_type = request.header("content-type");
-  if (!content_type.empty() && content_type.find("json") == std::string_view::npos) {
-    respond(error_answer(415, "invalid_request_error", "unsupported_media_type",
-                         "the body must be application/json"));
-    return;
-  }
+  if (auto refused = non_json_body(request)) return respond(std::move(*refused));
   auto parsed = providers::parse_chat_request(request.body);
   if (auto* e = std::get_if<providers::request_error>(&parsed)) {
-    respond(error_answer(400, "invalid_request_error", e->code, e->message, e->param));
+    respond(data_plane_error(400, "invalid_request_error", e->code, e->message, e->param));
     return;
   }
   actors::chat_call call;
@@ -92,12 +82,34 @@ void start_chat(caf::actor_system& sys, std::shared_ptr<const actors::gateway_se
   actors::spawn_request_actor(sys, std::move(services), std::move(call));
 }
 
-asio::awaitable<void> run_chat(identity::authenticator& auth, caf::actor_system& sys,
+/// What a data-plane call does once its caller is known (start_chat, start_embeddings).
+using start_fn = void (*)(caf::actor_system&, std::shared_ptr<const actors::gateway_services>,
+                          identity::principal, net::http_request, net::respond_fn);
+
+asio::awaitable<void> run_call(start_fn start, identity::authenticator& auth,
+                               caf::actor_system& sys,
                                std::shared_ptr<const actors::gateway_services> services,
                                net::http_request request, net::respond_fn respond) {
   auto who = co_await authenticated(auth, request, respond);
   if (!who) co_return;
-  start_chat(sys, std::move(services), std::move(*who), std::move(request), std::move(respond));
+  start(sys, std::move(services), std::move(*who), std::move(request), std::move(respond));
+}
+
+/// A call with a cached token starts from the session's handler; any other authenticates
+/// first on a strand of the connection's shard.
+void authenticate_then(start_fn start, asio::io_context& io, identity::authenticator& auth,
+                       caf::actor_system& sys,
+                       std::shared_ptr<const actors::gateway_services> services,
+                       net::http_request request, net::respond_fn respond) {
+  if (auto known = auth.authenticate_cached(request.header("authorization"))) {
+    if (auto failed = auth_failure(known->status)) return respond(std::move(*failed));
+    return start(sys, std::move(services), std::move(known->who), std::move(request),
+                 std::move(respond));
+  }
+  asio::co_spawn(
+      asio::make_strand(runtime::local_context(io)),
+      run_call(start, auth, sys, std::move(services), std::move(request), std::move(respond)),
+      asio::detached);
 }
 
 asio::awaitable<void> run_models(identity::authenticator& auth,
@@ -129,8 +141,8 @@ asio::awaitable<void> run_websocket(identity::authenticator& auth,
   auto upgrade = request.header("upgrade");
   if (upgrade.size() != 9 || !std::equal(upgrade.begin(), upgrade.end(), "websocket",
                                          [](char a, char b) { return std::tolower(a) == b; })) {
-    auto out = error_answer(426, "invalid_request_error", "upgrade_required",
-                            "GET /v1/ws needs a WebSocket upgrade (Upgrade: websocket)");
+    auto out = data_plane_error(426, "invalid_request_error", "upgrade_required",
+                                "GET /v1/ws needs a WebSocket upgrade (Upgrade: websocket)");
     out.headers.emplace_back("upgrade", "websocket");
     respond(std::move(out));
     co_return;
@@ -173,14 +185,13 @@ void data_plane::websocket(net::http_request request, net::respond_fn respond) {
 }
 
 void data_plane::chat_completions(net::http_request request, net::respond_fn respond) {
-  if (auto known = auth_.authenticate_cached(request.header("authorization"))) {
-    if (auto failed = auth_failure(known->status)) return respond(std::move(*failed));
-    return start_chat(sys_, services_, std::move(known->who), std::move(request),
-                      std::move(respond));
-  }
-  asio::co_spawn(asio::make_strand(runtime::local_context(io_)),
-                 run_chat(auth_, sys_, services_, std::move(request), std::move(respond)),
-                 asio::detached);
+  authenticate_then(&start_chat, io_, auth_, sys_, services_, std::move(request),
+                    std::move(respond));
+}
+
+void data_plane::embeddings(net::http_request request, net::respond_fn respond) {
+  authenticate_then(&start_embeddings, io_, auth_, sys_, services_, std::move(request),
+                    std::move(respond));
 }
 
 void data_plane::models(net::http_request request, net::respond_fn respond) {

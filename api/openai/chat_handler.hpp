@@ -31,6 +31,8 @@ class data_plane {
 
   /// POST /v1/chat/completions
   void chat_completions(net::http_request request, net::respond_fn respond);
+  /// POST /v1/embeddings (docs/embeddings.md)
+  void embeddings(net::http_request request, net::respond_fn respond);
   /// GET /v1/models
   void models(net::http_request request, net::respond_fn respond);
   /// GET /v1/ws: a WebSocket upgrade (authenticated now by header, or later by message).

@@ -85,6 +85,21 @@ net::http_response error_response(unsigned status, std::string_view type, std::s
   return out;
 }
 
+net::http_response data_plane_error(unsigned status, std::string_view type, std::string_view code,
+                                    std::string_view message, std::string_view param) {
+  auto out = error_response(status, type, code, message, param);
+  out.route = telemetry::route_kind::data_plane;
+  return out;
+}
+
+std::optional<net::http_response> non_json_body(const net::http_request& request) {
+  auto content_type = request.header("content-type");
+  if (content_type.empty() || content_type.find("json") != std::string_view::npos)
+    return std::nullopt;
+  return data_plane_error(415, "invalid_request_error", "unsupported_media_type",
+                          "the body must be application/json");
+}
+
 std::string_view wire_code(actors::call_error e) {
   // In the order of the enum.
   static constexpr std::string_view codes[] = {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,13 @@ std::string render_ws_error(std::string_view id, const error_fields& e);
 /// An HTTP answer with OpenAI's error body.
 net::http_response error_response(unsigned status, std::string_view type, std::string_view code,
                                   std::string_view message, std::string_view param = {});
+
+/// A data-plane answer with OpenAI's error body.
+net::http_response data_plane_error(unsigned status, std::string_view type, std::string_view code,
+                                    std::string_view message, std::string_view param = {});
+
+/// The 415 for a body whose content type says it is not JSON (none at all is taken as JSON).
+std::optional<net::http_response> non_json_body(const net::http_request& request);
 
 /// The wire code of a call error (SPEC §3).
 std::string_view wire_code(actors::call_error e);

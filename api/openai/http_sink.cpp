@@ -64,7 +64,8 @@ http_sink::http_sink(net::respond_fn respond, std::shared_ptr<net::disconnect_si
       disconnected_(std::move(disconnected)),
       created_(unix_now()),
       stream_(opts.stream),
-      include_usage_(opts.include_usage) {
+      include_usage_(opts.include_usage),
+      base64_(opts.base64) {
   completion_id_.reserve(opts.request_id.size() + 9);
   completion_id_.append("chatcmpl-"sv).append(opts.request_id);
 }
@@ -141,7 +142,9 @@ bool http_sink::content(std::span<const actors::content_delta> deltas) {
 
 void http_sink::done(const actors::call_result& result) {
   if (!stream_) {
-    if (result.completion)
+    if (result.completion && result.completion->embedding)
+      answer_.body = providers::render_embeddings(*result.completion->embedding, model_, base64_);
+    else if (result.completion)
       answer_.body =
           providers::render_completion(*result.completion, completion_id_, model_, created_);
     respond_(std::move(answer_));

@@ -17,7 +17,8 @@ void add_served_headers(const actors::served_by& who, net::http_response& out);
 /// Tells `fn` once why `signal` fired (the client left, or the server stops).
 void forward_stop(net::disconnect_signal& signal, std::function<void(actors::call_stop)> fn);
 
-/// A call answered over HTTP: one `chat.completion` JSON answer, or a stream as Server-Sent
+/// A call answered over HTTP: one `chat.completion` JSON answer (an embeddings call's: the
+/// embeddings list), or a stream as Server-Sent
 /// Events in OpenAI's framing (`data: {chunk}` events, the usage chunk when asked for,
 /// `data: [DONE]`). A failure before the commit is an OpenAI error answer. The commit of a
 /// stream sends the head through `respond`; the session hands back its writer later, so
@@ -28,6 +29,7 @@ class http_sink final : public actors::call_sink, public std::enable_shared_from
     std::string_view request_id;  ///< the completion's id is `chatcmpl-<request_id>`
     bool stream = false;
     bool include_usage = false;  ///< stream_options.include_usage
+    bool base64 = false;         ///< an embeddings answer: encoding_format "base64"
   };
   http_sink(net::respond_fn respond, std::shared_ptr<net::disconnect_signal> disconnected,
             const options& opts);
@@ -51,6 +53,7 @@ class http_sink final : public actors::call_sink, public std::enable_shared_from
   std::int64_t created_ = 0;
   bool stream_ = false;
   bool include_usage_ = false;
+  bool base64_ = false;
 
   // The request actor's, one event at a time.
   bool committed_ = false;

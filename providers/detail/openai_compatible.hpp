@@ -16,6 +16,9 @@ struct openai_dialect {
   /// The provider knows no "developer" role: such messages go as "system".
   bool developer_as_system = false;
   param_handling (*handling)(chat_param) = nullptr;
+  /// The model of an embeddings call with model "auto"; "" for a provider whose embeddings
+  /// nyxgate does not serve.
+  std::string_view embedding_model = {};
 };
 
 class openai_compatible final : public provider_adapter {
@@ -31,6 +34,13 @@ class openai_compatible final : public provider_adapter {
   stream_step on_event(stream_state& s, const sse_event& e) const override;
 
   probe_request request(std::string_view base_url, std::string_view secret) const override;
+
+  std::string_view default_embedding_model() const override { return dialect_.embedding_model; }
+  upstream_request build_embedding_request(std::string_view base_url, std::string_view api_key,
+                                           const embedding_request& req,
+                                           std::string_view model) const override;
+  std::variant<embedding_result, std::string> parse_embeddings(
+      const std::string& body) const override;
 
  private:
   std::string body(const chat_request& req, std::string_view model, std::int64_t max_tokens) const;

@@ -656,12 +656,27 @@ const GOOGLE_SCHEMA_FIELDS = new Set(
   ].flatMap((k) => [k, k.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`)]),
 );
 
-/** The path of the first key Gemini's Schema does not know, e.g. `$ref` (null: none). */
+// Gemini's Type enum; proto JSON takes its names in any case.
+const GOOGLE_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
+
+/**
+ * The first thing Gemini's Schema rejects, as its message (null: none): a key it does not
+ * know (`$ref`), a type that is no Type name (a JSON Schema type array), an enum value that
+ * is no string, `properties` on a schema that is not of type OBJECT.
+ */
 function googleSchemaProblem(schema, where) {
   if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return null;
   for (const [k, v] of Object.entries(schema)) {
     if (!GOOGLE_SCHEMA_FIELDS.has(k)) return `Invalid JSON payload received. Unknown name "${k}" at '${where}': Cannot find field.`;
+    if (k === 'type' && (typeof v !== 'string' || !GOOGLE_TYPES.has(v.toLowerCase()))) {
+      return `Invalid JSON payload received. Invalid value at '${where}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), ${JSON.stringify(v)}`;
+    }
+    if (k === 'enum') {
+      const i = (Array.isArray(v) ? v : [v]).findIndex((x) => typeof x !== 'string');
+      if (i >= 0) return `Invalid JSON payload received. Invalid value at '${where}.enum[${i}]' (TYPE_STRING), ${JSON.stringify(v[i])}`;
+    }
     if (k === 'properties') {
+      if (String(schema.type ?? '').toLowerCase() !== 'object') return `* GenerateContentRequest.${where}.properties: only allowed for OBJECT type\n`;
       for (const [name, s] of Object.entries(v ?? {})) {
         const p = googleSchemaProblem(s, `${where}.properties[${JSON.stringify(name)}].value`);
         if (p) return p;
@@ -679,15 +694,26 @@ function googleSchemaProblem(schema, where) {
   return null;
 }
 
+const GOOGLE_FUNCTION_NAME = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,63}$/;
+// The image types Gemini reads.
+const GOOGLE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif']);
+
 /**
- * The conversation of a Gemini body, checked as the API does: a functionResponse turn comes
- * right after the functionCall turn it answers, with as many parts as it made calls.
+ * The conversation of a Gemini body, checked as the API does: function names Gemini takes,
+ * user and model turns alternating, a functionResponse turn right after the functionCall turn
+ * it answers with as many parts as it made calls, each naming one of those calls' functions,
+ * call arguments as objects, image types Gemini reads.
  */
 function googleConversation(b, bad) {
   const c = emptyConversation();
   for (const [i, t] of (b.tools ?? []).entries()) {
     const decls = t?.functionDeclarations ?? t?.function_declarations ?? [];
     for (const [j, d] of decls.entries()) {
+      if (!GOOGLE_FUNCTION_NAME.test(d?.name ?? '')) {
+        return bad(
+          `* GenerateContentRequest.tools[${i}].function_declarations[${j}].name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.) or dashes (-), with a maximum length of 64.\n`,
+        );
+      }
       const p = googleSchemaProblem(d?.parameters, `tools[${i}].function_declarations[${j}].parameters`);
       if (p) return bad(p);
       c.tools.push({ name: d.name, parameters: d.parameters ?? { type: 'object' } });
@@ -709,7 +735,9 @@ function googleConversation(b, bad) {
   if (mime === 'application/json') c.format = schema ? { type: 'json_schema', schema } : { type: 'json_object' };
   const parts = (x) => x?.parts ?? [];
   let calls = []; // names of the previous model turn's functionCall parts
-  for (const content of b.contents) {
+  for (const [i, content] of b.contents.entries()) {
+    const role = content.role ?? 'user';
+    if (i > 0 && (b.contents[i - 1].role ?? 'user') === role) return bad('Please ensure that multiturn requests alternate between user and model.');
     const responses = parts(content).filter((p) => p?.functionResponse ?? p?.function_response);
     if (responses.length) {
       if (!calls.length) return bad('Please ensure that function response turn comes immediately after a function call turn.');
@@ -717,20 +745,29 @@ function googleConversation(b, bad) {
         return bad('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
       }
     }
-    for (const p of parts(content)) {
+    for (const [j, p] of parts(content).entries()) {
+      const r = p?.functionResponse ?? p?.function_response;
+      if (r && !r.name) return bad(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.\n`);
+      if (r && !calls.includes(r.name)) return bad('Request contains an invalid argument.');
+      const call = p?.functionCall ?? p?.function_call;
+      if (call && call.args !== undefined && (call.args === null || typeof call.args !== 'object' || Array.isArray(call.args))) {
+        return bad(`Invalid JSON payload received. Invalid value at 'contents[${i}].parts[${j}].function_call.args' (type.googleapis.com/google.protobuf.Struct), ${JSON.stringify(call.args)}`);
+      }
       const d = p?.inlineData ?? p?.inline_data;
       const f = p?.fileData ?? p?.file_data;
+      const image = d ?? f;
+      if (image && !GOOGLE_IMAGE_TYPES.has(image.mimeType ?? image.mime_type)) return bad(`Unsupported MIME type: ${image.mimeType ?? image.mime_type}`);
       if (d) c.images.push({ mediaType: d.mimeType ?? d.mime_type, source: 'data' });
       if (f) c.images.push({ mediaType: f.mimeType ?? f.mime_type, source: 'url' });
     }
-    c.lastTurn = responses.length ? 'tool' : 'user';
+    c.lastTurn = responses.length && !parts(content).some((p) => typeof p?.text === 'string') ? 'tool' : 'user';
     c.toolResults = responses.map((p) => {
       const r = p.functionResponse ?? p.function_response;
       const keys = Object.keys(r.response ?? {});
       const content = keys.length === 1 && typeof r.response.content === 'string' ? r.response.content : JSON.stringify(r.response ?? {});
       return { id: r.id ?? null, name: r.name, content };
     });
-    calls = (content.role ?? 'user') === 'model' ? parts(content).filter((p) => p?.functionCall ?? p?.function_call).map((p) => (p.functionCall ?? p.function_call).name) : [];
+    calls = role === 'model' ? parts(content).filter((p) => p?.functionCall ?? p?.function_call).map((p) => (p.functionCall ?? p.function_call).name) : [];
   }
   if ((b.contents.at(-1).role ?? 'user') === 'model') {
     c.lastTurn = 'user';
@@ -762,7 +799,7 @@ export function parseGoogle(body, model) {
     const r = p?.functionResponse ?? p?.function_response;
     return r ? JSON.stringify(r.response ?? {}) : '';
   };
-  const textOf = (c) => (c?.parts ?? []).map((p) => p?.text ?? '').join(' ');
+  const textOf = (c) => (c?.parts ?? []).filter((p) => typeof p?.text === 'string').map((p) => p.text).join(' ');
   const allOf = (c) => (c?.parts ?? []).map(partText).join(' ');
   const gc = b.generationConfig ?? {};
   const users = b.contents.filter((c) => (c.role ?? 'user') === 'user' && c.parts.some((p) => typeof p?.text === 'string'));

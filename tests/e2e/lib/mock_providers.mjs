@@ -29,6 +29,10 @@
 //   POST /v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse
 //        (x-goog-api-key or ?key=) → GenerateContentResponse, or `data: {json}\r\n\r\n`
 //        records with no terminator (without alt=sse: one JSON array)
+// Embeddings (formats and vectors: mock_embeddings.mjs), after the same key behaviours as chat:
+//   POST /v1/embeddings  Bearer → OpenAI (Kimi keys: 404)
+//   POST /v1beta/models/{model}:batchEmbedContents  (x-goog-api-key) → Gemini
+//   recorded with kind: 'embeddings' (see `embeddingCalls`)
 // The answer is "echo: " + the last user message's text, cut at the first stop sequence and at
 // the output-token limit; tokens are words; streams send `wordsPerChunk` words an event.
 // Requests with tools, tool results or a structured-output format get tool calls, a
@@ -105,6 +109,7 @@ import {
   parseGoogle,
   parseOpenAI,
 } from './mock_chat.mjs';
+import { embeddingsAnswer } from './mock_embeddings.mjs';
 
 export const SLOW_MS = 15_000;
 
@@ -649,6 +654,7 @@ export async function startMockProviders({
   function chatRoute(method, u) {
     if (method !== 'POST') return null;
     if (u.pathname === '/v1/chat/completions') return { kind: 'openai' };
+    if (u.pathname === '/v1/embeddings') return { kind: 'openai', embeddings: true };
     if (u.pathname === '/v1/messages') return { kind: 'anthropic' };
     let pathname = u.pathname;
     try {
@@ -656,8 +662,9 @@ export async function startMockProviders({
     } catch {
       // keep it as it came
     }
-    const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(pathname);
+    const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(pathname);
     if (!m) return null;
+    if (m[2] === 'batchEmbedContents') return { kind: 'google', model: m[1], stream: false, embeddings: true };
     return { kind: 'google', model: m[1], stream: m[2] === 'streamGenerateContent', sse: u.searchParams.get('alt') === 'sse' };
   }
 
@@ -937,7 +944,7 @@ export async function startMockProviders({
     }
     const rec = {
       at: Date.now(),
-      kind: 'chat',
+      kind: route.embeddings ? 'embeddings' : 'chat',
       method: req.method,
       path: u.pathname,
       query: redactQuery(u),
@@ -1005,6 +1012,11 @@ export async function startMockProviders({
     if (effective !== 'badreq') {
       const failure = chatFailure(provider, effective, key);
       if (failure) return reply(failure);
+    }
+    if (route.embeddings) {
+      return later(res, behaviour === 'slow' ? config.slowMs : 0, () =>
+        behaviour === 'dropped' ? dropConnection(res, rec) : reply(embeddingsAnswer(provider, route, body)),
+      );
     }
     const parsed =
       route.kind === 'openai' ? parseOpenAI(body) : route.kind === 'anthropic' ? parseAnthropic(body) : parseGoogle(body, route.model);
@@ -1270,6 +1282,12 @@ export async function startMockProviders({
     chats(provider, key) {
       return requests.filter(
         (r) => r.kind === 'chat' && (provider === undefined || r.provider === provider) && (key === undefined || r.keyFingerprint === fingerprint(key)),
+      );
+    },
+    /** The embeddings calls seen, as `chats` filters them. */
+    embeddingCalls(provider, key) {
+      return requests.filter(
+        (r) => r.kind === 'embeddings' && (provider === undefined || r.provider === provider) && (key === undefined || r.keyFingerprint === fingerprint(key)),
       );
     },
     addGitHubRepo,

@@ -118,14 +118,18 @@ struct provider_env {
     sys->await_all_actors_done();
   }
 
-  /// Sends the next attempt; returns its number.
-  std::uint32_t attempt() {
+  /// Sends the next attempt (a chat call unless `req` says otherwise); returns its number.
+  std::uint32_t attempt(std::shared_ptr<const providers::chat_request> req = nullptr,
+                        std::string model = "gpt-4o-mini") {
     auto spec = std::make_shared<actors::attempt_spec>();
     spec->attempt = ++attempts;
-    spec->model = "gpt-4o-mini";
+    spec->model = std::move(model);
     spec->secret = "sk-test";
-    auto req = std::make_shared<providers::chat_request>();
-    req->messages.push_back({"user", "hi", ""});
+    if (!req) {
+      auto chat = std::make_shared<providers::chat_request>();
+      chat->messages.push_back({"user", "hi", ""});
+      req = std::move(chat);
+    }
     spec->request = std::move(req);
     spec->max_tokens = 16;
     spec->head_timeout = 5000ms;
@@ -171,6 +175,37 @@ BOOST_AUTO_TEST_CASE(the_circuit_opens_after_n_failures_and_refuses_without_a_re
   // Nothing reached the provider, and the key was not judged: the chain moves on at once.
   BOOST_TEST((ev.fail.kind == providers::failure_kind::local_error));
   BOOST_TEST(env.pool->count() == 3u, "an open circuit opens no exchange");
+}
+
+BOOST_AUTO_TEST_CASE(an_embeddings_attempt_goes_through_the_embedding_hooks) {
+  provider_env env(2, 3600s);
+  auto req = std::make_shared<providers::chat_request>();
+  req->embedding =
+      std::make_shared<const providers::embedding_request>(std::get<providers::embedding_request>(
+          providers::parse_embedding_request(R"({"input":["a","b"],"dimensions":2})")));
+  env.attempt(req, "text-embedding-3-small");
+  env.pool->wait_for(1);
+  {
+    std::lock_guard lock(env.pool->mutex);
+    const auto& call = env.pool->exchanges[0].call;
+    BOOST_TEST(call.url == "https://upstream.test/v1/embeddings");
+    BOOST_TEST(call.body == R"({"model":"text-embedding-3-small","input":["a","b"],)"
+                            R"("encoding_format":"float","dimensions":2})");
+  }
+  env.answer(1, 200,
+             R"({"object":"list","data":[{"index":0,"embedding":[1,2]},)"
+             R"({"index":1,"embedding":[3,4]}],"usage":{"prompt_tokens":2}})");
+  auto ev = env.log.next();
+  BOOST_REQUIRE((ev.what == upstream_event::kind::completed));
+  BOOST_REQUIRE(ev.completion.embedding);
+  BOOST_TEST((ev.completion.embedding->vectors == std::vector<std::vector<float>>{{1, 2}, {3, 4}}));
+  BOOST_TEST(ev.completion.usage.prompt_tokens == 2);
+  // One vector for two inputs: an answer nyxgate cannot use, worth another try.
+  env.attempt(req, "text-embedding-3-small");
+  env.answer(2, 200, R"({"data":[{"index":0,"embedding":[1,2]}]})");
+  ev = env.log.next();
+  BOOST_TEST((ev.what == upstream_event::kind::failed));
+  BOOST_TEST((ev.fail.kind == providers::failure_kind::retryable));
 }
 
 BOOST_AUTO_TEST_CASE(answers_other_than_retryable_failures_keep_the_circuit_closed) {

@@ -145,6 +145,36 @@ BOOST_AUTO_TEST_CASE(values_arrive_exactly_whatever_their_characters) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(usage_detail_and_operation_land_in_their_columns) {
+  usage_env env;
+  storage::usage_settings s;
+  s.flush_interval = std::chrono::hours(1);
+  auto recorder = storage::usage_recorder::create(env.io.context(), *env.db, s);
+  auto tenant = identity::new_uuid();
+  auto chat = event(tenant, 10);
+  chat.cached_tokens = 4;
+  chat.reasoning_tokens = 1;
+  auto embeddings = event(tenant, 20);
+  embeddings.operation = storage::usage_operation::embeddings;
+  embeddings.completion_tokens = 0;
+  auto negative = event(tenant, 30);
+  negative.cached_tokens = -1;
+  recorder->record(std::move(chat));
+  recorder->record(std::move(embeddings));
+  recorder->record(std::move(negative));
+  recorder->flush_and_stop(5s);
+  BOOST_TEST(recorder->written() == 2u);
+  BOOST_TEST(recorder->dropped() == 1u);
+  auto rows = testing::sql(env.conninfo,
+                           "SELECT prompt_tokens, cached_tokens, reasoning_tokens, operation, "
+                           "completion_tokens FROM usage_events ORDER BY prompt_tokens");
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0] == (std::vector<std::string>{"10", "4", "1", "chat", "2"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(rows[1] == (std::vector<std::string>{"20", "0", "0", "embeddings", "0"}),
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(the_timer_writes_a_partial_batch) {
   usage_env env;
   storage::usage_settings s;
