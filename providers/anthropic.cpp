@@ -80,6 +80,27 @@ bool has_tool_history(const chat_request& req) {
   });
 }
 
+/// A tool call id as Anthropic takes it (letters, digits, `_`, `-`). Other providers' ids may
+/// hold more (Kimi's "functions.get_weather:0"): their other bytes become `_` and a hash of the
+/// whole id is appended, so distinct ids stay distinct and a tool_use and the tool_result
+/// naming it get the same one.
+std::string tool_use_id(std::string_view id) {
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  };
+  if (!id.empty() && std::all_of(id.begin(), id.end(), allowed)) return std::string{id};
+  std::string out{id.empty() ? std::string_view{"call"} : id};
+  std::replace_if(
+      out.begin(), out.end(), [&](char c) { return !allowed(c); }, '_');
+  std::uint32_t hash = 2166136261u;  // FNV-1a
+  for (char c : id) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '_';
+  for (int shift = 28; shift >= 0; shift -= 4) out += hex[(hash >> shift) & 15];
+  return out;
+}
+
 json::object text_block(std::string_view text) {
   return {{"type", "text"}, {"text", text}};
 }
@@ -104,7 +125,7 @@ class turn {
 
   void add(const chat_message& m) {
     if (m.role == "tool") {
-      json::object result{{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}};
+      json::object result{{"type", "tool_result"}, {"tool_use_id", tool_use_id(m.tool_call_id)}};
       if (!m.content.empty()) result["content"] = m.content;
       results_.push_back(std::move(result));
       to_blocks();
@@ -130,7 +151,7 @@ class turn {
     if (m.parts.empty() && !m.content.empty()) blocks_.push_back(text_block(m.content));
     for (const auto& c : m.tool_calls)
       blocks_.push_back(json::object{{"type", "tool_use"},
-                                     {"id", c.id},
+                                     {"id", tool_use_id(c.id)},
                                      {"name", c.name},
                                      {"input", call_input(c.arguments).value_or(json::object{})}});
   }

@@ -167,6 +167,23 @@ describe('Anthropic tools, structured output and images through the openai SDK',
     assert.deepEqual(turns[2].content, [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny, 24C' }]);
   });
 
+  it('a history with call ids Anthropic cannot take (Kimi\'s) still round-trips', async () => {
+    const id = 'functions.get_weather:0';
+    const r = await client.chat.completions.create({
+      model: 'auto',
+      tools: [weather],
+      messages: [
+        { role: 'user', content: 'get_weather for city=Oslo' },
+        { role: 'assistant', content: '', tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo","unit":"celsius"}' } }] },
+        { role: 'tool', tool_call_id: id, content: 'fog' },
+      ],
+    });
+    assert.equal(r.choices[0].message.content, 'echo: tool results: fog');
+    const [, use, result] = sent().at(-1).messages;
+    assert.match(use.content[0].id, /^functions_get_weather_0_[0-9a-f]{8}$/);
+    assert.equal(result.content[0].tool_use_id, use.content[0].id);
+  });
+
   it('streamed parallel tool calls arrive as OpenAI deltas, and their results go back in one turn', async () => {
     const messages = [{ role: 'user', content: 'get_weather and get_time please, city=Oslo zone=CET' }];
     const got = await collect(

@@ -279,6 +279,31 @@ BOOST_AUTO_TEST_CASE(a_tool_round_alternates_turns_and_keeps_the_call_ids) {
   BOOST_TEST(json::serialize(answered[2]) == R"({"type":"text","text":"Which is warmer?"})");
 }
 
+BOOST_AUTO_TEST_CASE(call_ids_anthropic_cannot_take_are_mapped_alike_in_use_and_result) {
+  chat_request req;
+  req.messages = {text("user", "Weather?"),
+                  calls("", {{"functions.get_weather:0", "get_weather", "{}"},
+                             {"functions.get_weather:1", "get_weather", "{}"}}),
+                  result("functions.get_weather:0", "sun"),
+                  result("functions.get_weather:1", "rain")};
+  req.tools = {weather_tool()};
+  auto m = body_of(req).at("messages").as_array();
+  const auto& uses = m[1].at("content").as_array();
+  const auto& results = m[2].at("content").as_array();
+  std::string first{uses[0].at("id").as_string()};
+  std::string second{uses[1].at("id").as_string()};
+  BOOST_TEST(first.rfind("functions_get_weather_0_", 0) == 0u);
+  BOOST_TEST(
+      first.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+      std::string::npos);
+  BOOST_TEST(first != second);
+  BOOST_TEST(results[0].at("tool_use_id").as_string() == first);
+  BOOST_TEST(results[1].at("tool_use_id").as_string() == second);
+  // Ids Anthropic takes are kept as they are (tool_conversation's call_A1 elsewhere).
+  BOOST_TEST(body_of(tool_conversation()).at("messages").at(1).at("content").at(1).at("id") ==
+             "call_A1");
+}
+
 BOOST_AUTO_TEST_CASE(a_call_without_text_or_arguments_is_a_lone_tool_use_with_empty_input) {
   chat_request req;
   req.messages = {text("user", "Now?"), calls("", {{"call_1", "now", ""}}), result("call_1", ""),
