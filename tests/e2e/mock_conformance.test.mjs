@@ -61,6 +61,17 @@ function sseEvents(text, sep = '\n\n') {
 }
 
 const question = 'tell me three quick facts about otters please';
+const weatherParameters = {
+  type: 'object',
+  properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+  required: ['city', 'unit'],
+  additionalProperties: false,
+};
+const timeParameters = { type: 'object', properties: { zone: { type: 'string' } }, required: ['zone'], additionalProperties: false };
+const weatherTools = [
+  { type: 'function', function: { name: 'get_weather', description: 'The weather in a city', parameters: weatherParameters } },
+  { type: 'function', function: { name: 'get_time', description: 'The time in a zone', parameters: timeParameters } },
+];
 const echo = `echo: ${question}`;
 
 before(async () => {
@@ -229,6 +240,151 @@ for (const provider of ['openai', 'kimi']) {
       });
     }
 
+    it('tools: the SDK reads tool_calls with example arguments, finish_reason tool_calls; the results come back echoed', async () => {
+      const client = openai(key(prefix, 'good'));
+      const messages = [{ role: 'user', content: 'use get_weather and get_time for city=Paris' }];
+      const res = await client.chat.completions.create({ model, messages, tools: weatherTools });
+      const msg = res.choices[0].message;
+      assert.equal(res.choices[0].finish_reason, 'tool_calls');
+      assert.equal(msg.content, null);
+      assert.deepEqual(msg.tool_calls.map((t) => [t.type, t.function.name, JSON.parse(t.function.arguments)]), [
+        ['function', 'get_weather', { city: 'Paris', unit: 'celsius' }],
+        ['function', 'get_time', { zone: 'example' }],
+      ]);
+      assert.match(msg.tool_calls[0].id, provider === 'kimi' ? /^get_weather:0$/ : /^call_[A-Za-z0-9]{24}$/);
+      const again = await client.chat.completions.create({ model, messages, tools: weatherTools });
+      assert.deepEqual(again.choices[0].message.tool_calls, msg.tool_calls, 'the same request gets the same calls and ids');
+      const named = await client.chat.completions.create({ model, messages, tools: weatherTools, tool_choice: { type: 'function', function: { name: 'get_time' } } });
+      assert.deepEqual(named.choices[0].message.tool_calls.map((t) => t.function.name), ['get_time']);
+      const single = await client.chat.completions.create({ model, messages, tools: weatherTools, parallel_tool_calls: false });
+      assert.deepEqual(single.choices[0].message.tool_calls.map((t) => t.function.name), ['get_weather']);
+      const none = await client.chat.completions.create({ model, messages, tools: weatherTools, tool_choice: 'none' });
+      assert.equal(none.choices[0].message.content, `echo: ${messages[0].content}`);
+
+      const results = [
+        ...messages,
+        msg,
+        { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'sunny, 21 C' },
+        { role: 'tool', tool_call_id: msg.tool_calls[1].id, content: '14:05' },
+      ];
+      const done = await client.chat.completions.create({ model, messages: results, tools: weatherTools });
+      assert.equal(done.choices[0].finish_reason, 'stop');
+      assert.equal(done.choices[0].message.content, 'echo: tool results: sunny, 21 C; 14:05');
+      assert.equal(done.choices[0].message.tool_calls, undefined);
+    });
+
+    it('tools: a stream sends each call as {index, id, type, name, arguments: ""} and then argument fragments', async () => {
+      const stream = await openai(key(prefix, 'good')).chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'get_weather and get_time, city=Oslo' }],
+        tools: weatherTools,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const chunks = [];
+      for await (const c of stream) chunks.push(c);
+      const deltas = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []));
+      const heads = deltas.filter((d) => d.id);
+      assert.deepEqual(heads.map((d) => [d.index, d.type, d.function.name, d.function.arguments]), [
+        [0, 'function', 'get_weather', ''],
+        [1, 'function', 'get_time', ''],
+      ]);
+      const fragments = deltas.filter((d) => !d.id);
+      assert.ok(fragments.every((d) => d.id === undefined && d.function.name === undefined && d.function.arguments.length <= 8));
+      const args = [0, 1].map((i) => fragments.filter((d) => d.index === i).map((d) => d.function.arguments).join(''));
+      assert.deepEqual(args.map((a) => JSON.parse(a)), [{ city: 'Oslo', unit: 'celsius' }, { zone: 'example' }]);
+      assert.ok(fragments.filter((d) => d.index === 0).length > 1, 'the arguments come in several fragments');
+      assert.equal(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0].finish_reason, 'tool_calls');
+      assert.ok(chunks.every((c) => !c.choices[0]?.delta.content), 'no text');
+      assert.ok(chunks.at(-1).usage.completion_tokens > 0);
+
+      const done = await openai(key(prefix, 'good'))
+        .chat.completions.stream({ model, messages: [{ role: 'user', content: 'get_time zone=CET' }], tools: weatherTools, tool_choice: 'required' })
+        .finalChatCompletion();
+      assert.equal(done.choices[0].finish_reason, 'tool_calls');
+      assert.deepEqual(JSON.parse(done.choices[0].message.tool_calls[0].function.arguments), { zone: 'CET' });
+    });
+
+    it('json_schema answers example JSON, json_object {"echo": ...}; a key with "cached" reports cache and reasoning tokens', async () => {
+      const client = openai(key(prefix, 'good-cached'));
+      const schema = {
+        type: 'object',
+        properties: { name: { type: 'string' }, age: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } }, ok: { type: 'boolean' } },
+        required: ['name', 'age', 'tags', 'ok'],
+        additionalProperties: false,
+      };
+      const res = await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'make one up with name=Ada please' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'person', strict: true, schema } },
+      });
+      assert.deepEqual(JSON.parse(res.choices[0].message.content), { name: 'Ada', age: 42, tags: ['example'], ok: true });
+      const prompt = countWords('make one up with name=Ada please');
+      assert.equal(res.usage.prompt_tokens, prompt);
+      assert.equal(res.usage.prompt_tokens_details.cached_tokens, Math.floor(prompt / 2));
+      assert.equal(res.usage.completion_tokens_details.reasoning_tokens, 3);
+      assert.equal(res.usage.completion_tokens, countWords(res.choices[0].message.content) + 3, 'completion tokens include reasoning');
+      const obj = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'answer in json' }], response_format: { type: 'json_object' } });
+      assert.deepEqual(JSON.parse(obj.choices[0].message.content), { echo: 'answer in json' });
+    });
+
+    const invalidBodies = [
+      [
+        'a tool message without a preceding tool call',
+        { messages: [{ role: 'user', content: 'hi' }, { role: 'tool', tool_call_id: 'call_x', content: 'r' }] },
+        "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+        'messages.[1].role',
+      ],
+      [
+        'a tool message answering an unknown call',
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'assistant', content: null, tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'get_time', arguments: '{}' } }] },
+            { role: 'tool', tool_call_id: 'call_b', content: 'r' },
+          ],
+          tools: weatherTools,
+        },
+        "Invalid parameter: 'tool_call_id' of 'call_b' not found in 'tool_calls' of previous message.",
+        'messages.[2].tool_call_id',
+      ],
+      [
+        'a tool call left unanswered',
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'assistant', content: null, tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'get_time', arguments: '{}' } }] },
+            { role: 'user', content: 'and?' },
+          ],
+        },
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: call_a",
+        'messages.[2].role',
+      ],
+      [
+        'a strict schema that allows extra properties',
+        { messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', strict: true, schema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] } } } },
+        "Invalid schema for response_format 'x': In context=(), 'additionalProperties' is required to be supplied and to be false.",
+        'response_format',
+      ],
+      [
+        'tool_choice without tools',
+        { messages: [{ role: 'user', content: 'hi' }], tool_choice: 'required' },
+        "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+        'tool_choice',
+      ],
+    ];
+    for (const [what, body, message, param] of invalidBodies) {
+      it(`rejects ${what} as the real API does`, async () => {
+        const err = await openai(key(prefix, 'good'))
+          .chat.completions.create({ model, ...body })
+          .then(() => assert.fail('expected an error'), (e) => e);
+        assert.ok(err instanceof OpenAI.BadRequestError, err.message);
+        assert.equal(err.error.message, message);
+        assert.equal(err.param, param);
+        assert.equal(err.type, 'invalid_request_error');
+      });
+    }
+
     it('an invalid body (no messages) is a 400 invalid_request_error', async () => {
       const res = await post('/v1/chat/completions', { authorization: `Bearer ${key(prefix, 'good')}` }, { model });
       assert.equal(res.status, 400);
@@ -329,6 +485,33 @@ describe('anthropic: @anthropic-ai/sdk', () => {
     assert.equal(final.usage.output_tokens, countWords(echo));
   });
 
+  it('tools: tool_use blocks with example input, stop_reason tool_use; streamed as input_json_delta; results echoed', async () => {
+    const client = anthropic(key('sk-ant-api03', 'good'));
+    const tools = weatherTools.map((t) => ({ name: t.function.name, description: t.function.description, input_schema: t.function.parameters }));
+    const messages = [{ role: 'user', content: 'get_weather for city=Rome' }];
+    const msg = await client.messages.create({ model, max_tokens: 64, messages, tools });
+    assert.equal(msg.stop_reason, 'tool_use');
+    assert.equal(msg.content.length, 1);
+    assert.equal(msg.content[0].type, 'tool_use');
+    assert.match(msg.content[0].id, /^toolu_01[A-Za-z0-9]{22}$/);
+    assert.deepEqual([msg.content[0].name, msg.content[0].input], ['get_weather', { city: 'Rome', unit: 'celsius' }]);
+    const streamed = await client.messages.stream({ model, max_tokens: 64, messages, tools }).finalMessage();
+    assert.deepEqual(streamed.content, msg.content, 'the SDK assembles the input_json_delta fragments into the same input');
+    assert.equal(streamed.stop_reason, 'tool_use');
+    const done = await client.messages.create({
+      model,
+      max_tokens: 64,
+      tools,
+      messages: [...messages, { role: 'assistant', content: msg.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: msg.content[0].id, content: 'sunny' }] }],
+    });
+    assert.equal(done.content[0].text, 'echo: tool results: sunny');
+    const err = await client.messages
+      .create({ model, max_tokens: 64, messages: [...messages, { role: 'assistant', content: msg.content }, { role: 'user', content: 'and?' }] })
+      .then(() => assert.fail('expected an error'), (e) => e);
+    assert.ok(err instanceof Anthropic.BadRequestError);
+    assert.match(err.message, /`tool_use` ids were found without `tool_result` blocks immediately after/);
+  });
+
   it('the raw stream has event: lines, a ping, and content-type text/event-stream', async () => {
     const res = await post(
       '/v1/messages',
@@ -427,6 +610,32 @@ describe('google: plain fetch', () => {
     assert.equal(call.auth, 'x-goog-api-key');
     assert.equal(call.stream, false);
     assert.deepEqual(call.body, body);
+  });
+
+  it('tools: a functionCall part with example args, whole in one stream record; a functionResponse is echoed', async () => {
+    const k = key('AIzaSy', 'good');
+    const tools = [{ functionDeclarations: weatherTools.map((t) => ({ name: t.function.name, parameters: { type: 'object', properties: t.function.parameters.properties } })) }];
+    const contents = [{ role: 'user', parts: [{ text: 'get_time zone=UTC' }] }];
+    const r = await (await post(`/v1beta/models/${model}:generateContent`, { 'x-goog-api-key': k }, { contents, tools })).json();
+    assert.deepEqual(r.candidates[0].content.parts, [{ functionCall: { name: 'get_time', args: { zone: 'UTC' } } }]);
+    assert.equal(r.candidates[0].finishReason, 'STOP');
+    const raw = await (await post(`/v1beta/models/${model}:streamGenerateContent?alt=sse`, { 'x-goog-api-key': k }, { contents, tools })).text();
+    const records = sseEvents(raw, '\r\n\r\n').map((e) => JSON.parse(e.data));
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0].candidates[0].content.parts, r.candidates[0].content.parts);
+    const done = await (
+      await post(`/v1beta/models/${model}:generateContent`, { 'x-goog-api-key': k }, {
+        tools,
+        contents: [...contents, r.candidates[0].content, { role: 'user', parts: [{ functionResponse: { name: 'get_time', response: { content: '12:00' } } }] }],
+      })
+    ).json();
+    assert.equal(done.candidates[0].content.parts[0].text, 'echo: tool results: 12:00');
+    const bad = await post(`/v1beta/models/${model}:generateContent`, { 'x-goog-api-key': k }, {
+      contents,
+      tools: [{ functionDeclarations: [{ name: 'f', parameters: { type: 'object', properties: { a: { $ref: '#/x' } } } }] }],
+    });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error.message, /Unknown name "\$ref" at 'tools\[0\].function_declarations\[0\].parameters.properties\["a"\].value'/);
   });
 
   it('maxOutputTokens cuts the answer with finishReason MAX_TOKENS', async () => {

@@ -35,6 +35,9 @@
 //   recorded with kind: 'embeddings' (see `embeddingCalls`)
 // The answer is "echo: " + the last user message's text, cut at the first stop sequence and at
 // the output-token limit; tokens are words; streams send `wordsPerChunk` words an event.
+// Requests with tools, tool results or a structured-output format get tool calls, a
+// "tool results" echo or example JSON instead (mock_chat.mjs generate()), in each provider's
+// wire format, streamed as the real APIs stream them.
 // Bodies the real API rejects are rejected the same way (e.g. Anthropic: a "system" role
 // message, a missing max_tokens, an unknown field; Google: an unknown field, role "assistant").
 //
@@ -66,6 +69,10 @@
 //                 connection is cut; non-stream: cut before any answer; probe: good
 //   "badreq"    → chat: 400 invalid_request_error (context too long) in the provider's
 //                 format, never worth a failover; probe: good
+//   "cached"    → chat: as "good", with half the prompt tokens reported as cache reads and 3
+//                 reasoning tokens (OpenAI/Kimi usage details, Anthropic
+//                 cache_read_input_tokens, Gemini cachedContentTokenCount/thoughtsTokenCount);
+//                 also a modifier: any key containing "cached" reports usage that way
 //   "good"      → 200 with a realistic body
 //   anything else → 401, as a real provider does for an unknown key
 // `requests` records method, path, query (any key= redacted), provider, which auth header was
@@ -151,13 +158,13 @@ export function makeCertificates() {
 
 // Behaviours only the chat endpoints know; the key-probe endpoints treat them as "good" so such
 // a key can be created and tested before it misbehaves on a chat call.
-const CHAT_ONLY_BEHAVIOURS = ['exhaust', 'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
+const CHAT_ONLY_BEHAVIOURS = ['cached', 'exhaust', 'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'flaky1', 'overloaded', 'dropped', 'badreq'];
 // Chat answers that send headers and then only bytes without content.
 const SILENT_BEHAVIOURS = ['keepalive', 'emptyrole', 'pings'];
 const PROBE_BEHAVIOURS = ['slow', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'good'];
 const CHAT_BEHAVIOURS = [
   'exhaust', 'keepalive', 'emptyrole', 'pings', 'trickle', 'stalled', 'slowstream', 'slow', 'flaky1', 'flaky', 'invalid', 'denied', 'quota', 'credit', 'ratelimit', 'overloaded', 'dropped',
-  'badreq', 'good',
+  'badreq', 'cached', 'good',
 ];
 
 /** What a key-probe call (GET /v1/models, /v1beta/models, /user) with `key` answers. */
@@ -1016,7 +1023,7 @@ export async function startMockProviders({
     if (parsed.error) return reply(chatInvalid(provider, parsed.error.message, parsed.error.param));
     if (effective === 'badreq') return reply(chatFailure(provider, 'badreq', key));
 
-    const g = generate(parsed.input);
+    const g = generate(parsed.input, parsed.conversation, { cached: key.includes('cached') });
     if (config.echoRepeat > 1) {
       g.text = Array(config.echoRepeat).fill(g.text).join(' ');
       g.completionTokens = countWords(g.text);
@@ -1050,10 +1057,10 @@ export async function startMockProviders({
           events: googleStreamEvents(model, g, pieces),
         };
       }
-      if (!stream) return { headers: openaiHeaders(provider), body: openaiCompletion(model, g) };
+      if (!stream) return { headers: openaiHeaders(provider), body: openaiCompletion(model, g, provider) };
       return {
         headers: { ...sse, ...openaiHeaders(provider) },
-        events: openaiStreamEvents(model, g, pieces, Boolean(parsed.includeUsage)),
+        events: openaiStreamEvents(model, g, pieces, Boolean(parsed.includeUsage), provider),
       };
     };
 

@@ -134,7 +134,7 @@ const param_row rows[] = {
     {"reasoning_effort",
      BODY(R"("reasoning_effort":"low")"),
      {F, T, T, R},
-     {"/reasoning_effort", "", "", ""},
+     {"/reasoning_effort", "", "/generationConfig/thinkingConfig/thinkingBudget", ""},
      "/reasoning_effort"},
     {"response_format",
      BODY(
