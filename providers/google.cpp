@@ -1,7 +1,12 @@
 // Google's Gemini API (generateContent, SPEC §4).
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -95,8 +100,16 @@ void append_turn(json::array& contents, std::string_view role, json::array parts
   }
 }
 
+/// Gemini 3 refuses a replayed functionCall without the thought signature its answer carried
+/// ("Function call is missing a thought_signature"). OpenAI's message shape has no room for
+/// one, so for these models each call carries the value Google documents for a lost signature.
+bool needs_thought_signature(std::string_view model) {
+  return model.starts_with("gemini-3.") || model.starts_with("gemini-3-");
+}
+
 /// The conversation as Gemini's contents; `refuse` has checked what could not be sent.
-json::array contents_of(const chat_request& req) {
+json::array contents_of(const chat_request& req, std::string_view model) {
+  bool signed_calls = needs_thought_signature(model);
   auto answered = answered_functions(req);
   json::array contents;
   for (std::size_t i = 0; i < req.messages.size(); ++i) {
@@ -114,11 +127,14 @@ json::array contents_of(const chat_request& req) {
     } else if (!m.content.empty() || m.tool_calls.empty()) {
       parts.push_back(json::object{{"text", m.content}});
     }
-    for (const auto& call : m.tool_calls)
-      parts.push_back(json::object{
+    for (const auto& call : m.tool_calls) {
+      json::object part{
           {"functionCall",
            json::object{{"name", call.name},
-                        {"args", arguments_object(call.arguments).value_or(json::object{})}}}});
+                        {"args", arguments_object(call.arguments).value_or(json::object{})}}}};
+      if (signed_calls) part["thoughtSignature"] = "skip_thought_signature_validator";
+      parts.push_back(std::move(part));
+    }
     append_turn(contents, m.role == "assistant" ? "model" : "user", std::move(parts));
   }
   return contents;
@@ -176,9 +192,9 @@ std::int64_t thinking_budget(std::string_view effort) {
   return -1;
 }
 
-std::string body(const chat_request& req, std::int64_t max_tokens) {
+std::string body(const chat_request& req, std::string_view model, std::int64_t max_tokens) {
   json::object body;
-  body["contents"] = contents_of(req);
+  body["contents"] = contents_of(req, model);
   auto system = system_text(req);
   if (!system.empty())
     body["systemInstruction"] =
@@ -378,7 +394,7 @@ class google_api final : public provider_adapter {
     out.headers = {{"x-goog-api-key", std::string{api_key}},
                    {"content-type", "application/json"},
                    {"accept", req.stream ? "text/event-stream" : "application/json"}};
-    out.body = body(req, max_tokens);
+    out.body = body(req, model, max_tokens);
     return out;
   }
 

@@ -95,6 +95,22 @@ describe('google: tools through the openai SDK', () => {
     ]);
   });
 
+  it('on Gemini 3 the replayed call carries the value Google documents for a lost thought signature', async () => {
+    const from = gw.callsWith(google.key).length;
+    const model = 'google/gemini-3-pro-preview';
+    const messages = [{ role: 'user', content: 'get_time zone=CET' }];
+    const first = await client().chat.completions.create({ model, messages, tools });
+    const [call] = first.choices[0].message.tool_calls;
+    const second = await client().chat.completions.create({
+      model,
+      tools,
+      messages: [...messages, first.choices[0].message, { role: 'tool', tool_call_id: call.id, content: '14:05' }],
+    });
+    assert.equal(second.choices[0].message.content, 'echo: tool results: 14:05');
+    const [, back] = upstreamSince(from);
+    assert.deepEqual(back.contents[1].parts, [{ functionCall: { name: 'get_time', args: { zone: 'CET' } }, thoughtSignature: 'skip_thought_signature_validator' }]);
+  });
+
   it('two calls in one answer get distinct ids; a named tool_choice becomes ANY with that function', async () => {
     const from = gw.callsWith(google.key).length;
     const both = await client().chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: bothToolsPrompt }], tools });
@@ -296,8 +312,8 @@ describe('mock: Gemini checks what the API checks', () => {
     caFetch = makeCaFetch({ caFile: gw.mock.caFile, keepAlive: false });
   });
 
-  async function gemini(body) {
-    const res = await caFetch(`${gw.mock.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+  async function gemini(body, model = 'gemini-2.5-flash') {
+    const res = await caFetch(`${gw.mock.url}/v1beta/models/${model}:generateContent`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-goog-api-key': google.key.key },
       body: JSON.stringify(body),
@@ -311,6 +327,12 @@ describe('mock: Gemini checks what the API checks', () => {
 
   const cases = [
     ['turns of one role in a row', { contents: [user, user] }, /alternate between user and model/],
+    [
+      'a Gemini 3 call replayed without its thought signature',
+      { tools: fn, contents: [user, call, { role: 'user', parts: [{ functionResponse: { name: 'get_time', response: {} } }] }] },
+      /missing a thought_signature/,
+      'gemini-3-pro-preview',
+    ],
     [
       'a functionResponse naming another function',
       { tools: fn, contents: [user, call, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: {} } }] }] },
@@ -331,9 +353,9 @@ describe('mock: Gemini checks what the API checks', () => {
     ['a function name starting with a digit', { tools: [{ functionDeclarations: [{ name: '1f' }] }], contents: [user] }, /Invalid function name/],
     ['a GIF', { contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/gif', data: 'R0lGOD==' } }] }] }, /Unsupported MIME type: image\/gif/],
   ];
-  for (const [name, body, message] of cases) {
+  for (const [name, body, message, model] of cases) {
     it(`answers 400 INVALID_ARGUMENT for ${name}`, async () => {
-      const res = await gemini(body);
+      const res = await gemini(body, model);
       assert.equal(res.status, 400);
       assert.equal(res.body.error.status, 'INVALID_ARGUMENT');
       assert.match(res.body.error.message, message);

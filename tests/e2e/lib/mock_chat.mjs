@@ -702,9 +702,10 @@ const GOOGLE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/webp', 'im
  * The conversation of a Gemini body, checked as the API does: function names Gemini takes,
  * user and model turns alternating, a functionResponse turn right after the functionCall turn
  * it answers with as many parts as it made calls, each naming one of those calls' functions,
- * call arguments as objects, image types Gemini reads.
+ * call arguments as objects, image types Gemini reads; Gemini 3 models also want each
+ * replayed functionCall part to carry its thoughtSignature.
  */
-function googleConversation(b, bad) {
+function googleConversation(b, model, bad) {
   const c = emptyConversation();
   for (const [i, t] of (b.tools ?? []).entries()) {
     const decls = t?.functionDeclarations ?? t?.function_declarations ?? [];
@@ -750,6 +751,9 @@ function googleConversation(b, bad) {
       if (r && !r.name) return bad(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.\n`);
       if (r && !calls.includes(r.name)) return bad('Request contains an invalid argument.');
       const call = p?.functionCall ?? p?.function_call;
+      if (call && /^gemini-3[.-]/.test(model ?? '') && !(p.thoughtSignature ?? p.thought_signature)) {
+        return bad(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${call.name}\` , position ${j + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
+      }
       if (call && call.args !== undefined && (call.args === null || typeof call.args !== 'object' || Array.isArray(call.args))) {
         return bad(`Invalid JSON payload received. Invalid value at 'contents[${i}].parts[${j}].function_call.args' (type.googleapis.com/google.protobuf.Struct), ${JSON.stringify(call.args)}`);
       }
@@ -790,7 +794,7 @@ export function parseGoogle(body, model) {
     if (c?.role !== undefined && c.role !== 'user' && c.role !== 'model') return bad('Please use a valid role: user, model.');
     if (!Array.isArray(c?.parts) || c.parts.length === 0) return bad('* GenerateContentRequest.contents[].parts: contents.parts must not be empty.\n');
   }
-  const conv = googleConversation(b, bad);
+  const conv = googleConversation(b, model, bad);
   if (conv.error) return conv;
   const partText = (p) => {
     if (typeof p?.text === 'string') return p.text;

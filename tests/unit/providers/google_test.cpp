@@ -355,6 +355,22 @@ BOOST_AUTO_TEST_CASE(tool_calls_and_results_become_function_parts_in_alternating
              json::serialize(b.at("contents")));
 }
 
+BOOST_AUTO_TEST_CASE(replayed_calls_to_gemini_3_carry_the_lost_signature_value) {
+  auto req = with_tools();
+  req.messages.push_back(assistant("", {{"c1", "get_time", "{}"}}));
+  req.messages.push_back(tool("c1", "10:00"));
+  auto call_part = [&](std::string_view model) {
+    auto r = build_upstream_request("google", "https://g", "k", req, model, 64);
+    return json::parse(r.body).at("contents").at(1).at("parts").at(0);
+  };
+  BOOST_TEST(call_part("gemini-3-pro-preview") ==
+             json::parse(R"({"functionCall":{"name":"get_time","args":{}},
+                             "thoughtSignature":"skip_thought_signature_validator"})"));
+  BOOST_TEST(call_part("gemini-3.1-flash").as_object().contains("thoughtSignature"));
+  BOOST_TEST(call_part("gemini-2.5-flash") ==
+             json::parse(R"({"functionCall":{"name":"get_time","args":{}}})"));
+}
+
 BOOST_AUTO_TEST_CASE(consecutive_text_messages_of_one_side_join_in_one_part) {
   chat_request req;
   req.messages = {user("a"), user("b"), assistant("c"), assistant("d"), user("e")};
