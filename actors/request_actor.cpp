@@ -180,9 +180,12 @@ call_failure deadline_passed(std::string message) {
 /// Content waits in `deltas` until the upstream event that produced it is handled, then goes
 /// to the sink together (one write for a read's worth of deltas, not one each).
 void add_delta(request_state& st, std::string_view content, bool role_start,
-               std::string_view finish_reason) {
-  st.deltas.push_back(content_delta{content, role_start, finish_reason});
+               std::string_view finish_reason,
+               std::span<const providers::tool_call_delta> tool_calls = {}) {
+  st.deltas.push_back(content_delta{content, role_start, finish_reason, tool_calls});
   st.delivered_bytes += static_cast<std::int64_t>(content.size());
+  for (const auto& t : tool_calls)
+    st.delivered_bytes += static_cast<std::int64_t>(t.arguments.size());
 }
 
 void flush_content(request_pointer self) {
@@ -367,9 +370,9 @@ void on_steps(request_pointer self, upstream_event& ev) {
     }
     if (step.usage) st.usage = *step.usage;
     if (!step.finish_reason.empty()) st.finish_reason = step.finish_reason;
-    bool content = !step.content.empty();
+    bool content = !step.content.empty() || !step.tool_calls.empty();
     if (!st.committed && (content || step.done || !step.finish_reason.empty())) commit_stream(self);
-    if (content) add_delta(st, step.content, false, "");
+    if (content) add_delta(st, step.content, false, "", step.tool_calls);
     if (step.done) return complete_stream(self);
   }
   flush_content(self);

@@ -40,6 +40,7 @@ struct tool_call {
   std::string id;         ///< the provider's id, or one nyxgate made (Google has none)
   std::string name;       ///< the function's name
   std::string arguments;  ///< JSON text, as OpenAI's `function.arguments` carries it
+  bool operator==(const tool_call&) const = default;
 };
 
 struct chat_message {
@@ -158,10 +159,11 @@ struct request_error {
 /// parts, ...) are refused here (`unsupported_parameter`), unknown fields below the top level
 /// too (`unknown_parameter`); provider-dependent ones (unknown top-level fields among them, as
 /// `chat_param::other`) land in `provider_params` for `refused_parameter`; tools, tool
-/// messages, images and response_format are also read into the request's structure. A value that asks for the default (`n: 1`, `logprobs: false`,
-/// penalties of 0, ...) changes nothing and is accepted. Wrong types, missing or empty
-/// `messages`, bad roles, a model that is no `valid_model_name`, out-of-range temperature (0..2) /
-/// top_p (0..1) / max_tokens (>= 1) are errors.
+/// messages, images and response_format are also read into the request's structure. A value that
+/// asks for the default (`n: 1`, `logprobs: false`, penalties of 0, ...) changes nothing and is
+/// accepted. Wrong types, missing or empty `messages`, bad roles, a model that is no
+/// `valid_model_name`, out-of-range temperature (0..2) / top_p (0..1) / max_tokens (>= 1) are
+/// errors.
 std::variant<chat_request, request_error> parse_chat_request(std::string_view body);
 
 /// The first field of `req` that `provider` refuses, as the 400 naming it and the provider:
@@ -292,6 +294,7 @@ struct tool_call_delta {
   std::string id;         ///< first piece only
   std::string name;       ///< first piece only
   std::string arguments;  ///< a fragment of the JSON text
+  bool operator==(const tool_call_delta&) const = default;
 };
 
 /// What one upstream stream event means for the client.

@@ -2,6 +2,8 @@
 // OpenAI's own dialect and registry pieces.
 #include "providers/detail/openai_compatible.hpp"
 
+#include <algorithm>
+
 #include "providers/chat_json.hpp"
 #include "providers/detail/embedding_wire.hpp"
 #include "providers/detail/json_doc.hpp"
@@ -168,33 +170,30 @@ upstream_request openai_compatible::build_request(std::string_view base_url,
   return out;
 }
 
+namespace {
+
+token_usage usage_of(const chunk_usage& u) {
+  return token_usage{u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.reasoning_tokens};
+}
+
+}  // namespace
+
+/// The one-pass reader for the usual answer, the DOM for the rest (tool calls among them).
 std::variant<chat_completion, std::string> openai_compatible::parse_completion(
     const std::string& text) const {
+  auto answer = scan_openai_chunk(text, openai_shape::completion);
+  if (!answer) answer = read_openai_chunk_dom(text, openai_shape::completion);
+  if (!answer || answer->has_error) return std::string{"the answer is not a JSON object"};
+  if (!answer->has_choice) return std::string{"the answer has no choices"};
   chat_completion c;
-  if (auto fast = scan_openai_chunk(text, openai_shape::completion)) {
-    if (!fast->has_choice) return std::string{"the answer has no choices"};
-    c.content = std::move(fast->content);
-    c.finish_reason = std::move(fast->finish_reason);
-    if (fast->usage) {
-      c.usage.prompt_tokens = fast->usage->prompt_tokens;
-      c.usage.completion_tokens = fast->usage->completion_tokens;
-    }
-    c.upstream_id = std::move(fast->id);
-  } else {
-    // What the one-pass reader gives up on: the DOM's reading of the same fields.
-    parsed_json doc(text);
-    if (!doc.ok || !doc.value.is_object()) return std::string{"the answer is not a JSON object"};
-    auto [choices, usage, id] = pick<3>(doc.value, {"choices", "usage", "id"});
-    auto choice = first(choices);
-    if (!choice) return std::string{"the answer has no choices"};
-    auto [message, finish] = pick<2>(choice, {"message", "finish_reason"});
-    c.content = str(at(message, "content"));
-    c.finish_reason = str(finish);
-    auto [prompt, completion] = pick<2>(usage, {"prompt_tokens", "completion_tokens"});
-    c.usage.prompt_tokens = num(prompt);
-    c.usage.completion_tokens = num(completion);
-    c.upstream_id = str(id);
-  }
+  c.content = std::move(answer->content);
+  c.finish_reason = std::move(answer->finish_reason);
+  if (answer->usage) c.usage = usage_of(*answer->usage);
+  c.upstream_id = std::move(answer->id);
+  c.tool_calls.reserve(answer->tool_calls.size());
+  for (auto& call : answer->tool_calls)
+    c.tool_calls.push_back(
+        tool_call{std::move(call.id), std::move(call.name), std::move(call.arguments)});
   return c;
 }
 
@@ -219,13 +218,15 @@ stream_step openai_compatible::on_event(stream_state& s, const sse_event& e) con
   step.role_start = s.start();
   auto take_usage = [&](const std::optional<chunk_usage>& u) {
     if (!u) return;
-    s.usage.prompt_tokens = u->prompt_tokens;
-    s.usage.completion_tokens = u->completion_tokens;
+    s.usage = usage_of(*u);
     step.usage = s.usage;
   };
   if (chunk->has_choice) {
     step.content = std::move(chunk->content);
     step.finish_reason = std::move(chunk->finish_reason);
+    for (const auto& piece : chunk->tool_calls)
+      s.tool_calls = std::max(s.tool_calls, piece.index + 1);
+    step.tool_calls = std::move(chunk->tool_calls);
     take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
   }
   take_usage(chunk->usage);

@@ -1,6 +1,7 @@
 // The two readers of an OpenAI-shaped stream chunk (providers/detail/openai_chunk.hpp).
 #include "providers/detail/openai_chunk.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -171,13 +172,14 @@ class scanner {
     return skip(depth);
   }
 
-  /// A usage object's two counts (each field's first occurrence, as `pick`); another kind of
+  /// A usage object's counts (each field's first occurrence, as `pick`); another kind of
   /// value is passed over and leaves `out` unset.
   bool usage_or_skip(int depth, std::optional<chunk_usage>& out) {
     if (!next_is('{')) return skip(depth);
     chunk_usage u;
-    bool seen_prompt = false;
-    bool seen_completion = false;
+    std::int64_t details_cached = 0, top_cached = 0;
+    bool seen_prompt = false, seen_completion = false, seen_cached = false;
+    bool seen_prompt_details = false, seen_completion_details = false;
     bool ok = object(depth, [&](std::string_view key, bool escaped) {
       if (escaped) return false;
       if (is(key, "prompt_tokens") && !seen_prompt) {
@@ -188,10 +190,44 @@ class scanner {
         seen_completion = true;
         return count_or_skip(depth + 1, u.completion_tokens);
       }
+      if (is(key, "prompt_tokens_details") && !seen_prompt_details) {
+        seen_prompt_details = true;
+        return count_in_object_or_skip(depth + 1, "cached_tokens", details_cached);
+      }
+      if (is(key, "completion_tokens_details") && !seen_completion_details) {
+        seen_completion_details = true;
+        return count_in_object_or_skip(depth + 1, "reasoning_tokens", u.reasoning_tokens);
+      }
+      if (is(key, "cached_tokens") && !seen_cached) {
+        seen_cached = true;
+        return count_or_skip(depth + 1, top_cached);
+      }
       return skip(depth + 1);
     });
+    u.cached_tokens = std::max(details_cached, top_cached);
     if (ok) out = u;
     return ok;
+  }
+
+  /// The count under `name` in an object (its first occurrence); 0 when the value is no
+  /// object or has no such field.
+  bool count_in_object_or_skip(int depth, std::string_view name, std::int64_t& out) {
+    if (!next_is('{')) return skip(depth);
+    bool seen = false;
+    return object(depth, [&](std::string_view key, bool escaped) {
+      if (escaped) return false;
+      if (is(key, name) && !seen) {
+        seen = true;
+        return count_or_skip(depth + 1, out);
+      }
+      return skip(depth + 1);
+    });
+  }
+
+  /// A value that holds no tool call (null or []): passed over. Anything else gives up.
+  bool no_tool_calls(int depth) {
+    if (next_is('n')) return literal("null");
+    return next_is('[') && array(depth, [](std::size_t) { return false; });
   }
 
  private:
@@ -310,12 +346,16 @@ bool read_choice(scanner& s, openai_shape shape, openai_chunk& out) {
     if (is(key, content_holder) && !seen_body) {
       seen_body = true;
       if (!s.next_is('{')) return s.skip(3);
-      bool seen_content = false;
+      bool seen_content = false, seen_calls = false;
       return s.object(3, [&](std::string_view k, bool e) {
         if (e) return false;
         if (is(k, "content") && !seen_content) {
           seen_content = true;
           return s.string_or_skip(4, out.content);
+        }
+        if (is(k, "tool_calls") && !seen_calls) {
+          seen_calls = true;
+          return s.no_tool_calls(4);  // tool calls: the DOM's
         }
         return s.skip(4);
       });
@@ -334,8 +374,27 @@ bool read_choice(scanner& s, openai_shape shape, openai_chunk& out) {
 
 std::optional<chunk_usage> dom_usage(node u) {
   if (!u.is_object()) return std::nullopt;
-  auto [prompt, completion] = pick<2>(u, {"prompt_tokens", "completion_tokens"});
-  return chunk_usage{num(prompt), num(completion)};
+  auto [prompt, completion, prompt_details, completion_details, cached] =
+      pick<5>(u, {"prompt_tokens", "completion_tokens", "prompt_tokens_details",
+                  "completion_tokens_details", "cached_tokens"});
+  return chunk_usage{num(prompt), num(completion),
+                     std::max(num(at(prompt_details, "cached_tokens")), num(cached)),
+                     num(at(completion_details, "reasoning_tokens"))};
+}
+
+/// A delta's `tool_calls` (each piece's own index) or a message's (indexed by position).
+std::vector<tool_call_delta> dom_tool_calls(node calls, openai_shape shape) {
+  std::vector<tool_call_delta> out;
+  int position = 0;
+  each(calls, [&](node c) {
+    auto [index, id, function] = pick<3>(c, {"index", "id", "function"});
+    auto [name, arguments] = pick<2>(function, {"name", "arguments"});
+    auto i = shape == openai_shape::chunk ? static_cast<int>(num(index)) : position;
+    ++position;
+    out.push_back(tool_call_delta{i, std::string{str(id)}, std::string{str(name)},
+                                  std::string{str(arguments)}});
+  });
+  return out;
 }
 
 }  // namespace
@@ -385,7 +444,9 @@ std::optional<openai_chunk> read_openai_chunk_dom(std::string_view text, openai_
     out.has_choice = true;
     auto [delta, finish, choice_usage] =
         pick<3>(choice, {body_key(shape), "finish_reason", "usage"});
-    out.content = str(at(delta, "content"));
+    auto [content, calls] = pick<2>(delta, {"content", "tool_calls"});
+    out.content = str(content);
+    out.tool_calls = dom_tool_calls(calls, shape);
     out.finish_reason = str(finish);
     out.choice_usage = dom_usage(choice_usage);
   }

@@ -11,24 +11,58 @@ namespace nyxgate::providers {
 using namespace std::string_view_literals;
 using detail::append_int;
 
+namespace {
+
+/// `"usage":{...}` with the details OpenAI always sends.
+void append_usage(std::string& out, const token_usage& u) {
+  append_int(out.append(R"("usage":{"prompt_tokens":)"sv), u.prompt_tokens);
+  append_int(out.append(R"(,"completion_tokens":)"sv), u.completion_tokens);
+  append_int(out.append(R"(,"total_tokens":)"sv), u.prompt_tokens + u.completion_tokens);
+  append_int(out.append(R"(,"prompt_tokens_details":{"cached_tokens":)"sv), u.cached_tokens);
+  append_int(out.append(R"(},"completion_tokens_details":{"reasoning_tokens":)"sv),
+             u.reasoning_tokens);
+  out.append("}}"sv);
+}
+
+}  // namespace
+
 std::string render_completion(const chat_completion& c, std::string_view id, std::string_view model,
                               std::int64_t created) {
   std::string out;
-  out.reserve(c.content.size() + id.size() + model.size() + 256);
+  std::size_t size = c.content.size() + id.size() + model.size() + 320;
+  for (const auto& t : c.tool_calls) size += t.id.size() + t.name.size() + t.arguments.size() + 64;
+  out.reserve(size);
   out.append(R"({"id":)"sv);
   append_json_string(out, id);
   append_int(out.append(R"(,"object":"chat.completion","created":)"sv), created);
   out.append(R"(,"model":)"sv);
   append_json_string(out, model);
   out.append(R"(,"choices":[{"index":0,"message":{"role":"assistant","content":)"sv);
-  append_json_string(out, c.content);
-  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":)"sv);
+  if (c.content.empty() && !c.tool_calls.empty())
+    out.append("null"sv);
+  else
+    append_json_string(out, c.content);
+  out.append(R"(,"refusal":null)"sv);
+  if (!c.tool_calls.empty()) {
+    out.append(R"(,"tool_calls":[)"sv);
+    bool first = true;
+    for (const auto& t : c.tool_calls) {
+      out.append(first ? R"({"id":)"sv : R"(,{"id":)"sv);
+      first = false;
+      append_json_string(out, t.id);
+      out.append(R"(,"type":"function","function":{"name":)"sv);
+      append_json_string(out, t.name);
+      out.append(R"(,"arguments":)"sv);
+      append_json_string(out, t.arguments);
+      out.append("}}"sv);
+    }
+    out += ']';
+  }
+  out.append(R"(},"logprobs":null,"finish_reason":)"sv);
   append_json_string(out, c.finish_reason.empty() ? std::string_view{"stop"} : c.finish_reason);
-  append_int(out.append(R"(}],"usage":{"prompt_tokens":)"sv), c.usage.prompt_tokens);
-  append_int(out.append(R"(,"completion_tokens":)"sv), c.usage.completion_tokens);
-  append_int(out.append(R"(,"total_tokens":)"sv),
-             c.usage.prompt_tokens + c.usage.completion_tokens);
-  out.append("}}"sv);
+  out.append("}],"sv);
+  append_usage(out, c.usage);
+  out += '}';
   return out;
 }
 
@@ -61,7 +95,6 @@ void render_chunk_with_head(std::string& out, std::string_view head, std::string
 void append_chunk_with_head(std::string& out, std::string_view head, std::string_view content,
                             bool role_start, std::string_view finish_reason,
                             std::span<const tool_call_delta> tool_calls) {
-  static_cast<void>(tool_calls);
   out.append(head);
   out.append(R"(,"choices":[{"index":0,"delta":{)"sv);
   bool comma = false;
@@ -73,6 +106,30 @@ void append_chunk_with_head(std::string& out, std::string_view head, std::string
     if (comma) out += ',';
     out.append(R"("content":)"sv);
     append_json_string(out, content);
+    comma = true;
+  }
+  if (!tool_calls.empty()) {
+    if (comma) out += ',';
+    out.append(R"("tool_calls":[)"sv);
+    bool first = true;
+    for (const auto& t : tool_calls) {
+      append_int(out.append(first ? R"({"index":)"sv : R"(,{"index":)"sv), t.index);
+      first = false;
+      // A call's first piece names it; the later ones carry argument fragments only.
+      if (!t.id.empty() || !t.name.empty()) {
+        out.append(R"(,"id":)"sv);
+        append_json_string(out, t.id);
+        out.append(R"(,"type":"function","function":{"name":)"sv);
+        append_json_string(out, t.name);
+        out += ',';
+      } else {
+        out.append(R"(,"function":{)"sv);
+      }
+      out.append(R"("arguments":)"sv);
+      append_json_string(out, t.arguments);
+      out.append("}}"sv);
+    }
+    out += ']';
   }
   out.append(R"(},"logprobs":null,"finish_reason":)"sv);
   if (finish_reason.empty())
@@ -97,10 +154,9 @@ std::string render_usage_chunk(std::string_view id, std::string_view model, std:
   append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
   out.append(R"(,"model":)"sv);
   append_json_string(out, model);
-  append_int(out.append(R"(,"choices":[],"usage":{"prompt_tokens":)"sv), usage.prompt_tokens);
-  append_int(out.append(R"(,"completion_tokens":)"sv), usage.completion_tokens);
-  append_int(out.append(R"(,"total_tokens":)"sv), usage.prompt_tokens + usage.completion_tokens);
-  out.append("}}"sv);
+  out.append(R"(,"choices":[],)"sv);
+  append_usage(out, usage);
+  out += '}';
   return out;
 }
 

@@ -124,13 +124,17 @@ void http_sink::finish() {
 bool http_sink::content(std::span<const actors::content_delta> deltas) {
   if (deltas.empty()) return true;  // no empty write: it would end the body
   std::size_t size = 0;
-  for (const auto& d : deltas) size += chunk_head_.size() + d.content.size() + 112;
+  for (const auto& d : deltas) {
+    size += chunk_head_.size() + d.content.size() + 112;
+    for (const auto& t : d.tool_calls)
+      size += t.id.size() + t.name.size() + t.arguments.size() + 96;
+  }
   std::string events;
   events.reserve(size);
   for (const auto& d : deltas) {
     events.append("data: "sv);
-    providers::append_chunk_with_head(events, chunk_head_, d.content, d.role_start,
-                                      d.finish_reason);
+    providers::append_chunk_with_head(events, chunk_head_, d.content, d.role_start, d.finish_reason,
+                                      d.tool_calls);
     events.append("\n\n"sv);
   }
   return write(std::move(events));

@@ -84,9 +84,13 @@ class ws_stream_sink final : public actors::call_sink {
   bool content(std::span<const actors::content_delta> deltas) override {
     for (const auto& d : deltas) {
       std::string ev;
-      ev.reserve(chunk_head_.size() + d.content.size() + id_json_.size() + 136);
+      std::size_t size = chunk_head_.size() + d.content.size() + id_json_.size() + 136;
+      for (const auto& t : d.tool_calls)
+        size += t.id.size() + t.name.size() + t.arguments.size() + 96;
+      ev.reserve(size);
       ev.append(R"({"type":"delta","id":")").append(id_json_).append(R"(","chunk":)");
-      providers::append_chunk_with_head(ev, chunk_head_, d.content, d.role_start, d.finish_reason);
+      providers::append_chunk_with_head(ev, chunk_head_, d.content, d.role_start, d.finish_reason,
+                                        d.tool_calls);
       ev.push_back('}');
       if (!send(std::move(ev))) return false;
     }

@@ -8,12 +8,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "providers/chat.hpp"
 
 namespace nyxgate::providers::detail {
 
+/// A usage object's counts. `cached_tokens`: prompt_tokens_details.cached_tokens, or Kimi's
+/// top-level cached_tokens, whichever is larger; `reasoning_tokens`:
+/// completion_tokens_details.reasoning_tokens.
 struct chunk_usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  std::int64_t cached_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
   bool operator==(const chunk_usage&) const = default;
 };
 
@@ -31,12 +39,16 @@ struct openai_chunk {
   std::optional<chunk_usage> choice_usage;  ///< choices[0].usage (Kimi), when an object
   std::optional<chunk_usage> usage;         ///< the top-level usage, when an object
   std::string id;  ///< the top-level id of a completion ("" if absent); a chunk's is not read
+  /// choices[0].delta.tool_calls (or .message.tool_calls, indexed by position); only the DOM
+  /// reader fills it: the one-pass reader gives up on tool calls.
+  std::vector<tool_call_delta> tool_calls;
   bool operator==(const openai_chunk&) const = default;
 };
 
 /// The one-pass reader. It validates the whole text as JSON and reads the fields above, or
 /// gives up (nullopt) on anything outside the usual shape: invalid JSON, a root that is not
-/// an object, a top-level "error", `\u` escapes, escaped keys where keys are compared,
+/// an object, a top-level "error", tool calls (other than null or []), `\u` escapes, escaped
+/// keys where keys are compared,
 /// numbers with a fraction or exponent or over 18 digits, nesting past 16 levels, more than
 /// 16 KiB for a chunk or 1 MiB for a completion. Where it answers, the answer equals
 /// `read_openai_chunk_dom`'s (fuzzed). It reads the NUL a std::string keeps after its text as

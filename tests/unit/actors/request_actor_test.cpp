@@ -45,6 +45,16 @@ class recording_sink final : public actors::call_sink {
       line += " [";
       if (d.role_start) line += "role";
       line.append(d.content);
+      for (const auto& t : d.tool_calls)
+        line.append("call")
+            .append(std::to_string(t.index))
+            .append("(")
+            .append(t.id)
+            .append(",")
+            .append(t.name)
+            .append(",")
+            .append(t.arguments)
+            .append(")");
       if (!d.finish_reason.empty()) line.append("finish:").append(d.finish_reason);
       line += "]";
     }
@@ -397,6 +407,22 @@ BOOST_AUTO_TEST_CASE(a_stream_commits_with_its_first_content_one_sink_call_per_r
   BOOST_TEST(sink->usage.prompt_tokens == 5);
   BOOST_TEST((usage_row().status == storage::usage_status::ok));
   BOOST_TEST(usage_row().completion_tokens == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_tool_call_piece_commits_and_its_arguments_count_as_delivered) {
+  keys({key("k1", "openai", 1)}, "anthropic");
+  auto named = text("", true);
+  named.tool_calls = {{0, "call_1", "f", ""}};
+  auto fragment = text("");
+  fragment.tool_calls = {{0, "", "", R"({"city":"Paris"})"}};  // 16 bytes
+  openai->answers = {{steps({named}), steps({fragment}), ended("connection reset")}};
+  start(true);
+  BOOST_TEST(anthropic->attempts.empty());  // the first piece committed the call
+  BOOST_TEST(sink->log ==
+             (lines{"committed openai gpt-4o-mini", "content [role] [call0(call_1,f,)]",
+                    R"(content [call0(,,{"city":"Paris"})])", "failed 502"}));
+  BOOST_TEST((usage_row().status == storage::usage_status::truncated));
+  BOOST_TEST(usage_row().completion_tokens == 4);
 }
 
 BOOST_AUTO_TEST_CASE(a_stream_failing_before_its_commit_still_fails_over) {

@@ -441,3 +441,123 @@ BOOST_AUTO_TEST_CASE(tool_settings_response_format_and_unknown_fields_go_verbati
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(openai_tools_answer_test)
+
+BOOST_AUTO_TEST_CASE(a_streamed_tool_call_arrives_in_pieces_over_several_chunks) {
+  // As OpenAI streams two parallel calls: each call's first piece names it, then argument
+  // fragments of a few bytes, then the finish reason and the usage chunk.
+  const char* const chunks[] = {
+      R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]})",
+      R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]})",
+      R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]})",
+      R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"now","arguments":"{}"}}]},"finish_reason":null}]})",
+      R"({"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})",
+      R"({"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":40,"completion_tokens":20,"prompt_tokens_details":{"cached_tokens":32},"completion_tokens_details":{"reasoning_tokens":6}}})",
+      "[DONE]",
+  };
+  for (auto provider : {"openai", "kimi"}) {
+    BOOST_TEST_CONTEXT(provider) {
+      stream_translator t(provider);
+      std::vector<tool_call> calls;
+      std::string finish;
+      std::optional<token_usage> usage;
+      bool done = false;
+      for (const char* data : chunks) {
+        auto step = t.on_event(sse_event{"", data, ""});
+        BOOST_REQUIRE(!step.error);
+        BOOST_TEST(step.content.empty());
+        for (const auto& piece : step.tool_calls) {
+          BOOST_TEST(step.has_content());
+          if (piece.index == static_cast<int>(calls.size()))
+            calls.push_back(tool_call{piece.id, piece.name, ""});
+          BOOST_REQUIRE(piece.index < static_cast<int>(calls.size()));
+          calls[static_cast<std::size_t>(piece.index)].arguments += piece.arguments;
+        }
+        if (!step.finish_reason.empty()) finish = step.finish_reason;
+        if (step.usage) usage = step.usage;
+        done = done || step.done;
+      }
+      BOOST_TEST(done);
+      BOOST_TEST(finish == "tool_calls");
+      BOOST_REQUIRE(calls.size() == 2u);
+      BOOST_TEST((calls[0] == tool_call{"call_a", "get_weather", R"({"city":"Paris"})"}));
+      BOOST_TEST((calls[1] == tool_call{"call_b", "now", "{}"}));
+      BOOST_REQUIRE(usage);
+      BOOST_TEST(usage->prompt_tokens == 40);
+      BOOST_TEST(usage->cached_tokens == 32);
+      BOOST_TEST(usage->completion_tokens == 20);
+      BOOST_TEST(usage->reasoning_tokens == 6);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_completion_renders_its_tool_calls_and_usage_details) {
+  chat_completion c;
+  c.finish_reason = "tool_calls";
+  c.tool_calls = {{"call_a", "get_weather", R"({"city":"Paris"})"}, {"call_b", "now", "{}"}};
+  c.usage = token_usage{40, 20, 32, 6};
+  auto v = json::parse(render_completion(c, "chatcmpl-1", "gpt-4o", 1700000000));
+  const auto& message = v.at("choices").at(0).at("message");
+  BOOST_TEST(message.at("content").is_null());
+  BOOST_TEST(message.at("tool_calls") ==
+             json::parse(R"([{"id":"call_a","type":"function","function":{"name":"get_weather",)"
+                         R"("arguments":"{\"city\":\"Paris\"}"}},{"id":"call_b","type":"function",)"
+                         R"("function":{"name":"now","arguments":"{}"}}])"));
+  BOOST_TEST(v.at("choices").at(0).at("finish_reason") == "tool_calls");
+  BOOST_TEST(v.at("usage") ==
+             json::parse(R"({"prompt_tokens":40,"completion_tokens":20,"total_tokens":60,)"
+                         R"("prompt_tokens_details":{"cached_tokens":32},)"
+                         R"("completion_tokens_details":{"reasoning_tokens":6}})"));
+  // Text with the calls keeps its text; an answer without calls has no tool_calls key, and
+  // its usage details are there all the same.
+  c.content = "Let me look.";
+  auto with_text = json::parse(render_completion(c, "chatcmpl-1", "gpt-4o", 1));
+  BOOST_TEST(with_text.at("choices").at(0).at("message").at("content") == "Let me look.");
+  chat_completion plain;
+  plain.content = "hi";
+  plain.usage = token_usage{3, 1, 0, 0};
+  auto p = json::parse(render_completion(plain, "chatcmpl-2", "m", 1));
+  BOOST_TEST(!p.at("choices").at(0).at("message").as_object().contains("tool_calls"));
+  BOOST_TEST(p.at("usage").at("prompt_tokens_details").at("cached_tokens") == 0);
+  BOOST_TEST(p.at("usage").at("completion_tokens_details").at("reasoning_tokens") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(chunks_carry_tool_call_pieces_as_openai_streams_them) {
+  auto head = render_chunk_head("chatcmpl-1", "gpt-4o", 1700000000);
+  const tool_call_delta first[] = {{0, "call_a", "get_weather", ""}};
+  const tool_call_delta later[] = {{0, "", "", R"({"city":)"}, {1, "call_b", "now", "{}"}};
+  std::string out;
+  append_chunk_with_head(out, head, "", true, "", first);
+  auto v = json::parse(out);
+  BOOST_TEST(v.at("object") == "chat.completion.chunk");
+  BOOST_TEST(v.at("choices").at(0).at("delta") ==
+             json::parse(R"({"role":"assistant","content":"","tool_calls":[{"index":0,)"
+                         R"("id":"call_a","type":"function","function":{"name":"get_weather",)"
+                         R"("arguments":""}}]})"));
+  out.clear();
+  append_chunk_with_head(out, head, "", false, "", later);
+  BOOST_TEST(json::parse(out).at("choices").at(0).at("delta") ==
+             json::parse(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}},)"
+                         R"({"index":1,"id":"call_b","type":"function","function":{"name":"now",)"
+                         R"("arguments":"{}"}}]})"));
+  // Text and a piece in one delta, and a plain chunk unchanged.
+  out.clear();
+  append_chunk_with_head(out, head, "ok", false, "", later);
+  BOOST_TEST(json::parse(out).at("choices").at(0).at("delta").at("content") == "ok");
+  out.clear();
+  append_chunk_with_head(out, head, "ok", false, "stop");
+  BOOST_TEST(out == render_chunk("chatcmpl-1", "gpt-4o", 1700000000, "ok", false, "stop"));
+  BOOST_TEST(!json::parse(out).at("choices").at(0).at("delta").as_object().contains("tool_calls"));
+}
+
+BOOST_AUTO_TEST_CASE(the_usage_chunk_carries_the_details) {
+  auto v = json::parse(render_usage_chunk("chatcmpl-1", "m", 1, token_usage{40, 20, 32, 6}));
+  BOOST_TEST(v.at("choices").as_array().empty());
+  BOOST_TEST(v.at("usage") ==
+             json::parse(R"({"prompt_tokens":40,"completion_tokens":20,"total_tokens":60,)"
+                         R"("prompt_tokens_details":{"cached_tokens":32},)"
+                         R"("completion_tokens_details":{"reasoning_tokens":6}})"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -30,6 +30,18 @@ const char* const usual_chunks[] = {
     R"({"choices":[{"delta":{"content":5},"finish_reason":false,"usage":{}}]})",
     R"({"choices":[{"delta":"text","usage":{"prompt_tokens":123456789012345678}}],"nested":{"a":[[[{"b":[true,false,null]}]]]}})",
     R"({})",
+    R"({"choices":[{"delta":{"content":"x","tool_calls":null}}]})",
+    R"({"choices":[{"delta":{"content":"x","tool_calls":[ ]},"finish_reason":null}]})",
+    R"({"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":9,"prompt_tokens_details":{"cached_tokens":10,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":3,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}})",
+    R"({"choices":[{"delta":{},"finish_reason":"stop","usage":{"prompt_tokens":20,"completion_tokens":2,"cached_tokens":8}}]})",
+    R"({"usage":{"prompt_tokens_details":{"cached_tokens":2,"cached_tokens":3},"cached_tokens":5,"prompt_tokens_details":null,"completion_tokens_details":[1]}})",
+    R"({"usage":{"prompt_tokens_details":7,"completion_tokens_details":{"reasoning_tokens":"x"}}})",
+};
+
+/// Answers holding tool calls: the fast reader leaves them to the DOM.
+const char* const tool_call_chunks[] = {
+    R"({"id":"chatcmpl-3","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_abc","type":"function","function":{"name":"get_weather","arguments":""}}]},"logprobs":null,"finish_reason":null}]})",
+    R"({"id":"chatcmpl-3","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"{\"ci"}}]},"logprobs":null,"finish_reason":null}]})",
 };
 
 /// Texts the fast reader leaves to the DOM: valid JSON outside its subset, or not JSON.
@@ -99,7 +111,6 @@ const char* const usual_completions[] = {
 })",
     R"({"id":"cmpl-04ea926191a14749b7f2c7a48a68abc6","object":"chat.completion","created":1698999496,"model":"kimi-k2-0905-preview","choices":[{"index":0,"message":{"role":"assistant","content":"Hello, Li Lei! 1+1 equals 2."},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":21,"total_tokens":40}})",
     R"({"id":"chatcmpl-mock7","object":"chat.completion","created":1764700000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"mock mock mock "},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})",
-    R"({"id":"chatcmpl-2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"}]})",
     R"({"id":7,"choices":[{"message":{"content":"x"},"delta":{"content":"not this"}}],"id":"second"})",
 };
 
@@ -126,6 +137,46 @@ BOOST_AUTO_TEST_CASE(the_fast_reader_takes_usual_chunks_and_agrees_with_the_dom)
 
 BOOST_AUTO_TEST_CASE(the_fast_reader_leaves_the_rest_to_the_dom) {
   for (std::string text : declined_texts) BOOST_TEST(!scan_openai_chunk(text), text);
+  for (std::string text : tool_call_chunks) BOOST_TEST(!scan_openai_chunk(text), text);
+}
+
+BOOST_AUTO_TEST_CASE(the_dom_reads_tool_call_pieces) {
+  auto first = read_openai_chunk_dom(tool_call_chunks[0]);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->content.empty());
+  BOOST_REQUIRE(first->tool_calls.size() == 1u);
+  BOOST_TEST(first->tool_calls[0].index == 0);
+  BOOST_TEST(first->tool_calls[0].id == "call_abc");
+  BOOST_TEST(first->tool_calls[0].name == "get_weather");
+  BOOST_TEST(first->tool_calls[0].arguments.empty());
+  auto later = read_openai_chunk_dom(tool_call_chunks[1]);
+  BOOST_REQUIRE(later);
+  BOOST_REQUIRE(later->tool_calls.size() == 1u);
+  BOOST_TEST(later->tool_calls[0].index == 1);
+  BOOST_TEST(later->tool_calls[0].id.empty());
+  BOOST_TEST(later->tool_calls[0].arguments == R"({"ci)");
+}
+
+BOOST_AUTO_TEST_CASE(usage_details_are_read_by_both_readers) {
+  for (auto* text : {usual_chunks[17], usual_chunks[18], usual_chunks[19]}) {
+    BOOST_TEST_CONTEXT(text) {
+      for (auto reading : {scan_openai_chunk(text), read_openai_chunk_dom(text)}) {
+        BOOST_REQUIRE(reading);
+        auto usage = reading->usage ? reading->usage : reading->choice_usage;
+        BOOST_REQUIRE(usage);
+        if (text == usual_chunks[17]) {
+          BOOST_TEST(usage->cached_tokens == 10);
+          BOOST_TEST(usage->reasoning_tokens == 3);
+        } else if (text == usual_chunks[18]) {
+          BOOST_TEST(usage->cached_tokens == 8);  // Kimi's own field
+          BOOST_TEST(usage->reasoning_tokens == 0);
+        } else {
+          BOOST_TEST(usage->cached_tokens == 5);  // the larger of the two, each its first
+          BOOST_TEST(usage->reasoning_tokens == 0);
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_nul_after_the_object_is_not_whitespace) {
@@ -194,13 +245,13 @@ BOOST_AUTO_TEST_CASE(a_completion_is_read_from_its_message) {
   BOOST_TEST(c->usage->prompt_tokens == 1117);
   BOOST_TEST(c->usage->completion_tokens == 46);
 
-  auto odd = scan_openai_chunk(usual_completions[4], openai_shape::completion);
+  auto odd = scan_openai_chunk(usual_completions[3], openai_shape::completion);
   BOOST_REQUIRE(odd);
   BOOST_TEST(odd->content == "x");  // the message's, not the delta's
   BOOST_TEST(odd->id.empty());      // the first id is a number: no id, as the DOM reads it
 
   // A chunk's reading takes the delta and leaves the id alone.
-  auto as_chunk = scan_openai_chunk(usual_completions[4]);
+  auto as_chunk = scan_openai_chunk(usual_completions[3]);
   BOOST_REQUIRE(as_chunk);
   BOOST_TEST(as_chunk->content == "not this");
   BOOST_TEST(as_chunk->id.empty());
@@ -231,6 +282,27 @@ BOOST_AUTO_TEST_CASE(parse_completion_reads_the_same_through_either_reader) {
       BOOST_TEST(c->upstream_id == "c1");
     }
   }
+  // Tool calls and usage details, through the DOM.
+  auto calls = parse_completion(
+      "openai",
+      R"({"id":"chatcmpl-2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+      R"("tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}},)"
+      R"({"id":"call_2","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}],)"
+      R"("usage":{"prompt_tokens":30,"completion_tokens":12,"prompt_tokens_details":{"cached_tokens":16},)"
+      R"("completion_tokens_details":{"reasoning_tokens":4}}})");
+  BOOST_REQUIRE(std::holds_alternative<chat_completion>(calls));
+  const auto& c = std::get<chat_completion>(calls);
+  BOOST_TEST(c.content.empty());
+  BOOST_TEST(c.finish_reason == "tool_calls");
+  BOOST_REQUIRE(c.tool_calls.size() == 2u);
+  BOOST_TEST(c.tool_calls[0].id == "call_1");
+  BOOST_TEST(c.tool_calls[0].name == "f");
+  BOOST_TEST(c.tool_calls[0].arguments == R"({"a":1})");
+  BOOST_TEST(c.tool_calls[1].name == "g");
+  BOOST_TEST(c.usage.prompt_tokens == 30);
+  BOOST_TEST(c.usage.cached_tokens == 16);
+  BOOST_TEST(c.usage.completion_tokens == 12);
+  BOOST_TEST(c.usage.reasoning_tokens == 4);
   // No choice: the same error either way, and no finish reason made up.
   BOOST_TEST(std::get<std::string>(parse_completion("openai", R"({"choices":[]})")) ==
              "the answer has no choices");
