@@ -231,8 +231,11 @@ void count_delivered(request_state& st) {
       std::max(st.usage.completion_tokens, estimated_tokens(st.delivered_bytes));
   if (st.usage.prompt_tokens > 0) return;
   std::int64_t prompt_bytes = 0;
-  for (const auto& m : st.request().messages)
+  for (const auto& m : st.request().messages) {
     prompt_bytes += static_cast<std::int64_t>(m.content.size());
+    for (const auto& call : m.tool_calls)
+      prompt_bytes += static_cast<std::int64_t>(call.arguments.size());
+  }
   st.usage.prompt_tokens = estimated_tokens(prompt_bytes);
 }
 

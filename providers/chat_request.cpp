@@ -490,18 +490,14 @@ std::optional<request_error> read_image(detail::node image_url, const Where& par
 
 // -- messages ---------------------------------------------------------------------------
 
-/// A message's content into `msg`: a string, or text and (in user messages) image_url parts.
+/// A message's content other than a string into `msg`: text and (in user messages)
+/// image_url parts.
 /// `where` names the field in an error; it is only called on the error path (building the
 /// name for every message cost more than reading it).
 template <class Where>
 std::optional<request_error> read_content(detail::node v, const Where& where, chat_message& msg,
                                           chat_request& req, std::size_t& images) {
   std::string& out = msg.content;
-  if (v.is_string()) {
-    auto text = detail::str(v);
-    out.assign(text.data(), text.size());
-    return std::nullopt;
-  }
   if (v.is_null()) return std::nullopt;
   if (!v.is_array())
     return request_error{where() + " must be a string or an array of content parts", where()};
@@ -590,12 +586,16 @@ std::optional<request_error> read_message(detail::node m, std::size_t index, cha
   if (!role.is_string() || !known_role(str(role)))
     return request_error{where() + ".role must be one of system, developer, user, assistant, tool",
                          where() + ".role"};
+  auto role_name = str(role);
   chat_message msg;
-  msg.role = std::string{str(role)};
-  bool assistant = msg.role == "assistant";
+  msg.role = std::string{role_name};
+  bool assistant = role_name == "assistant";
   if (!content && !assistant)
     return request_error{where() + ".content is required", content_where()};
-  if (content) {
+  if (content.is_string()) {  // the usual content, read here without the parts' machinery
+    auto text = str(content);
+    msg.content.assign(text.data(), text.size());
+  } else if (content) {
     if (auto e = read_content(content, content_where, msg, req, images)) return e;
   }
   if (name && !name.is_null()) {
@@ -612,7 +612,7 @@ std::optional<request_error> read_message(detail::node m, std::size_t index, cha
     if (auto e = read_tool_calls(tool_calls, where, msg.tool_calls)) return e;
     note_message_param(req, chat_param::tool_message, [&where] { return where() + ".tool_calls"; });
   }
-  if (msg.role == "tool") {
+  if (role_name == "tool") {
     if (!tool_call_id.is_string() || str(tool_call_id).empty())
       return invalid(where() + ".tool_call_id", "is required in a tool message: the call's id");
     msg.tool_call_id = std::string{str(tool_call_id)};

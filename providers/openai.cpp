@@ -16,8 +16,9 @@ namespace detail {
 
 namespace {
 
-/// A message's content as OpenAI's parts: text and image_url, in the client's order.
-void append_parts(std::string& out, const std::vector<content_part>& parts) {
+/// A message's content as OpenAI's parts: text and image_url, in the client's order. Kept out
+/// of `body` (as is append_tool_calls): the plain message's loop stays small.
+[[gnu::noinline]] void append_parts(std::string& out, const std::vector<content_part>& parts) {
   out += '[';
   bool first = true;
   for (const auto& p : parts) {
@@ -32,10 +33,12 @@ void append_parts(std::string& out, const std::vector<content_part>& parts) {
     const auto& image = p.image;
     out += R"({"type":"image_url","image_url":{"url":)";
     if (image.url.empty()) {
+      // Both pieces were checked when the request was read (a known media type, base64
+      // characters): nothing in them needs escaping.
       out += "\"data:";
-      telemetry::append_json_escaped(out, image.media_type);
+      out += image.media_type;
       out += ";base64,";
-      telemetry::append_json_escaped(out, image.data);
+      out += image.data;
       out += '"';
     } else {
       append_json_string(out, image.url);
@@ -49,7 +52,7 @@ void append_parts(std::string& out, const std::vector<content_part>& parts) {
   out += ']';
 }
 
-void append_tool_calls(std::string& out, const std::vector<tool_call>& calls) {
+[[gnu::noinline]] void append_tool_calls(std::string& out, const std::vector<tool_call>& calls) {
   out += R"(,"tool_calls":[)";
   bool first = true;
   for (const auto& c : calls) {
@@ -224,9 +227,11 @@ stream_step openai_compatible::on_event(stream_state& s, const sse_event& e) con
   if (chunk->has_choice) {
     step.content = std::move(chunk->content);
     step.finish_reason = std::move(chunk->finish_reason);
-    for (const auto& piece : chunk->tool_calls)
-      s.tool_calls = std::max(s.tool_calls, piece.index + 1);
-    step.tool_calls = std::move(chunk->tool_calls);
+    if (!chunk->tool_calls.empty()) {
+      for (const auto& piece : chunk->tool_calls)
+        s.tool_calls = std::max(s.tool_calls, piece.index + 1);
+      step.tool_calls = std::move(chunk->tool_calls);
+    }
     take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
   }
   take_usage(chunk->usage);

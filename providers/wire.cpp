@@ -71,6 +71,10 @@ std::vector<std::pair<bool, std::string>> turns(const chat_request& req) {
 }
 
 std::string& append_int(std::string& out, std::int64_t v) {
+  if (v >= 0 && v < 10) {  // the usual token detail (0) without to_chars
+    out.push_back(static_cast<char>('0' + v));
+    return out;
+  }
   char buf[24];
   auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
   return out.append(buf, static_cast<std::size_t>(end - buf));

@@ -463,12 +463,12 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     for (const provider of Object.keys(MODELS)) await addKey(provider, 'good');
     const seen = mock.requests.length;
     const refused = [
-      [MODELS.openai, { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, 'tools', 'unsupported_parameter'],
-      [MODELS.openai, { tool_choice: 'auto' }, 'tool_choice', 'unsupported_parameter'],
-      [MODELS.google, { response_format: { type: 'json_object' } }, 'response_format', 'unsupported_parameter'],
+      [MODELS.google, { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }], parallel_tool_calls: false }, 'parallel_tool_calls', 'unsupported_parameter'],
+      [MODELS.kimi, { reasoning_effort: 'low' }, 'reasoning_effort', 'unsupported_parameter'],
+      [MODELS.anthropic, { frobnicate: 1 }, 'frobnicate', 'unsupported_parameter'],
       [MODELS.anthropic, { seed: 7 }, 'seed', 'unsupported_parameter'],
       [MODELS.kimi, { logprobs: true }, 'logprobs', 'unsupported_parameter'],
-      [MODELS.openai, { frobnicate: 1 }, 'frobnicate', 'unknown_parameter'],
+      [MODELS.openai, { stream_options: { include_usage: true, frobnicate: 1 } }, 'stream_options.frobnicate', 'unknown_parameter'],
     ];
     for (const [model, extra, param, code] of refused) {
       const err = await client.chat.completions
@@ -484,20 +484,20 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
         model: MODELS.openai,
         messages: [
           { role: 'user', content: 'hi' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
           { role: 'tool', tool_call_id: 't1', content: '42' },
         ],
       })
       .catch((e) => e);
     assert.equal(toolReply.status, 400);
-    assert.equal(toolReply.param, 'messages[1].tool_calls');
+    assert.equal(toolReply.param, 'messages[1].tool_call_id');
     assert.deepEqual(mock.requests.slice(seen).map((q) => q.path), [], 'a refused call reached the upstream');
     // Forwarded and translated ones arrive.
     const openai = await addKey('openai', 'good');
-    await client.chat.completions.create({ model: MODELS.openai, messages: [{ role: 'user', content: 'hi' }], seed: 7, logit_bias: { 50256: -100 } });
+    await client.chat.completions.create({ model: MODELS.openai, messages: [{ role: 'user', content: 'hi' }], seed: 7, logit_bias: { 50256: -100 }, top_k: 5 });
     const sent = callsWith(openai).at(-1).body;
     assert.equal(sent.seed, 7);
     assert.deepEqual(sent.logit_bias, { 50256: -100 });
+    assert.equal(sent.top_k, 5, 'a field nyxgate does not know goes to OpenAI as sent');
     const google = await addKey('google', 'good');
     await client.chat.completions.create({ model: MODELS.google, messages: [{ role: 'user', content: 'hi' }], seed: 7, presence_penalty: 0.5 });
     const g = callsWith(google).at(-1).body.generationConfig;

@@ -328,7 +328,7 @@ describe('GET /v1/ws through the ws client', () => {
     const seen = mock.requests.length;
     const c = await open();
     c.send(chat('p1', 'anthropic/claude-sonnet-4-5', 'hi', { seed: 7 }));
-    c.send(chat('p2', 'anthropic/claude-sonnet-4-5', 'hi', { tools: [{ type: 'function', function: { name: 'f' } }] }));
+    c.send(chat('p2', 'anthropic/claude-sonnet-4-5', 'hi', { top_k: 5 }));
     c.send(chat('p3', 'google/../../x', 'hi'));
     const [e1, e2, e3] = await Promise.all([c.end('p1'), c.end('p2'), c.end('p3')]);
     assert.equal(e1.type, 'error');
@@ -336,7 +336,7 @@ describe('GET /v1/ws through the ws client', () => {
     assert.equal(e1.error.param, 'seed');
     assert.match(e1.error.message, /anthropic/);
     assert.equal(e2.error.code, 'unsupported_parameter');
-    assert.match(e2.error.message, /tools/);
+    assert.match(e2.error.message, /top_k/);
     assert.equal(e3.error.code, 'invalid_model');
     assert.equal(mock.requests.length, seen, 'nothing went upstream');
   });
