@@ -1,7 +1,12 @@
 // Google's Gemini API (generateContent, SPEC §4).
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
