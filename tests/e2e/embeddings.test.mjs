@@ -190,6 +190,18 @@ describe('POST /v1/embeddings through the openai SDK', () => {
     assert.deepEqual(r.body.error.attempts.map((a) => a.provider), ['openai', 'google']);
   });
 
+  it("the provider's own 400 (dimensions its model cannot give) is answered without failover", async () => {
+    await defaults('openai', 'google');
+    const openai = await addKey('openai', 'good');
+    const google = await addKey('google', 'good');
+    const r = await raw({ input: 'x', dimensions: 5000 });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error.code, 'upstream_rejected');
+    assert.match(r.body.error.message, /dimensions/);
+    assert.equal(callsWith(openai).length, 1);
+    assert.equal(callsWith(google).length, 0);
+  });
+
   it('usage rows say embeddings, with the prompt tokens and no completion tokens', async () => {
     await addKey('openai', 'good');
     const { response } = await client.embeddings.create({ input: 'count these four words', encoding_format: 'float' }).withResponse();
