@@ -10,7 +10,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { z } from 'zod';
 
-import { ECHO_PREFIX } from './lib/mock_providers.mjs';
+import { ECHO_PREFIX, countWords } from './lib/mock_providers.mjs';
 import * as fx from './lib/sdk_fixtures.mjs';
 import { PROVIDERS, useSdkGateway } from './lib/sdk_gateway.mjs';
 
@@ -90,6 +90,19 @@ for (const provider of PROVIDERS) {
       assert.ok(deltas > 1, `several text deltas (${deltas})`);
       assert.equal(await result.finishReason, 'stop');
       assert.ok((await result.usage).outputTokens > 0);
+    });
+
+    it('usage reports cached prompt tokens and reasoning tokens as the provider counted them', async () => {
+      const prompt = `count the tokens through ${provider} please`;
+      const { text, usage } = await generateText({ model: modelOf(t()), prompt });
+      assert.equal(text, `${ECHO_PREFIX}${prompt}`);
+      // The mock's "cached" key: half the prompt read from the cache, 3 reasoning tokens,
+      // which Anthropic does not report apart.
+      const reasoning = provider === 'anthropic' ? 0 : 3;
+      assert.equal(usage.inputTokens, countWords(prompt));
+      assert.equal(usage.inputTokenDetails.cacheReadTokens, Math.floor(countWords(prompt) / 2));
+      assert.equal(usage.outputTokenDetails.reasoningTokens, reasoning);
+      assert.equal(usage.outputTokens, countWords(text) + reasoning);
     });
 
     it('streamText with tools streams a tool step, then the text of the next step', async () => {

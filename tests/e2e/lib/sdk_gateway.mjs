@@ -1,6 +1,7 @@
 // A running `nyxgate serve` whose providers all point at the HTTPS mock, with one tenant per
 // provider: tenant `sdk-<provider>` has one good key of that provider and that provider as
-// its primary, so model "auto" of its token is served by it. For the SDK end-to-end suites,
+// its primary, so model "auto" of its token is served by it. The key says "cached", so the
+// mock reports cache reads and reasoning tokens in its usage. For the SDK end-to-end suites,
 // which run every case through each provider's wire format.
 import { after, before } from 'node:test';
 
@@ -43,7 +44,7 @@ export async function startSdkGateway({ mockOptions = {}, extraFlags = [] } = {}
   const tenants = {};
   for (const provider of PROVIDERS) {
     const t = await tenant(`sdk-${provider}`, provider);
-    tenants[provider] = { ...t, key: await addKey(t.owner, provider) };
+    tenants[provider] = { ...t, key: await addKey(t.owner, provider, 'good-cached') };
   }
 
   return {
