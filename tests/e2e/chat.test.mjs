@@ -255,13 +255,13 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
 
   it('tools, a tool round and an image reach OpenAI as sent, and usage has its details', async () => {
     const key = await addKey('openai', 'good');
-    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: true } }];
+    const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }, strict: true } }];
     const messages = [
       { role: 'user', content: [{ type: 'text', text: 'weather here?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'low' } }] },
       { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
       { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
     ];
-    const responseFormat = { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } } }, strict: true } };
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'], additionalProperties: false }, strict: true } };
     const r = await client.chat.completions.create({
       model: MODELS.openai, messages, tools, tool_choice: 'required', parallel_tool_calls: false, response_format: responseFormat,
     });
