@@ -17,8 +17,8 @@ function M.setup_request(stream)
         '{"role":"system","content":"You are a terse assistant."},' ..
         '{"role":"user","content":"What is the weather in Paris and in Rome?"},' ..
         '{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",' ..
-        '"function":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}}]},' ..
-        '{"role":"tool","tool_call_id":"call_1","content":"{\"temp\":21}"}],' ..
+        '"function":{"name":"get_weather","arguments":"{\\"city\\":\\"Rome\\"}"}}]},' ..
+        '{"role":"tool","tool_call_id":"call_1","content":"{\\"temp\\":21}"}],' ..
         '"tools":[{"type":"function","function":{"name":"get_weather",' ..
         '"description":"The weather in a city","parameters":{"type":"object",' ..
         '"properties":{"city":{"type":"string"},"unit":{"type":"string",' ..
