@@ -154,6 +154,7 @@ void render_chunk_to(std::string& out, std::string_view id, std::string_view mod
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
                                const token_usage& usage) {
   std::string out;
+  out.reserve(id.size() + model.size() + 256);
   out.append(R"({"id":)"sv);
   append_json_string(out, id);
   append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);
