@@ -587,14 +587,15 @@ std::optional<request_error> read_message(detail::node m, std::size_t index, cha
     return request_error{where() + ".role must be one of system, developer, user, assistant, tool",
                          where() + ".role"};
   auto role_name = str(role);
-  chat_message msg;
-  msg.role = std::string{role_name};
+  // Built where it stays: no move of the message (an error drops the whole request).
+  auto& msg = req.messages.emplace_back();
+  msg.role.append(role_name.data(), role_name.size());
   bool assistant = role_name == "assistant";
   if (!content && !assistant)
     return request_error{where() + ".content is required", content_where()};
   if (content.is_string()) {  // the usual content, read here without the parts' machinery
     auto text = str(content);
-    msg.content.assign(text.data(), text.size());
+    msg.content.append(text.data(), text.size());
   } else if (content) {
     if (auto e = read_content(content, content_where, msg, req, images)) return e;
   }
@@ -626,7 +627,6 @@ std::optional<request_error> read_message(detail::node m, std::size_t index, cha
   for (auto [field, v] : {std::pair{".function_call", function_call},
                           std::pair{".refusal", refusal}, std::pair{".audio", audio}})
     if (v && !v.is_null()) return unsupported(where() + field);
-  req.messages.push_back(std::move(msg));
   return std::nullopt;
 }
 
@@ -681,9 +681,8 @@ std::optional<std::int64_t> integer_of(detail::node v) {
   }
 }
 
-}  // namespace
-
-std::variant<chat_request, request_error> parse_chat_request(std::string_view body) {
+/// `parse_chat_request` into `req`, which the answer holds (no move of the request).
+std::optional<request_error> read_chat_request(std::string_view body, chat_request& req) {
   using detail::node;
   using detail::str;
   // The document lives only while it is read into `chat_request`.
@@ -693,7 +692,6 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
         std::string{"the body is not valid JSON: "} + simdjson::error_message(doc.error), ""};
   auto obj = doc.value;
   if (!obj.is_object()) return request_error{"the body must be a JSON object", ""};
-  chat_request req;
   // One pass over the body's fields, every one of them seen.
   std::optional<std::string_view> unknown;
   auto f = detail::pick_all(obj, top_level_fields, unknown);
@@ -711,6 +709,8 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   if (!messages.is_array()) return request_error{"messages must be an array", "messages"};
   if (!detail::first(messages))
     return request_error{"messages must hold at least one message", "messages"};
+  if (detail::dom::array list; messages.value.get(list) == simdjson::SUCCESS)
+    req.messages.reserve(list.size());
   std::size_t i = 0;
   std::size_t images = 0;
   std::optional<request_error> error;
@@ -784,7 +784,7 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   // Most bodies hold none of the rarer fields: one look at their slots skips them all.
   if (!unknown && std::none_of(f.begin() + field::first_provider_param, f.end(),
                                [](const node& x) { return x.present; }))
-    return req;
+    return std::nullopt;
   for (std::size_t k = field::first_provider_param; k < field::tools; ++k)
     if (auto e = read_provider_param(provider_param_ids[k - field::first_provider_param],
                                      top_level_fields[k], f[k], req))
@@ -798,7 +798,15 @@ std::variant<chat_request, request_error> parse_chat_request(std::string_view bo
   for (std::size_t k = field::first_refused; k < top_level_fields.size(); ++k)
     if (f[k] && !f[k].is_null()) return unsupported(std::string{top_level_fields[k]});
   if (unknown) read_other_fields(obj, req);
-  return req;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<chat_request, request_error> parse_chat_request(std::string_view body) {
+  std::variant<chat_request, request_error> out;
+  if (auto error = read_chat_request(body, std::get<chat_request>(out))) out = std::move(*error);
+  return out;
 }
 
 const provider_param* chat_request::param(chat_param id) const {

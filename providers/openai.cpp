@@ -179,6 +179,13 @@ token_usage usage_of(const chunk_usage& u) {
   return token_usage{u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.reasoning_tokens};
 }
 
+/// A chunk's tool call pieces into `step`. Out of `on_event`: a text chunk's path stays small.
+[[gnu::noinline]] void take_tool_calls(stream_state& s, stream_step& step,
+                                       std::vector<tool_call_delta>& pieces) {
+  for (const auto& piece : pieces) s.tool_calls = std::max(s.tool_calls, piece.index + 1);
+  step.tool_calls = std::move(pieces);
+}
+
 }  // namespace
 
 /// The one-pass reader for the usual answer, the DOM for the rest (tool calls among them).
@@ -227,11 +234,7 @@ stream_step openai_compatible::on_event(stream_state& s, const sse_event& e) con
   if (chunk->has_choice) {
     step.content = std::move(chunk->content);
     step.finish_reason = std::move(chunk->finish_reason);
-    if (!chunk->tool_calls.empty()) {
-      for (const auto& piece : chunk->tool_calls)
-        s.tool_calls = std::max(s.tool_calls, piece.index + 1);
-      step.tool_calls = std::move(chunk->tool_calls);
-    }
+    if (!chunk->tool_calls.empty()) take_tool_calls(s, step, chunk->tool_calls);
     take_usage(chunk->choice_usage);  // Kimi reports usage inside the final choice
   }
   take_usage(chunk->usage);

@@ -211,7 +211,8 @@ class scanner {
 
   /// The count under `name` in an object (its first occurrence); 0 when the value is no
   /// object or has no such field.
-  bool count_in_object_or_skip(int depth, std::string_view name, std::int64_t& out) {
+  [[gnu::noinline]] bool count_in_object_or_skip(int depth, std::string_view name,
+                                                 std::int64_t& out) {
     if (!next_is('{')) return skip(depth);
     bool seen = false;
     return object(depth, [&](std::string_view key, bool escaped) {
@@ -225,7 +226,7 @@ class scanner {
   }
 
   /// A value that holds no tool call (null or []): passed over. Anything else gives up.
-  bool no_tool_calls(int depth) {
+  [[gnu::noinline]] bool no_tool_calls(int depth) {
     if (next_is('n')) return literal("null");
     return next_is('[') && array(depth, [](std::size_t) { return false; });
   }

@@ -18,6 +18,11 @@ void append_usage(std::string& out, const token_usage& u) {
   append_int(out.append(R"("usage":{"prompt_tokens":)"sv), u.prompt_tokens);
   append_int(out.append(R"(,"completion_tokens":)"sv), u.completion_tokens);
   append_int(out.append(R"(,"total_tokens":)"sv), u.prompt_tokens + u.completion_tokens);
+  if (u.cached_tokens == 0 && u.reasoning_tokens == 0) {  // the usual details: one append
+    out.append(
+        R"(,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}})"sv);
+    return;
+  }
   append_int(out.append(R"(,"prompt_tokens_details":{"cached_tokens":)"sv), u.cached_tokens);
   append_int(out.append(R"(},"completion_tokens_details":{"reasoning_tokens":)"sv),
              u.reasoning_tokens);
@@ -149,6 +154,7 @@ void render_chunk_to(std::string& out, std::string_view id, std::string_view mod
 std::string render_usage_chunk(std::string_view id, std::string_view model, std::int64_t created,
                                const token_usage& usage) {
   std::string out;
+  out.reserve(id.size() + model.size() + 256);
   out.append(R"({"id":)"sv);
   append_json_string(out, id);
   append_int(out.append(R"(,"object":"chat.completion.chunk","created":)"sv), created);

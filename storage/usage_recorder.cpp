@@ -71,7 +71,7 @@ namespace {
 /// was checked by the JSON parser it came from, and PostgreSQL checks it again.)
 class copy_rows {
  public:
-  explicit copy_rows(std::size_t rows) : out_(19 + rows * 160 + 2, '\0') {
+  explicit copy_rows(std::size_t rows) : out_(19 + rows * row_bytes + 2, '\0') {
     std::memcpy(out_.data(), "PGCOPY\n\xff\r\n\0", 11);
     p_ = out_.data() + 11;
     put32(0);  // flags
@@ -154,10 +154,16 @@ class copy_rows {
     put32(0xffffffff);
     return *this;
   }
+  /// A usual row's size (18 columns, ids of usual length): a batch of them fits the first
+  /// buffer.
+  static constexpr std::size_t row_bytes = 256;
+
   /// Makes room for `n` more bytes; the writes after it check nothing.
   void room(std::size_t n) {
+    if (n > static_cast<std::size_t>(out_.data() + out_.size() - p_)) grow(n);
+  }
+  [[gnu::noinline]] void grow(std::size_t n) {
     auto used = static_cast<std::size_t>(p_ - out_.data());
-    if (used + n <= out_.size()) return;
     out_.resize(std::max(out_.size() * 2, used + n));
     p_ = out_.data() + used;
   }

@@ -96,20 +96,19 @@ asio::awaitable<void> run_call(start_fn start, identity::authenticator& auth,
 }
 
 /// A call with a cached token starts from the session's handler; any other authenticates
-/// first on a strand of the connection's shard.
+/// first on a strand of the connection's shard. The request and the responder pass through
+/// by reference: they are moved once, into `start`.
 void authenticate_then(start_fn start, asio::io_context& io, identity::authenticator& auth,
                        caf::actor_system& sys,
-                       std::shared_ptr<const actors::gateway_services> services,
-                       net::http_request request, net::respond_fn respond) {
+                       const std::shared_ptr<const actors::gateway_services>& services,
+                       net::http_request&& request, net::respond_fn&& respond) {
   if (auto known = auth.authenticate_cached(request.header("authorization"))) {
     if (auto failed = auth_failure(known->status)) return respond(std::move(*failed));
-    return start(sys, std::move(services), std::move(known->who), std::move(request),
-                 std::move(respond));
+    return start(sys, services, std::move(known->who), std::move(request), std::move(respond));
   }
-  asio::co_spawn(
-      asio::make_strand(runtime::local_context(io)),
-      run_call(start, auth, sys, std::move(services), std::move(request), std::move(respond)),
-      asio::detached);
+  asio::co_spawn(asio::make_strand(runtime::local_context(io)),
+                 run_call(start, auth, sys, services, std::move(request), std::move(respond)),
+                 asio::detached);
 }
 
 asio::awaitable<void> run_models(identity::authenticator& auth,
