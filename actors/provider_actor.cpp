@@ -68,10 +68,13 @@ struct attempt_run final : upstream_reader {
   bool ok() const { return status >= 200 && status < 300; }
 
   void report(upstream_event::kind what, upstream_event ev) {
-    ev.attempt = spec->attempt;
-    ev.what = what;
-    caf::anon_send(spec->reply_to, upstream_atom_v,
-                   std::make_shared<upstream_event>(std::move(ev)));
+    send(what, std::make_shared<upstream_event>(std::move(ev)));
+  }
+
+  void send(upstream_event::kind what, upstream_event_ptr ev) {
+    ev->attempt = spec->attempt;
+    ev->what = what;
+    caf::anon_send(spec->reply_to, upstream_atom_v, std::move(ev));
   }
 
   void on_head(const upstream_head& head) override {
@@ -99,18 +102,22 @@ struct attempt_run final : upstream_reader {
       body.append(piece);
       return true;
     }
-    upstream_event ev;
+    // Built where the request actor reads it, once a read yields a step: never moved.
+    upstream_event_ptr ev;
     bool content = false;
     bool fits = parser.feed(piece, [&](const providers::sse_event& e) {
       auto step = translator.on_event(e);
       content = content || step.has_content();
       if (step.has_content() || step.role_start || step.usage) {
-        ev.content_bytes += static_cast<std::int64_t>(step.content.size());
-        ev.steps.push_back(std::move(step));
+        if (!ev) ev = std::make_shared<upstream_event>();
+        ev->content_bytes += static_cast<std::int64_t>(step.content.size());
+        ev->steps.push_back(std::move(step));
       }
     });
-    if (spec->in_flight && ev.content_bytes > 0) spec->in_flight->fetch_add(ev.content_bytes);
-    if (!ev.steps.empty()) report(upstream_event::kind::steps, std::move(ev));
+    if (ev) {
+      if (spec->in_flight && ev->content_bytes > 0) spec->in_flight->fetch_add(ev->content_bytes);
+      send(upstream_event::kind::steps, std::move(ev));
+    }
     if (!fits) {
       broken = true;
       upstream_event end;
