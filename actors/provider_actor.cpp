@@ -40,6 +40,14 @@ namespace {
 /// Error bodies are read only this far: enough to classify, never a memory sink.
 constexpr std::size_t max_error_body = 64 << 10;
 
+/// The translator's step for one event, as a value a container builds its element from in
+/// place.
+struct translated_step {
+  providers::stream_translator& translator;
+  const providers::sse_event& event;
+  operator providers::stream_step() const { return translator.on_event(event); }
+};
+
 /// One attempt's translation state: the exchange's reader, so it runs on the connection's I/O
 /// thread, one callback at a time. It also tells the provider's circuit how the attempt went.
 struct attempt_run final : upstream_reader {
@@ -102,19 +110,19 @@ struct attempt_run final : upstream_reader {
       body.append(piece);
       return true;
     }
-    // Built where the request actor reads it, once a read yields a step: never moved.
+    // Built where the request actor reads it, each step in its place: never moved.
     upstream_event_ptr ev;
     bool content = false;
     bool fits = parser.feed(piece, [&](const providers::sse_event& e) {
-      auto step = translator.on_event(e);
+      if (!ev) ev = std::make_shared<upstream_event>();
+      auto& step = ev->steps.emplace_back(translated_step{translator, e});
       content = content || step.has_content();
-      if (step.has_content() || step.role_start || step.usage) {
-        if (!ev) ev = std::make_shared<upstream_event>();
+      if (step.has_content() || step.role_start || step.usage)
         ev->content_bytes += static_cast<std::int64_t>(step.content.size());
-        ev->steps.push_back(std::move(step));
-      }
+      else
+        ev->steps.pop_back();
     });
-    if (ev) {
+    if (ev && !ev->steps.empty()) {
       if (spec->in_flight && ev->content_bytes > 0) spec->in_flight->fetch_add(ev->content_bytes);
       send(upstream_event::kind::steps, std::move(ev));
     }
