@@ -6,12 +6,15 @@
 #include "providers/adapter.hpp"
 #include "providers/chat.hpp"
 #include "providers/detail/json_doc.hpp"
+#include "providers/detail/request_fields.hpp"
 #include "providers/registry.hpp"
 #include "providers/resolution.hpp"
 
 namespace nyxgate::providers {
 
 namespace {
+
+using detail::unknown_parameter;
 
 bool known_role(std::string_view r) {
   return r == "system" || r == "developer" || r == "user" || r == "assistant" || r == "tool";
@@ -79,10 +82,6 @@ constexpr std::array<chat_param, field::tools - field::first_provider_param> pro
 static_assert(field::first_refused + 5 == top_level_fields.size());
 static_assert(top_level_fields[field::tools] == "tools");
 static_assert(top_level_fields[field::logprobs] == "logprobs");
-
-request_error unknown_parameter(std::string where) {
-  return request_error{"unknown parameter " + where, where, "unknown_parameter"};
-}
 
 request_error unsupported(std::string where) {
   return request_error{
@@ -695,15 +694,7 @@ std::optional<request_error> read_chat_request(std::string_view body, chat_reque
   // One pass over the body's fields, every one of them seen.
   std::optional<std::string_view> unknown;
   auto f = detail::pick_all(obj, top_level_fields, unknown);
-  if (auto v = f[field::model]; v && !v.is_null()) {
-    if (!v.is_string()) return request_error{"model must be a string", "model"};
-    req.model = std::string{str(v)};
-    if (!req.model.empty() && !valid_model_name(req.model))
-      return request_error{
-          "model must be at most 128 characters: letters, digits, '.', '_', "
-          "':' and '-', after an optional provider/ prefix",
-          "model", "invalid_model"};
-  }
+  if (auto e = detail::read_model(f[field::model], req.model)) return *e;
   auto messages = f[field::messages];
   if (!messages) return request_error{"messages is required", "messages"};
   if (!messages.is_array()) return request_error{"messages must be an array", "messages"};
@@ -847,5 +838,25 @@ upstream_request build_upstream_request(std::string_view provider, std::string_v
                                         std::string_view model, std::int64_t max_tokens) {
   return chat_of(provider).build_request(base_url, api_key, req, model, max_tokens);
 }
+
+namespace detail {
+
+std::optional<request_error> read_model(node v, std::string& out) {
+  if (!v || v.is_null()) return std::nullopt;
+  if (!v.is_string()) return request_error{"model must be a string", "model"};
+  out = std::string{str(v)};
+  if (!out.empty() && !valid_model_name(out))
+    return request_error{
+        "model must be at most 128 characters: letters, digits, '.', '_', "
+        "':' and '-', after an optional provider/ prefix",
+        "model", "invalid_model"};
+  return std::nullopt;
+}
+
+request_error unknown_parameter(std::string where) {
+  return request_error{"unknown parameter " + where, where, "unknown_parameter"};
+}
+
+}  // namespace detail
 
 }  // namespace nyxgate::providers

@@ -13,6 +13,7 @@
 #include "providers/chat_json.hpp"
 #include "providers/detail/embedding_wire.hpp"
 #include "providers/detail/json_doc.hpp"
+#include "providers/detail/request_fields.hpp"
 #include "providers/detail/wire.hpp"
 #include "providers/registry.hpp"
 
@@ -116,19 +117,9 @@ std::variant<embedding_request, request_error> parse_embedding_request(std::stri
   std::optional<std::string_view> unknown;
   auto [model, input, encoding, dimensions, user] = detail::pick_all<5>(
       doc.value, {"model", "input", "encoding_format", "dimensions", "user"}, unknown);
-  if (unknown)
-    return request_error{"unknown parameter " + std::string{*unknown}, std::string{*unknown},
-                         "unknown_parameter"};
+  if (unknown) return detail::unknown_parameter(std::string{*unknown});
   embedding_request req;
-  if (model && !model.is_null()) {
-    if (!model.is_string()) return request_error{"model must be a string", "model"};
-    req.model = std::string{detail::str(model)};
-    if (!req.model.empty() && !valid_model_name(req.model))
-      return request_error{
-          "model must be at most 128 characters: letters, digits, '.', '_', "
-          "':' and '-', after an optional provider/ prefix",
-          "model", "invalid_model"};
-  }
+  if (auto e = detail::read_model(model, req.model)) return *e;
   if (auto e = read_input(input, req)) return *e;
   if (encoding && !encoding.is_null()) {
     auto format = detail::str(encoding);
